@@ -1,0 +1,148 @@
+"""Command line: ``python -m pipeline build|info ...``.
+
+Every user-fixable problem ends with one ``error:`` line and exit status 2;
+Ctrl-C ends with status 130 and leaves any existing map untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from .artifacts import load_map
+from .config import DEFAULT_MODEL, BuildConfig
+from .errors import PipelineError
+
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline",
+        description="Build and inspect topic maps of research abstracts.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    build = commands.add_parser(
+        "build", help="build a map from files of papers",
+        description="Embed, reduce, cluster and label the papers in PATH(s); save the map to "
+                    "--out. Inputs: .csv .tsv .json .jsonl .parquet (each may be .gz), the "
+                    "saved text of a trending-papers page (.txt), and bibliographic formats.",
+    )
+    build.add_argument("paths", nargs="+", metavar="PATH", help="input file(s) of papers")
+    build.add_argument("--out", required=True, metavar="DIR",
+                       help="map directory to write (replaced atomically if it exists)")
+    build.add_argument("--model", default=DEFAULT_MODEL,
+                       help="sentence-transformers model name or local path "
+                            f"(default: the bundled {DEFAULT_MODEL})")
+    build.add_argument("--embeddings", metavar="FILE.npy",
+                       help="precomputed vectors, one row per input row, instead of embedding")
+    build.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
+    build.add_argument("--min-cluster-size", type=int, metavar="K",
+                       help="smallest cluster HDBSCAN keeps (default: grows with the corpus)")
+    build.add_argument("--min-samples", type=int, metavar="K",
+                       help="HDBSCAN min_samples: higher marks more papers as noise")
+    build.add_argument("--cluster-selection", choices=["eom", "leaf"], default="eom",
+                       help="HDBSCAN cluster selection: eom (fewer, larger) or leaf (finer)")
+    build.add_argument("--reassign-noise", action="store_true",
+                       help="put noise papers into their nearest cluster (flag kept)")
+    build.add_argument("--n-neighbors", type=int, default=15, help="UMAP neighbours (default 15)")
+    build.add_argument("--n-components", type=int, default=5,
+                       help="UMAP dimensions of the clustering space (default 5)")
+    build.add_argument("--n-themes", type=int, help="number of themes (default: automatic)")
+    build.add_argument("--batch-size", type=int, default=32, help="embedding batch size")
+    build.add_argument("--no-cache", action="store_true", help="do not read or write the "
+                       "embedding cache")
+    build.add_argument("--cache-dir", metavar="DIR",
+                       help="embedding cache (default: $TOPICMAP_CACHE or ~/.cache/topicmap)")
+    for role in ("title", "abstract", "id", "year", "authors", "url"):
+        build.add_argument(f"--{role}-column", metavar="NAME",
+                           help=f"input column holding the {role} (default: detected)")
+    build.add_argument("-q", "--quiet", action="store_true", help="log only warnings")
+
+    info = commands.add_parser("info", help="describe a saved map",
+                               description="Counts, clusters with labels, config and timings.")
+    info.add_argument("map", metavar="MAP_DIR")
+    info.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> BuildConfig:
+    config = BuildConfig(seed=args.seed)
+    config.embed.model = args.model
+    config.embed.embeddings_path = args.embeddings
+    config.embed.batch_size = args.batch_size
+    config.embed.use_cache = not args.no_cache
+    config.cluster.min_cluster_size = args.min_cluster_size
+    config.cluster.min_samples = args.min_samples
+    config.cluster.selection_method = args.cluster_selection
+    config.cluster.reassign_noise = args.reassign_noise
+    config.reduce.n_neighbors = args.n_neighbors
+    config.reduce.n_components = args.n_components
+    config.label.n_themes = args.n_themes
+    for role in ("title", "abstract", "id", "year", "authors", "url"):
+        setattr(config.ingest, f"{role}_column", getattr(args, f"{role}_column"))
+    return config.validate()
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from .run import build
+
+    config = config_from_args(args)
+    topic_map = build(args.paths, args.out, config, cache_dir=args.cache_dir,
+                      show_progress=not args.quiet and sys.stderr.isatty())
+    counts = topic_map.manifest["counts"]
+    print(f"Map written to {topic_map.path}: {counts['kept']} papers, {counts['clusters']} "
+          f"clusters, {counts['themes']} themes, {counts['noise']} noise.")
+    print(f"Look at it: streamlit run dashboard.py -- --map {topic_map.path}")
+    return 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    topic_map = load_map(args.map)
+    manifest = topic_map.manifest
+    if args.json:
+        print(json.dumps(manifest, indent=2))
+        return 0
+    counts = manifest.get("counts", {})
+    print(f"Map {topic_map.path}")
+    print(f"  created {manifest.get('created')}, schema {manifest.get('schema_version')}, "
+          f"model {manifest.get('model', {}).get('name')} "
+          f"({manifest.get('model', {}).get('dimension')}-d)")
+    print("  papers: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    for item in manifest.get("inputs", []):
+        print(f"  input {item['path']} ({item['rows']} rows, sha256 {item['sha256'][:12]})")
+    print("  timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in manifest.get("timings", {}).items()))
+    clusters = topic_map.clusters
+    themes = clusters[clusters["level"] == "theme"].sort_values("size", ascending=False)
+    fine = clusters[clusters["level"] == "cluster"]
+    for _, theme in themes.iterrows():
+        print(f"\n  theme {theme['id']}: {theme['label']} ({theme['size']} papers)")
+        for _, row in fine[fine["parent"] == theme["id"]].sort_values("size", ascending=False).iterrows():
+            terms = ", ".join(list(row["terms"])[:5])
+            print(f"    cluster {row['id']:>3}: {row['label']} ({row['size']}) - {terms}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
+                        format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    try:
+        if args.command == "build":
+            return run_build(args)
+        return run_info(args)
+    except PipelineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written; any existing map is unchanged", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

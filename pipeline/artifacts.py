@@ -1,0 +1,241 @@
+"""The on-disk map: a directory of Parquet tables, ``.npy`` arrays and a manifest.
+
+Layout of ``maps/NAME/``::
+
+    manifest.json        schema version, config, model, inputs, counts, timings,
+                         package versions, and a SHA-256 of every other file
+    documents.parquet    one row per paper (see DOCUMENT_COLUMNS)
+    clusters.parquet     one row per cluster and per theme (see CLUSTER_COLUMNS)
+    embeddings.npy       float32, L2-normalised, row-aligned with documents
+
+A map is written into a temporary sibling directory and renamed into place,
+so a crash or Ctrl-C never leaves a half-written map and never destroys the
+previous one. No pickle is ever read or written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import MapFormatError
+
+SCHEMA_VERSION = 1
+FORMAT_NAME = "topicmap"
+MANIFEST = "manifest.json"
+DOCUMENTS = "documents.parquet"
+CLUSTERS = "clusters.parquet"
+EMBEDDINGS = "embeddings.npy"
+
+#: Columns every documents table has, in order; metadata columns follow.
+DOCUMENT_COLUMNS = [
+    "id", "title", "abstract", "year", "authors", "url",
+    "x", "y", "cluster", "theme", "probability", "outlier_score", "is_noise",
+]
+#: Columns of the clusters table. ``level`` is "cluster" or "theme"; ``parent``
+#: is a cluster's theme id (-1 for themes); ids are unique within a level.
+CLUSTER_COLUMNS = [
+    "level", "id", "parent", "label", "terms", "weights", "size", "x", "y",
+    "representative_ids",
+]
+NOISE = -1
+
+
+@dataclass
+class TopicMap:
+    """A loaded map: the tables, the vectors and the manifest."""
+
+    documents: pd.DataFrame
+    clusters: pd.DataFrame
+    embeddings: np.ndarray
+    manifest: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def metadata_columns(self) -> list[str]:
+        """Extra input columns kept for colouring and filtering."""
+        return [c for c in self.documents.columns if c not in DOCUMENT_COLUMNS]
+
+    def level(self, level: str) -> pd.DataFrame:
+        """The rows of the clusters table at ``level`` ("cluster" or "theme")."""
+        return self.clusters[self.clusters["level"] == level].reset_index(drop=True)
+
+    @property
+    def model_name(self) -> str:
+        return str(self.manifest.get("model", {}).get("name", ""))
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def atomic_directory(target: Path) -> Iterator[Path]:
+    """Yield a temporary directory that replaces ``target`` only on success.
+
+    The temporary directory sits beside ``target`` (same filesystem, so the
+    final rename is atomic). On any exception, KeyboardInterrupt included, it
+    is removed and ``target`` is left exactly as it was.
+    """
+    target = Path(target).resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        yield tmp
+        _fsync_dir(tmp)
+        replace_directory(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def replace_directory(new: Path, target: Path) -> None:
+    """Swap ``new`` into ``target``'s place, keeping the old one until the swap is done."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+        os.replace(target, old)
+    os.replace(new, target)
+    _fsync_dir(target.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_map(topic_map: TopicMap, out: Path | str) -> Path:
+    """Write ``topic_map`` to ``out`` atomically; return the final path."""
+    out = Path(out)
+    with atomic_directory(out) as tmp:
+        write_map_files(topic_map, tmp)
+    return out.resolve()
+
+
+def write_map_files(topic_map: TopicMap, directory: Path) -> None:
+    """Write the tables, the vectors and the manifest into ``directory``."""
+    documents = topic_map.documents
+    missing = [c for c in DOCUMENT_COLUMNS if c not in documents.columns]
+    if missing:
+        raise ValueError(f"documents table lacks columns {missing}")
+    if len(topic_map.embeddings) != len(documents):
+        raise ValueError("embeddings are not row-aligned with documents")
+    documents.to_parquet(directory / DOCUMENTS, index=False)
+    topic_map.clusters[CLUSTER_COLUMNS].to_parquet(directory / CLUSTERS, index=False)
+    np.save(directory / EMBEDDINGS, np.ascontiguousarray(topic_map.embeddings, dtype=np.float32))
+    manifest = dict(topic_map.manifest)
+    manifest["format"] = FORMAT_NAME
+    manifest["schema_version"] = SCHEMA_VERSION
+    manifest["files"] = {
+        p.name: sha256_file(p) for p in sorted(directory.iterdir()) if p.name != MANIFEST
+    }
+    with open(directory / MANIFEST, "w", encoding="utf-8") as handle:
+        json.dump(manifest, handle, indent=2, sort_keys=False, default=str)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def read_manifest(path: Path | str) -> dict[str, Any]:
+    """Read and check a map's manifest; refuse other formats and schema versions."""
+    path = Path(path)
+    if not path.exists():
+        raise MapFormatError(
+            f"no map at {path}: build one with `python -m pipeline build FILE --out {path}`"
+        )
+    manifest_path = path / MANIFEST
+    if not manifest_path.is_file():
+        raise MapFormatError(
+            f"{path} is not a map (no {MANIFEST}); point at a directory written by "
+            "`python -m pipeline build`"
+        )
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MapFormatError(f"{manifest_path} is unreadable ({exc}); rebuild the map") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+        raise MapFormatError(f"{manifest_path} is not a topic-map manifest; rebuild the map")
+    version = manifest.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise MapFormatError(
+            f"map {path} has schema version {version!r}, but this version of the tool reads "
+            f"version {SCHEMA_VERSION}; rebuild it with `python -m pipeline build ... --out {path}`"
+            " (or open it with the version of the tool that wrote it)"
+        )
+    return manifest
+
+
+def load_map(path: Path | str, *, verify: bool = True, mmap: bool = True) -> TopicMap:
+    """Load a map written by ``write_map``.
+
+    Refuses a map of another schema version, and (with ``verify``) one whose
+    files do not match the hashes in its manifest, with a message saying what
+    to do. ``mmap`` maps the embeddings instead of reading them into memory.
+    """
+    path = Path(path)
+    manifest = read_manifest(path)
+    files = manifest.get("files", {})
+    for name in (DOCUMENTS, CLUSTERS, EMBEDDINGS):
+        file_path = path / name
+        if not file_path.is_file():
+            raise MapFormatError(f"map {path} is missing {name}; rebuild the map")
+        if verify and files.get(name) != sha256_file(file_path):
+            raise MapFormatError(
+                f"{file_path} does not match the hash in its manifest (corrupt or changed "
+                "after the build); rebuild the map"
+            )
+    try:
+        documents = pd.read_parquet(path / DOCUMENTS)
+        clusters = pd.read_parquet(path / CLUSTERS)
+        embeddings = np.load(
+            path / EMBEDDINGS, mmap_mode="r" if mmap else None, allow_pickle=False
+        )
+    except Exception as exc:  # noqa: BLE001 - any decoding failure means a corrupt map
+        raise MapFormatError(f"map {path} could not be read ({exc}); rebuild the map") from None
+    if len(embeddings) != len(documents):
+        raise MapFormatError(f"map {path}: embeddings and documents differ in length; rebuild it")
+    return TopicMap(documents, clusters, embeddings, manifest, path.resolve())
+
+
+def list_maps(root: Path | str) -> list[Path]:
+    """Map directories directly under ``root`` (hidden temporaries skipped), sorted."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(
+        p for p in root.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).is_file()
+    )
+
+
+def resolve_inside(root: Path | str, name: str) -> Path:
+    """``root/name``, refusing any name that would escape ``root``."""
+    root = Path(root).resolve()
+    candidate = (root / name).resolve()
+    if candidate != root and root not in candidate.parents:
+        raise MapFormatError(f"{name!r} is outside the maps folder {root}")
+    return candidate
+
+

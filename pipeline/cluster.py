@@ -1,0 +1,94 @@
+"""HDBSCAN on the reduced space: labels, membership probabilities, outlier scores.
+
+Noise is labelled ``-1``. With ``reassign_noise`` every noise point joins the
+cluster of its nearest clustered neighbours in the clustering space, and the
+``is_noise`` flag keeps the original verdict.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import ClusterConfig
+
+NOISE = -1
+
+
+@dataclass
+class Clustering:
+    labels: np.ndarray  # int32, -1 is noise (after reassignment: only if nothing to join)
+    probabilities: np.ndarray  # float32 in [0, 1]
+    outlier_scores: np.ndarray  # float32 GLOSH scores, higher = more outlying
+    is_noise: np.ndarray  # bool, HDBSCAN's own verdict
+    min_cluster_size: int
+    min_samples: int
+
+
+def auto_min_cluster_size(n: int) -> int:
+    """A cluster size that grows with the corpus: 3 for 30 papers, 50 for 10,000."""
+    return int(min(200, max(3, round(0.5 * math.sqrt(n)))))
+
+
+def cluster(space: np.ndarray, config: ClusterConfig) -> Clustering:
+    """Cluster the rows of ``space``; deterministic for a given input."""
+    import hdbscan
+
+    n = len(space)
+    min_cluster_size = config.min_cluster_size or auto_min_cluster_size(n)
+    min_cluster_size = max(2, min(min_cluster_size, n))
+    min_samples = config.min_samples or max(1, min(min_cluster_size, 5 if n < 1000 else 10))
+    min_samples = min(min_samples, n - 1)
+    model = hdbscan.HDBSCAN(
+        min_cluster_size=min_cluster_size, min_samples=min_samples,
+        cluster_selection_method=config.selection_method, core_dist_n_jobs=1,
+        gen_min_span_tree=False, prediction_data=False,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        labels = model.fit_predict(np.asarray(space, dtype=np.float64))
+        outliers = np.nan_to_num(np.asarray(model.outlier_scores_, dtype=np.float32), nan=0.0)
+    labels = _relabel_by_size(labels.astype(np.int32))
+    probabilities = np.asarray(model.probabilities_, dtype=np.float32)
+    is_noise = labels == NOISE
+    if labels.max(initial=NOISE) == NOISE:
+        # Nothing dense enough: one cluster of everything is more useful than all-noise.
+        labels = np.zeros(n, dtype=np.int32)
+        probabilities = np.ones(n, dtype=np.float32)
+        is_noise = np.zeros(n, dtype=bool)
+    if config.reassign_noise:
+        labels = reassign_noise(space, labels)
+    return Clustering(labels, probabilities, outliers, is_noise, min_cluster_size, min_samples)
+
+
+def reassign_noise(space: np.ndarray, labels: np.ndarray, *, k: int = 10) -> np.ndarray:
+    """Give each noise point the majority cluster of its ``k`` nearest clustered points."""
+    from sklearn.neighbors import NearestNeighbors
+
+    labels = labels.copy()
+    noise = labels == NOISE
+    if not noise.any() or noise.all():
+        return labels
+    clustered = np.flatnonzero(~noise)
+    k = min(k, len(clustered))
+    index = NearestNeighbors(n_neighbors=k).fit(space[clustered])
+    dist, idx = index.kneighbors(space[noise])
+    neighbour_labels = labels[clustered][idx]
+    weights = 1.0 / (dist + 1e-9)
+    n_clusters = labels.max() + 1
+    votes = np.zeros((len(idx), n_clusters))
+    for j in range(k):
+        np.add.at(votes, (np.arange(len(idx)), neighbour_labels[:, j]), weights[:, j])
+    labels[noise] = votes.argmax(axis=1)
+    return labels
+
+
+def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
+    """Number clusters 0, 1, ... from largest to smallest (ties by first appearance)."""
+    ids, first, counts = np.unique(labels[labels >= 0], return_index=True, return_counts=True)
+    order = sorted(range(len(ids)), key=lambda i: (-counts[i], first[i]))
+    mapping = {int(ids[i]): rank for rank, i in enumerate(order)}
+    return np.array([mapping.get(int(v), NOISE) for v in labels], dtype=np.int32)

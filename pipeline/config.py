@@ -1,0 +1,154 @@
+"""One validated configuration for a build: a dataclass per step.
+
+Dataclasses hold values only; ``BuildConfig.validate()`` checks everything in
+one place and raises a ``ConfigError`` whose message says what was expected.
+The config round-trips through JSON so that it can be saved in a map's
+manifest and re-used by ``update``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+@dataclass
+class IngestConfig:
+    """Which input columns hold what; ``None`` means detect by the usual names."""
+
+    title_column: str | None = None
+    abstract_column: str | None = None
+    id_column: str | None = None
+    year_column: str | None = None
+    authors_column: str | None = None
+    url_column: str | None = None
+    min_abstract_chars: int = 20
+
+
+@dataclass
+class EmbedConfig:
+    """How abstracts become vectors."""
+
+    model: str = DEFAULT_MODEL
+    batch_size: int = 32
+    embeddings_path: str | None = None  # precomputed .npy, row-aligned with the input
+    use_cache: bool = True
+    device: str | None = None  # None: CUDA when available, else CPU
+
+
+@dataclass
+class ReduceConfig:
+    """UMAP settings shared by the clustering space and the 2-D map."""
+
+    n_neighbors: int = 15
+    n_components: int = 5
+    cluster_min_dist: float = 0.0
+    map_min_dist: float = 0.1
+    metric: str = "cosine"
+
+
+@dataclass
+class ClusterConfig:
+    """HDBSCAN settings; ``min_cluster_size=None`` scales with the corpus."""
+
+    min_cluster_size: int | None = None
+    min_samples: int | None = None
+    selection_method: str = "eom"
+    reassign_noise: bool = False
+
+
+@dataclass
+class LabelConfig:
+    """How clusters and themes are named."""
+
+    n_terms: int = 10
+    max_ngram: int = 3
+    n_representatives: int = 5
+    diversity: float = 0.3
+    n_themes: int | None = None  # None: chosen from the number of clusters
+
+
+@dataclass
+class BuildConfig:
+    """Everything that decides what map a build produces."""
+
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    embed: EmbedConfig = field(default_factory=EmbedConfig)
+    reduce: ReduceConfig = field(default_factory=ReduceConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    label: LabelConfig = field(default_factory=LabelConfig)
+    seed: int = 42
+
+    def validate(self) -> BuildConfig:
+        """Check every value; raise ``ConfigError`` naming the first bad one."""
+        _int_at_least("seed", self.seed, 0)
+        _int_at_least("ingest.min_abstract_chars", self.ingest.min_abstract_chars, 0)
+        _int_at_least("embed.batch_size", self.embed.batch_size, 1)
+        if not isinstance(self.embed.model, str) or not self.embed.model.strip():
+            raise ConfigError("embed.model must be a model name or path, got an empty value")
+        _int_at_least("reduce.n_neighbors", self.reduce.n_neighbors, 2)
+        _int_at_least("reduce.n_components", self.reduce.n_components, 2)
+        for name in ("cluster_min_dist", "map_min_dist"):
+            value = getattr(self.reduce, name)
+            if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise ConfigError(f"reduce.{name} must be a number from 0 to 1, got {value!r}")
+        if self.reduce.metric not in {"cosine", "euclidean"}:
+            raise ConfigError(
+                f"reduce.metric must be 'cosine' or 'euclidean', got {self.reduce.metric!r}"
+            )
+        if self.cluster.min_cluster_size is not None:
+            _int_at_least("cluster.min_cluster_size", self.cluster.min_cluster_size, 2)
+        if self.cluster.min_samples is not None:
+            _int_at_least("cluster.min_samples", self.cluster.min_samples, 1)
+        if self.cluster.selection_method not in {"eom", "leaf"}:
+            raise ConfigError(
+                "cluster.selection_method must be 'eom' or 'leaf', "
+                f"got {self.cluster.selection_method!r}"
+            )
+        _int_at_least("label.n_terms", self.label.n_terms, 1)
+        _int_at_least("label.n_representatives", self.label.n_representatives, 1)
+        if self.label.max_ngram not in (1, 2, 3, 4):
+            raise ConfigError(f"label.max_ngram must be 1 to 4, got {self.label.max_ngram!r}")
+        if not isinstance(self.label.diversity, (int, float)) or not 0 <= self.label.diversity <= 1:
+            raise ConfigError(f"label.diversity must be from 0 to 1, got {self.label.diversity!r}")
+        if self.label.n_themes is not None:
+            _int_at_least("label.n_themes", self.label.n_themes, 1)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every setting."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BuildConfig:
+        """Rebuild a config saved by ``to_dict``; unknown keys are refused."""
+        sections = {
+            "ingest": IngestConfig,
+            "embed": EmbedConfig,
+            "reduce": ReduceConfig,
+            "cluster": ClusterConfig,
+            "label": LabelConfig,
+        }
+        kwargs: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in sections:
+                known = {f.name for f in dataclasses.fields(sections[key])}
+                unknown = set(value) - known
+                if unknown:
+                    raise ConfigError(f"unknown setting(s) in {key}: {', '.join(sorted(unknown))}")
+                kwargs[key] = sections[key](**value)
+            elif key == "seed":
+                kwargs[key] = value
+            else:
+                raise ConfigError(f"unknown config section {key!r}")
+        return cls(**kwargs)
+
+
+def _int_at_least(name: str, value: object, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigError(f"{name} must be a whole number >= {low}, got {value!r}")

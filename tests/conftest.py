@@ -1,0 +1,110 @@
+"""Shared fixtures: a fast fake embedder, seeded synthetic corpora, a built map."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline import BuildConfig, build
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+TOPICS = {
+    "vision": "image segmentation pixel convolutional detection camera object scene depth "
+              "visual recognition pose video optical flow stereo rendering texture".split(),
+    "language": "language translation token sentence parsing grammar dialogue corpus lexical "
+                "summarization question answering entity syntax multilingual prompt".split(),
+    "robotics": "robot manipulation grasping locomotion actuator gripper legged trajectory "
+                "planner controller torque arm navigation drone odometry".split(),
+    "biology": "protein gene cell genome sequencing enzyme molecular tissue mutation "
+               "expression receptor antibody metabolic pathway clinical".split(),
+}
+COMMON = "we study a method for the results show our approach and with novel".split()
+
+
+class FakeEmbedder:
+    """Hashed bag of words: texts sharing words land close. Fast and deterministic."""
+
+    name = "fake-hash-embedder"
+
+    def __init__(self, dimension: int = 64) -> None:
+        self._dimension = dimension
+        self.calls = 0
+        self.texts_seen = 0
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 32,
+               show_progress: bool = False) -> np.ndarray:
+        self.calls += 1
+        self.texts_seen += len(texts)
+        out = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                h = int.from_bytes(hashlib.md5(word.encode()).digest()[:4], "little")
+                out[row, h % self._dimension] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1, norms)
+
+
+def make_corpus(n_per_topic: int = 25, *, seed: int = 0, topics: Sequence[str] | None = None,
+                ) -> pd.DataFrame:
+    """Synthetic papers drawn from distinct topic vocabularies, with metadata."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for topic in topics or TOPICS:
+        vocab = TOPICS[topic]
+        for i in range(n_per_topic):
+            words = list(rng.choice(vocab, size=30)) + list(rng.choice(COMMON, size=8))
+            rng.shuffle(words)
+            title_words = rng.choice(vocab, size=4, replace=False)
+            rows.append({
+                "id": f"{topic}-{i}",
+                "title": f"{' '.join(title_words).title()} {topic} study {i}",
+                "abstract": " ".join(words).capitalize() + ".",
+                "year": int(2015 + rng.integers(0, 10)),
+                "authors": f"Author {i}; Coauthor {topic}",
+                "venue": topic.upper(),
+            })
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Every test gets its own embedding cache; nothing touches ~/.cache."""
+    monkeypatch.setenv("TOPICMAP_CACHE", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def corpus_csv(tmp_path) -> Path:
+    path = tmp_path / "papers.csv"
+    make_corpus().to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_map(tmp_path_factory) -> Path:
+    """A 100-paper map with 4 clear topics, built once per test session."""
+    root = tmp_path_factory.mktemp("maps")
+    source = root / "papers.csv"
+    make_corpus().to_csv(source, index=False)
+    out = root / "small"
+    os.environ.setdefault("TOPICMAP_CACHE", str(root / "cache"))
+    build([source], out, BuildConfig(), embedder=FakeEmbedder(), cache_dir=root / "cache",
+          show_progress=False)
+    return out
