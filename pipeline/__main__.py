@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="sentence-transformers model name or local path "
                             f"(default: the bundled {DEFAULT_MODEL})")
     build.add_argument("--embeddings", metavar="FILE.npy",
-                       help="precomputed vectors, one row per input row, instead of embedding")
+                       help="precomputed vectors, one row per input row, instead of embedding "
+                            "(--model then names the model that made them, used for search)")
     build.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
     build.add_argument("--min-cluster-size", type=int, metavar="K",
                        help="smallest cluster HDBSCAN keeps (default: grows with the corpus)")

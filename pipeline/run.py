@@ -124,13 +124,13 @@ def build(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig | N
     log.info("    %d read, %d without abstract, %d duplicates merged, %d kept",
              report.read, report.skipped_no_abstract, report.duplicates_merged, report.kept)
 
-    model_name = config.embed.model
+    model_name, model_source = config.embed.model, "computed"
     with timer.step("embed", f"{len(papers)} papers"):
         if config.embed.embeddings_path:
             vectors = load_precomputed(config.embed.embeddings_path, report.read)
             embeddings = vectors[papers["_row"].to_numpy()]
             newly_embedded = 0
-            model_name = f"precomputed:{Path(config.embed.embeddings_path).name}"
+            model_source = "precomputed"
         else:
             embedder = embedder or SentenceTransformerEmbedder(config.embed.model,
                                                                device=config.embed.device)
@@ -151,7 +151,8 @@ def build(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig | N
     manifest = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "config": config.to_dict(),
-        "model": {"name": model_name, "dimension": int(embeddings.shape[1])},
+        "model": {"name": model_name, "dimension": int(embeddings.shape[1]),
+                  "source": model_source},
         "inputs": [dict(item, sha256=sha256_file(Path(item["path"]))) for item in report.inputs],
         "counts": {**report.counts(), "embedded": newly_embedded,
                    "clusters": int((clusters["level"] == "cluster").sum()),
