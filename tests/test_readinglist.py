@@ -1,0 +1,104 @@
+"""The reading list: a per-map SQLite store beside the map that survives restarts and rebuilds."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.artifacts import replace_directory
+from pipeline.readinglist import ReadingList, ReadingListError, store_path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def map_dir(tmp_path) -> Path:
+    path = tmp_path / "maps" / "papers"
+    path.mkdir(parents=True)
+    (path / "manifest.json").write_text("{}")
+    return path
+
+
+def test_add_remove_and_order(map_dir):
+    reading = ReadingList(map_dir)
+    assert reading.ids() == []
+    assert reading.add(["b", "a", "c"]) == 3
+    assert reading.add(["a", "d"]) == 1  # "a" is already there and keeps its place
+    assert reading.ids() == ["b", "a", "c", "d"]
+    assert reading.remove(["a", "not-there"]) == 1
+    assert reading.ids() == ["b", "c", "d"]
+    assert "c" in reading and "a" not in reading
+    assert len(reading) == 3
+
+
+def test_single_id_string_is_one_id_not_characters(map_dir):
+    reading = ReadingList(map_dir)
+    reading.add("2101.00001")
+    assert reading.ids() == ["2101.00001"]
+    reading.remove("2101.00001")
+    assert reading.ids() == []
+
+
+def test_store_lives_beside_the_map_not_inside(map_dir):
+    reading = ReadingList(map_dir)
+    reading.add(["x"])
+    assert reading.db_path == store_path(map_dir)
+    assert reading.db_path.parent == map_dir.parent
+    assert reading.db_path.is_file()
+    assert not any(p.suffix == ".sqlite3" for p in map_dir.iterdir())
+
+
+def test_fresh_instance_reads_what_another_wrote(map_dir):
+    ReadingList(map_dir).add(["p1", "p2"])
+    assert ReadingList(map_dir).ids() == ["p1", "p2"]
+
+
+def test_survives_a_restart_in_a_new_process(map_dir):
+    ReadingList(map_dir).add(["first", "second"])
+    code = (
+        "import sys; from pipeline.readinglist import ReadingList; "
+        "r = ReadingList(sys.argv[1]); print(','.join(r.ids())); r.add(['third'])"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(map_dir)], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "first,second"
+    assert ReadingList(map_dir).ids() == ["first", "second", "third"]
+
+
+def test_survives_an_atomic_rebuild_of_the_map(map_dir, tmp_path):
+    ReadingList(map_dir).add(["keep-me"])
+    rebuilt = tmp_path / "maps" / ".papers.tmp-x"
+    rebuilt.mkdir()
+    (rebuilt / "manifest.json").write_text('{"rebuilt": true}')
+    replace_directory(rebuilt, map_dir)
+    assert (map_dir / "manifest.json").read_text() == '{"rebuilt": true}'
+    assert ReadingList(map_dir).ids() == ["keep-me"]
+
+
+def test_lists_are_per_map(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    ReadingList(one).add(["a"])
+    ReadingList(two).add(["b"])
+    assert ReadingList(one).ids() == ["a"]
+    assert ReadingList(two).ids() == ["b"]
+
+
+def test_corrupt_store_is_a_clear_error(map_dir):
+    store_path(map_dir).write_bytes(b"this is not a database" * 100)
+    with pytest.raises(ReadingListError, match=r"unreadable.*move it aside"):
+        ReadingList(map_dir).ids()
+
+
+def test_clear_and_entries(map_dir):
+    reading = ReadingList(map_dir)
+    reading.add(["a", "b"])
+    entries = reading.entries()
+    assert entries["paper_id"].tolist() == ["a", "b"]
+    assert entries["added_at"].str.endswith("+00:00").all()
+    assert reading.clear() == 2
+    assert reading.ids() == []
