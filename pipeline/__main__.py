@@ -62,6 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
     for role in ("title", "abstract", "id", "year", "authors", "url"):
         build.add_argument(f"--{role}-column", metavar="NAME",
                            help=f"input column holding the {role} (default: detected)")
+    build.add_argument("--arxiv-category", action="append", default=[], metavar="CAT",
+                       help="arXiv inputs only: keep papers in this category (cs.CL) or archive "
+                            "(cs); repeat or comma-separate for several")
+    build.add_argument("--arxiv-from", metavar="DATE",
+                       help="arXiv inputs only: keep papers first submitted on or after DATE "
+                            "(2020, 2020-05 or 2020-05-17)")
+    build.add_argument("--arxiv-until", metavar="DATE",
+                       help="arXiv inputs only: keep papers first submitted on or before DATE "
+                            "(inclusive: 2020 keeps all of 2020)")
     build.add_argument("-q", "--quiet", action="store_true", help="log only warnings")
 
     info = commands.add_parser("info", help="describe a saved map",
@@ -86,6 +95,10 @@ def config_from_args(args: argparse.Namespace) -> BuildConfig:
     config.label.n_themes = args.n_themes
     for role in ("title", "abstract", "id", "year", "authors", "url"):
         setattr(config.ingest, f"{role}_column", getattr(args, f"{role}_column"))
+    config.ingest.arxiv_categories = [c.strip() for value in args.arxiv_category
+                                      for c in value.split(",") if c.strip()]
+    config.ingest.arxiv_from = args.arxiv_from
+    config.ingest.arxiv_until = args.arxiv_until
     return config.validate()
 
 

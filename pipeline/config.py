@@ -28,6 +28,10 @@ class IngestConfig:
     authors_column: str | None = None
     url_column: str | None = None
     min_abstract_chars: int = 20
+    # arXiv inputs only (snapshot and Atom feed; rules in pipeline/arxiv.py):
+    arxiv_categories: list[str] = field(default_factory=list)  # e.g. ["cs.CL", "stat.ML"]
+    arxiv_from: str | None = None  # inclusive ISO date prefix: "2020", "2020-05", "2020-05-17"
+    arxiv_until: str | None = None
 
 
 @dataclass
@@ -88,6 +92,7 @@ class BuildConfig:
         """Check every value; raise ``ConfigError`` naming the first bad one."""
         _int_at_least("seed", self.seed, 0)
         _int_at_least("ingest.min_abstract_chars", self.ingest.min_abstract_chars, 0)
+        _check_arxiv_filter(self.ingest)
         _int_at_least("embed.batch_size", self.embed.batch_size, 1)
         if not isinstance(self.embed.model, str) or not self.embed.model.strip():
             raise ConfigError("embed.model must be a model name or path, got an empty value")
@@ -152,3 +157,25 @@ class BuildConfig:
 def _int_at_least(name: str, value: object, low: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise ConfigError(f"{name} must be a whole number >= {low}, got {value!r}")
+
+
+_ISO_PREFIX = r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?"
+
+
+def _check_arxiv_filter(ingest: IngestConfig) -> None:
+    """arXiv category patterns are non-empty words; dates are ISO prefixes, from <= until."""
+    import re
+
+    categories = ingest.arxiv_categories
+    if not isinstance(categories, list) or not all(
+            isinstance(c, str) and re.fullmatch(r"[A-Za-z][\w.-]*", c.strip()) for c in categories):
+        raise ConfigError(f"ingest.arxiv_categories must be arXiv categories such as 'cs.CL' or "
+                          f"'cs', got {categories!r}")
+    for name in ("arxiv_from", "arxiv_until"):
+        value = getattr(ingest, name)
+        if value is not None and not (isinstance(value, str) and re.fullmatch(_ISO_PREFIX, value)):
+            raise ConfigError(f"ingest.{name} must be a date like 2020, 2020-05 or 2020-05-17, "
+                              f"got {value!r}")
+    low, high = ingest.arxiv_from, ingest.arxiv_until
+    if low and high and low[:len(high)] > high:
+        raise ConfigError(f"ingest.arxiv_from ({low}) is after ingest.arxiv_until ({high})")
