@@ -1,0 +1,142 @@
+"""Exports: CSV safe in spreadsheets, BibTeX that parses back, RIS that reads back."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import bibtexparser
+import pandas as pd
+import pytest
+import rispy
+from bibtexparser import middlewares as mw
+
+from pipeline.export import bibtex_escape, bibtex_key, neutralise_cell, to_bibtex, to_csv, to_ris
+
+HOSTILE = [
+    "=HYPERLINK(\"http://evil.example\",\"click\")",
+    "+SUM(1,2)",
+    "-2+3",
+    "@SUM(A1)",
+    "\t=1+1",
+    "\r=1+1",
+    "   =1+1",
+    "＝1+1",
+    "Unbalanced { brace } } and {{",
+    "}\n@article{injected, title={pwned}}\n{",
+    "50% of $x_1$ & #hash ~tilde ^caret \\backslash",
+    "<script>window.__pwned=1</script>",
+    "emoji 🙂, עברית and العربية, NUL\x00 and bell\x07",
+]
+
+
+def hostile_papers() -> pd.DataFrame:
+    n = len(HOSTILE)
+    return pd.DataFrame({
+        "id": [f"p{i}" if i % 3 else "same id" for i in range(n)],
+        "title": HOSTILE,
+        "abstract": HOSTILE[::-1],
+        "authors": ["Ada Lovelace; Alan Turing"] + ["=cmd|' /C calc'!A0"] + [""] * (n - 2),
+        "year": [2019.0, math.nan] + [2020.0] * (n - 2),
+        "url": ["https://example.org/p"] * n,
+        "venue": ["NeurIPS"] + [""] * (n - 1),
+        "score": [-1.5] * n,
+    })
+
+
+@pytest.mark.parametrize("value", [v for v in HOSTILE[:8]])
+def test_formula_cells_are_neutralised(value):
+    out = neutralise_cell(value)
+    assert out.startswith("'") and out[1:] == value
+
+
+@pytest.mark.parametrize("value", ["plain text", "a=b", "", "2019", "e-mail"])
+def test_ordinary_cells_are_untouched(value):
+    assert neutralise_cell(value) == value
+
+
+def test_csv_reads_back_with_every_formula_neutralised():
+    papers = hostile_papers()
+    data = to_csv(papers)
+    assert data.startswith("\ufeff".encode())  # spreadsheets detect UTF-8
+    table = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", keep_default_na=False,
+                        dtype=str)
+    assert len(table) == len(papers)
+    for column in table.columns.drop("score"):
+        for cell in table[column]:
+            assert not cell.lstrip(" ").startswith(("=", "+", "-", "@", "\t", "\r", "＝")), (
+                column, cell)
+    assert table.loc[0, "title"] == "'" + HOSTILE[0]
+    assert table.loc[1, "authors"].startswith("'=cmd")
+    assert "\x00" not in data.decode("utf-8-sig") and "\x07" not in data.decode("utf-8-sig")
+    # Numbers stay numbers (a negative number is not a formula).
+    assert table.loc[0, "score"] == "-1.5"
+    assert table.loc[0, "year"] == "2019" and table.loc[1, "year"] == ""
+
+
+def _parse_bib(text: str):
+    return bibtexparser.parse_string(text, append_middleware=[mw.LatexDecodingMiddleware()])
+
+
+def test_bibtex_parses_back_one_entry_per_paper():
+    papers = hostile_papers()
+    text = to_bibtex(papers)
+    library = _parse_bib(text)
+    assert not library.failed_blocks
+    assert len(library.entries) == len(papers)
+    keys = [e.key for e in library.entries]
+    assert len(set(keys)) == len(keys)
+    # The injected "@article{injected" stayed inside its field.
+    assert "injected" not in keys
+    first = library.entries[0].fields_dict
+    assert first["author"].value == "Ada Lovelace and Alan Turing"
+    assert first["year"].value == "2019"
+    assert first["journal"].value == "NeurIPS"
+    assert library.entries[0].entry_type == "article"
+    assert library.entries[1].entry_type == "misc"
+
+
+@pytest.mark.parametrize("text", [
+    "50% of x_1 & #hash, cost $5",
+    "Balanced {braces} stay {nested {ok}}",
+    "<script>window.__pwned=1</script> and @misc{x, title={y}}",
+    "Ünïcödé, emoji 🙂 and עברית",
+])
+def test_bibtex_round_trips_text(text):
+    frame = pd.DataFrame({"id": ["k"], "title": [text], "abstract": ["a b c"],
+                          "authors": [""], "year": [2020], "url": [""]})
+    library = _parse_bib(to_bibtex(frame))
+    assert not library.failed_blocks and len(library.entries) == 1
+    assert library.entries[0].fields_dict["title"].value == text
+
+
+def test_bibtex_values_have_balanced_braces():
+    for text in HOSTILE:
+        body = bibtex_escape(text)
+        depth = 0
+        for ch in body:
+            depth += {"{": 1, "}": -1}.get(ch, 0)
+            assert depth >= 0, (text, body)
+        assert depth == 0, (text, body)
+        assert "\n" not in body and "\x00" not in body
+
+
+def test_bibtex_keys_are_safe_and_unique():
+    used: set[str] = set()
+    keys = [bibtex_key(v, used) for v in ["a b", "a b", "1x", "", "}{,@", "ключ"]]
+    assert len(set(keys)) == len(keys)
+    assert all(k[0].isalpha() and all(c.isalnum() or c in "_:-" for c in k) for k in keys)
+
+
+def test_ris_reads_back_and_values_cannot_start_tags():
+    papers = hostile_papers()
+    papers.loc[2, "abstract"] = "first line\nER  - \nTY  - JOUR\nTI  - injected"
+    text = to_ris(papers)
+    records = rispy.loads(text)
+    assert len(records) == len(papers)
+    assert records[0]["authors"] == ["Ada Lovelace", "Alan Turing"]
+    assert records[0]["year"] == "2019"
+    assert records[0]["type_of_reference"] == "JOUR"
+    assert "injected" in records[2]["abstract"]  # kept as text inside the abstract
+    assert all(r.get("title") != "injected" for r in records)
+    assert "\x00" not in text
