@@ -46,6 +46,7 @@ COLUMNS = ["id", "title", "abstract", "authors", "year", "url",
 SNAPSHOT_KEYS = ("authors_parsed", "versions", "update_date")
 _VERSION = re.compile(r"v\d+$")
 _MAX_FIRST_LINE = 1 << 20
+_CHUNK_ROWS = 5000
 
 
 # --------------------------------------------------------------------------- filter
@@ -171,11 +172,21 @@ def stream_snapshot(path: Path, keep: ArxivFilter) -> Iterator[tuple[str, ...]]:
 def read_snapshot(path: Path, config: IngestConfig) -> pd.DataFrame:
     """The arXiv metadata snapshot, streamed and filtered (see the module docstring)."""
     keep = ArxivFilter.from_config(config)
-    rows = list(stream_snapshot(path, keep))
-    if not rows and keep.active:
+    # Kept papers go into compact string columns a chunk at a time, so the Python
+    # objects of at most one chunk are alive at once.
+    chunks: list[pd.DataFrame] = []
+    rows: list[tuple[str, ...]] = []
+    for row in stream_snapshot(path, keep):
+        rows.append(row)
+        if len(rows) >= _CHUNK_ROWS:
+            chunks.append(pd.DataFrame(rows, columns=COLUMNS))
+            rows = []
+    if rows or not chunks:
+        chunks.append(pd.DataFrame(rows, columns=COLUMNS))
+    if len(chunks) == 1 and chunks[0].empty and keep.active:
         raise InputError(f"{path}: no arXiv paper matches the filter ({keep.describe()}); "
                          "widen --arxiv-category / --arxiv-from / --arxiv-until")
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
 
 
 def _snapshot_date(record: dict[str, Any]) -> str:

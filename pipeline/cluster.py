@@ -29,8 +29,14 @@ class Clustering:
 
 
 def auto_min_cluster_size(n: int) -> int:
-    """A cluster size that grows with the corpus: 3 for 30 papers, 50 for 10,000."""
-    return int(min(200, max(3, round(0.5 * math.sqrt(n)))))
+    """A cluster size that grows with the corpus: 5 for 60 papers, 70 for 10,000.
+
+    Tuned on the 9,852-paper venue corpus, where 0.7 * sqrt(n) with
+    ``min_samples`` 10 gave the best and most seed-stable agreement with the
+    venue fields (NMI 0.39-0.41 over seeds and neighbour counts) at about a
+    fifth of the papers left as noise; drill-down gives the finer structure.
+    """
+    return int(min(250, max(3, round(0.7 * math.sqrt(n)))))
 
 
 def cluster(space: np.ndarray, config: ClusterConfig) -> Clustering:

@@ -226,12 +226,14 @@ def _scalar_text(value: object) -> str:
 
 @reader(".parquet", ".pq")
 def read_parquet(path: Path, config: IngestConfig) -> pd.DataFrame:
+    data = open_bytes(path)
     try:
-        frame = pd.read_parquet(io.BytesIO(open_bytes(path)))
+        frame = pd.read_parquet(io.BytesIO(data))
+        # Converting can fail too (e.g. a string column holding invalid UTF-8).
+        for column in frame.columns:
+            frame[column] = frame[column].map(_scalar_text)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for bad files
         raise InputError(f"{path}: is not a readable Parquet file ({_first_line(exc)})") from None
-    for column in frame.columns:
-        frame[column] = frame[column].map(_scalar_text)
     return frame
 
 

@@ -44,7 +44,7 @@ ACADEMIC_STOP_WORDS = {
     "challenge", "challenges", "challenging", "leverage", "leverages", "leveraging", "enable",
     "enables", "well", "also", "however", "moreover", "furthermore", "abstract",
     "superior", "superiority", "publicly", "release", "released", "project", "page", "source",
-    "open", "et", "al", "ie", "eg", "i.e", "e.g", "respectively", "able", "way", "ways",
+    "open", "et", "al", "ie", "eg", "respectively", "able", "way", "ways",
     "called", "termed", "named", "simple", "general", "specific",
     "small", "better", "best", "good", "strong", "first", "second", "third", "one", "two",
     "three", "several", "many", "much", "wide", "range", "variety", "number", "set", "sets",
@@ -54,7 +54,8 @@ ACADEMIC_STOP_WORDS = {
     "fundamental", "critical", "crucial", "remains", "remain", "need", "needs", "requires",
     "require", "required", "empirical", "empirically", "comprehensive",
     "consistently", "substantially", "effectively", "efficiently", "robust", "achieving",
-    "technique", "techniques", }
+    "technique", "techniques", "cid", "ii", "iii", "iv",
+}
 
 _TOKEN_PATTERN = r"(?u)\b[^\W\d_](?:[\w-]*[^\W_])?\b"
 _LATEX = re.compile(r"\$[^$]{0,200}\$|\\[a-zA-Z]+(\{[^}]*\})?")
@@ -106,8 +107,16 @@ def class_matrix(counts: TermCounts, classes: np.ndarray, n_classes: int) -> spa
     return (indicator @ counts.matrix).tocsr()
 
 
-def class_tfidf(class_counts: sparse.csr_matrix) -> np.ndarray:
-    """BERTopic's c-TF-IDF: L1-normalised term frequency times log(1 + A / f_t)."""
+def class_tfidf(class_counts: sparse.csr_matrix, document_frequency: np.ndarray | None = None,
+                n_documents: int | None = None) -> np.ndarray:
+    """c-TF-IDF: L1-normalised term frequency times log(1 + A / f_t) (BERTopic's).
+
+    With ``document_frequency`` the weight is also multiplied by the usual
+    document-level IDF, ``log(N / df_t)``. With few classes (a map's handful
+    of themes) BERTopic's class-level IDF barely separates words every paper
+    uses ("learning", "models") from words a theme owns; the document-level
+    factor does.
+    """
     dense = np.asarray(class_counts.todense(), dtype=np.float64)
     totals = dense.sum(axis=1, keepdims=True)
     totals[totals == 0] = 1.0
@@ -115,7 +124,10 @@ def class_tfidf(class_counts: sparse.csr_matrix) -> np.ndarray:
     frequency = dense.sum(axis=0)
     average = dense.sum() / max(len(dense), 1)
     idf = np.log(1.0 + average / np.maximum(frequency, 1e-9))
-    return tf * idf
+    weights = tf * idf
+    if document_frequency is not None and n_documents:
+        weights = weights * np.log(n_documents / np.maximum(document_frequency, 1.0))
+    return weights
 
 
 def mmr(candidate_vectors: np.ndarray, relevance: np.ndarray, *, top_n: int,
@@ -138,40 +150,77 @@ def mmr(candidate_vectors: np.ndarray, relevance: np.ndarray, *, top_n: int,
 
 def top_terms(weights: np.ndarray, counts: TermCounts, members: np.ndarray,
               embeddings: np.ndarray, config: LabelConfig) -> tuple[list[str], list[float]]:
-    """The class's top terms and weights, diversified with MMR over term vectors."""
-    if weights.size == 0 or weights.max() <= 0:
+    """The class's top terms and their c-TF-IDF weights, diversified with MMR.
+
+    A term must appear in at least two of the class's papers: in small
+    corpora one paper repeating its own jargon would otherwise name the
+    whole cluster. (Weighting by coverage as well was tried on the venue
+    corpus and made labels more generic: "Algorithm & Bounds".)
+    """
+    if weights.size == 0 or weights.max() <= 0 or len(members) == 0:
         return [], []
-    pool = min(len(weights), max(3 * config.n_terms, 30))
+    pool = min(len(weights), max(6 * config.n_terms, 60))
     candidates = np.argsort(-weights, kind="stable")[:pool]
     candidates = candidates[weights[candidates] > 0]
+    usage = (counts.matrix[members][:, candidates] > 0).astype(np.float32)
+    used_by = np.asarray(usage.sum(axis=0)).ravel()
+    keep = used_by >= min(2, len(members))
+    if not keep.any():
+        keep = used_by > 0
+    candidates, usage, used_by = candidates[keep], usage[:, keep], used_by[keep]
+    relevance = weights[candidates]
     # Term vector: mean embedding of the class's papers that use the term.
-    usage = counts.matrix[members][:, candidates]
-    usage = (usage > 0).astype(np.float32)
     vectors = np.asarray(usage.T @ embeddings[members], dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     vectors = vectors / np.where(norms == 0, 1.0, norms)
-    picked = mmr(vectors, weights[candidates], top_n=config.n_terms, diversity=config.diversity)
-    terms = [str(counts.vocabulary[candidates[i]]) for i in picked]
-    values = [float(weights[candidates[i]]) for i in picked]
-    order = np.argsort(-np.array(values), kind="stable")
-    return [terms[i] for i in order], [round(values[i], 6) for i in order]
+    picked = mmr(vectors, relevance, top_n=config.n_terms, diversity=config.diversity)
+    picked.sort(key=lambda i: -relevance[i])
+    return ([str(counts.vocabulary[candidates[i]]) for i in picked],
+            [round(float(relevance[i]), 6) for i in picked])
 
 
-def phrase_candidates(terms: list[str], weights: list[float]) -> list[str]:
-    """Readable label candidates, best first: strong phrases, then term pairs."""
+def phrase_candidates(terms: list[str], weights: list[float]) -> list[tuple[str, float]]:
+    """Readable label candidates with scores, best first.
+
+    Multi-word key phrases come first when strong enough (at least 35% of the
+    best term's weight); a phrase is replaced by a longer one containing it
+    when the longer one is nearly as strong ("large language" ->
+    "large language models"). Then pairs of single terms that are not
+    variants of each other ("kernel & kernels" is never offered).
+    """
     if not terms:
         return []
-    top = weights[0]
-    phrases = [t for t, w in zip(terms, weights, strict=True)
-               if 2 <= len(t.split()) <= 4 and w >= 0.35 * top]
+    top = weights[0] or 1.0
+    scored = dict(zip(terms, weights, strict=True))
+    phrases = [t for t in terms if 2 <= len(t.split()) <= 4 and scored[t] >= 0.35 * top]
+    extended = []
+    for phrase in phrases:
+        longer = [p for p in terms if p != phrase and f" {phrase} " in f" {p} "
+                  and len(p.split()) <= 4 and scored[p] >= 0.6 * scored[phrase]]
+        extended.append(max(longer, key=scored.get) if longer else phrase)
     singles = [t for t in terms if len(t.split()) == 1]
-    pairs = []
-    for i, a in enumerate(singles):
-        for b in singles[i + 1:]:
-            pairs.append(f"{a} & {b}")
-    out = phrases + pairs + [t for t in terms if t not in phrases]
-    # A phrase that merely contains a better single term still reads well; keep order.
-    return list(dict.fromkeys(out))
+    pairs = [(f"{a} & {b}", scored[a] + scored[b]) for i, a in enumerate(singles)
+             for b in singles[i + 1:] if not _variants(a, b)]
+    pairs.sort(key=lambda item: -item[1])
+    out = [(p, scored.get(p, 0.0) * 2) for p in extended] + pairs
+    out += [(t, scored[t]) for t in terms]
+    seen: dict[str, float] = {}
+    for phrase, score in out:
+        seen.setdefault(phrase, score)
+    return list(seen.items())
+
+
+def _variants(a: str, b: str) -> bool:
+    """Whether two words are forms of one word (graph/graphs, privacy/private)."""
+    a, b = a.lower(), b.lower()
+    if a.startswith(b) or b.startswith(a):
+        return True
+    prefix = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        prefix += 1
+    return prefix >= 5
 
 
 def surface_form(phrase: str, text: str) -> str:
@@ -204,37 +253,69 @@ def label_classes(classes: np.ndarray, n_classes: int, *, documents: pd.DataFram
                   embeddings: np.ndarray, counts: TermCounts, config: LabelConfig,
                   level: str) -> pd.DataFrame:
     """One row per class: label, terms, weights, size, centre and representatives."""
-    weights = class_tfidf(class_matrix(counts, classes, n_classes)) if n_classes else None
+    document_frequency = np.asarray((counts.matrix > 0).sum(axis=0)).ravel()
+    weights = class_tfidf(class_matrix(counts, classes, n_classes), document_frequency,
+                          counts.matrix.shape[0]) if n_classes else None
     texts = (documents["title"] + ". " + documents["abstract"]).map(term_text).to_numpy()
     ids = documents["id"].to_numpy()
-    rows, used = [], set()
+    rows, candidates = [], []
     for c in range(n_classes):
         members = np.flatnonzero(classes == c)
         terms, term_weights = top_terms(weights[c], counts, members, embeddings, config)
-        sample = " ".join(texts[members[:300]])
-        label = _distinct(
-            [surface_form(p, sample) for p in phrase_candidates(terms, term_weights)],
-            used, fallback=f"{level.title()} {c}",
-        )
+        candidates.append(phrase_candidates(terms, term_weights))
         reps, _ = representatives(embeddings, members, ids, top_n=config.n_representatives)
         rows.append({
-            "level": level, "id": c, "label": label, "terms": terms, "weights": term_weights,
+            "level": level, "id": c, "terms": terms, "weights": term_weights,
             "size": len(members),
             "x": float(np.median(documents["x"].to_numpy()[members])) if len(members) else 0.0,
             "y": float(np.median(documents["y"].to_numpy()[members])) if len(members) else 0.0,
             "representative_ids": reps,
         })
-    return pd.DataFrame(rows)
+    labels = assign_labels(candidates, fallback=level.title())
+    for c, (row, label) in enumerate(zip(rows, labels, strict=True)):
+        members = np.flatnonzero(classes == c)
+        row["label"] = surface_form(label, " ".join(texts[members[:300]]))
+    return pd.DataFrame(rows, columns=["level", "id", "label", "terms", "weights", "size",
+                                       "x", "y", "representative_ids"])
 
 
-def _distinct(candidates: list[str], used: set[str], *, fallback: str) -> str:
-    for candidate in candidates:
-        if candidate.casefold() not in used:
-            used.add(candidate.casefold())
-            return candidate
-    base = candidates[0] if candidates else fallback
-    n = 2
-    while f"{base} ({n})".casefold() in used:
-        n += 1
-    used.add(f"{base} ({n})".casefold())
-    return f"{base} ({n})"
+def assign_labels(candidates: list[list[tuple[str, float]]], *, fallback: str) -> list[str]:
+    """One distinct label per class from its ranked candidates.
+
+    When several classes want the same phrase, the class where it scores
+    highest keeps it and the others move to their next candidate, so a
+    phrase names the cluster it describes best.
+    """
+    n = len(candidates)
+    position = [0] * n
+    labels: list[str | None] = [None] * n
+    while True:
+        wanted: dict[str, list[int]] = {}
+        for c in range(n):
+            if labels[c] is None and position[c] < len(candidates[c]):
+                wanted.setdefault(candidates[c][position[c]][0].casefold(), []).append(c)
+        if not wanted:
+            break
+        taken = {label.casefold() for label in labels if label is not None}
+        for key, classes in wanted.items():
+            if key in taken:
+                for c in classes:
+                    position[c] += 1
+                continue
+            winner = max(classes, key=lambda c: (candidates[c][position[c]][1], -c))
+            labels[winner] = candidates[winner][position[winner]][0]
+            taken.add(key)
+            for c in classes:
+                if c != winner:
+                    position[c] += 1
+    used = {label.casefold() for label in labels if label}
+    out = []
+    for c, label in enumerate(labels):
+        if label is None:
+            base = candidates[c][0][0] if candidates[c] else f"{fallback} {c}"
+            label, k = base, 2
+            while label.casefold() in used:
+                label, k = f"{base} ({k})", k + 1
+            used.add(label.casefold())
+        out.append(label)
+    return out
