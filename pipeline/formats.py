@@ -30,6 +30,7 @@ compact set of fields rather than Zotero's ~80 mostly empty columns.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -98,7 +99,7 @@ def read_bibtex(path: Path, config: IngestConfig) -> pd.DataFrame:
     if not text.strip():
         return pd.DataFrame(columns=BIB_COLUMNS)
     stack = [mw.SeparateCoAuthors(), mw.SplitNameParts(),
-             mw.LatexDecodingMiddleware(keep_math_mode=True)]
+             mw.LatexDecodingMiddleware(decoder=latex_decoder())]
     splitter_log = logging.getLogger("bibtexparser.splitter")
     level = splitter_log.level
     splitter_log.setLevel(logging.CRITICAL)  # its messages are folded into ours below
@@ -126,6 +127,27 @@ def read_bibtex(path: Path, config: IngestConfig) -> pd.DataFrame:
         raise InputError(f"{path}: holds no BibTeX entries (expected @article{{key, title = "
                          "..., abstract = ...}} blocks); check that this is a .bib file")
     return pd.DataFrame([_bib_row(entry) for entry in library.entries], columns=BIB_COLUMNS)
+
+
+@functools.lru_cache(maxsize=1)
+def latex_decoder() -> Any:
+    """pylatexenc's LaTeX-to-text decoder; math kept verbatim, text-mode symbols decoded.
+
+    ``\\textasciicircum{}``, ``\\textasciitilde{}`` and ``\\textbraceleft/right{}``
+    (what exporters write for ``^ ~ { }``) come back as those characters.
+    """
+    from pylatexenc.latex2text import (
+        LatexNodes2Text,
+        MacroTextSpec,
+        get_default_latex_context_db,
+    )
+
+    context = get_default_latex_context_db()  # a fresh copy: safe to extend
+    context.add_context_category("topicmap-text-symbols", prepend=True, macros=[
+        MacroTextSpec("textasciicircum", "^"), MacroTextSpec("textasciitilde", "~"),
+        MacroTextSpec("textbraceleft", "{"), MacroTextSpec("textbraceright", "}"),
+    ])
+    return LatexNodes2Text(latex_context=context, math_mode="verbatim")
 
 
 def _bib_row(entry: Any) -> dict[str, str]:
@@ -160,9 +182,7 @@ def _bib_names(field: Any) -> str:
     value = field.value
     if isinstance(value, str):
         return "; ".join(display_name(n) for n in re.split(r"\s+and\s+", value) if n.strip())
-    from pylatexenc.latex2text import LatexNodes2Text
-
-    decode = LatexNodes2Text(math_mode="verbatim").latex_to_text
+    decode = latex_decoder().latex_to_text
     names = []
     for parts in value:
         if hasattr(parts, "first"):

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .artifacts import TopicMap
 from .errors import PipelineError
 
 SUFFIX = ".reading-list.sqlite3"
@@ -159,12 +160,55 @@ class ReadingList:
 
 
 def papers_in_list(documents: pd.DataFrame, ids: Iterable[str]) -> tuple[pd.DataFrame, list[str]]:
-    """The map's rows for ``ids`` in list order, and the ids the map no longer has."""
-    ids = list(ids)
-    by_id = documents.set_index(documents["id"].astype(str), drop=False)
-    present = [i for i in ids if i in by_id.index]
-    missing = [i for i in ids if i not in by_id.index]
-    return by_id.loc[present].reset_index(drop=True), missing
+    """The map's rows for ``ids`` in list order, and the ids the map no longer has.
+
+    A rebuilt map may have dropped a paper (e.g. its input changed); such ids
+    stay in the list and are reported, never silently discarded.
+    """
+    ids = list(dict.fromkeys(str(i) for i in ids))
+    row_of = {str(v): i for i, v in enumerate(documents["id"].tolist())}
+    present = [i for i in ids if i in row_of]
+    missing = [i for i in ids if i not in row_of]
+    return documents.iloc[[row_of[i] for i in present]].reset_index(drop=True), missing
+
+
+def with_labels(papers: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
+    """``papers`` with ``cluster_label`` and ``theme_label`` columns from the map's labels."""
+    papers = papers.copy()
+    for level, column in (("cluster", "cluster_label"), ("theme", "theme_label")):
+        rows = clusters[clusters["level"] == level]
+        names = dict(zip(rows["id"].astype(int), rows["label"].astype(str), strict=True))
+        if level in papers.columns:
+            papers[column] = [names.get(int(v), "noise" if int(v) < 0 else "")
+                              for v in papers[level]]
+    return papers
+
+
+#: Export formats: name -> (file suffix, MIME type).
+EXPORT_FORMATS = {"bibtex": (".bib", "application/x-bibtex"),
+                  "ris": (".ris", "application/x-research-info-systems"),
+                  "csv": (".csv", "text/csv")}
+
+
+def export_papers(papers: pd.DataFrame, fmt: str) -> bytes:
+    """``papers`` as BibTeX, RIS or CSV bytes (UTF-8), via ``pipeline.export``."""
+    from . import export
+
+    if fmt == "bibtex":
+        return export.to_bibtex(papers).encode("utf-8")
+    if fmt == "ris":
+        return export.to_ris(papers).encode("utf-8")
+    if fmt == "csv":
+        columns = [c for c in ["id", "title", "authors", "year", "url", "cluster_label",
+                               "theme_label", "abstract", "doi", "venue"] if c in papers.columns]
+        return export.to_csv(papers, columns)
+    raise PipelineError(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
+
+
+def export_reading_list(topic_map: TopicMap, reading: ReadingList, fmt: str) -> bytes:
+    """The reading list of ``topic_map`` (in list order, with labels) as ``fmt`` bytes."""
+    papers, _ = papers_in_list(topic_map.documents, reading.ids())
+    return export_papers(with_labels(papers, topic_map.clusters), fmt)
 
 
 def _as_ids(ids: Iterable[str] | str) -> list[str]:

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from pipeline import load_map
 from pipeline.artifacts import replace_directory
-from pipeline.readinglist import ReadingList, ReadingListError, store_path
+from pipeline.config import IngestConfig
+from pipeline.formats import read_bibtex, read_ris
+from pipeline.readinglist import (
+    ReadingList,
+    ReadingListError,
+    export_papers,
+    export_reading_list,
+    papers_in_list,
+    store_path,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -102,3 +114,65 @@ def test_clear_and_entries(map_dir):
     assert entries["added_at"].str.endswith("+00:00").all()
     assert reading.clear() == 2
     assert reading.ids() == []
+
+
+# --------------------------------------------------------------------------- exports
+
+
+def test_bibtex_export_parses_back_with_the_same_entries(small_map, tmp_path):
+    topic_map = load_map(small_map)
+    docs = topic_map.documents
+    picked = docs["id"].tolist()[::9]  # a dozen papers across the topics
+    reading = ReadingList(small_map, db_path=tmp_path / "list.sqlite3")
+    reading.add(picked)
+    bib = tmp_path / "export.bib"
+    bib.write_bytes(export_reading_list(topic_map, reading, "bibtex"))
+    back = read_bibtex(bib, IngestConfig())
+    assert back["id"].tolist() == picked
+    expected = docs.set_index("id").loc[picked]
+    assert back["title"].tolist() == expected["title"].tolist()
+    assert back["abstract"].tolist() == expected["abstract"].tolist()
+    assert back["authors"].tolist() == expected["authors"].tolist()
+    assert back["year"].astype(int).tolist() == expected["year"].astype(int).tolist()
+
+
+def test_bibtex_export_keeps_hostile_text_intact(tmp_path):
+    papers = pd.DataFrame({
+        "id": ["2101.00001", "odd id/with spaces"],
+        "title": ["50% of {braces} & $x^2$ costs #1", "Unbalanced } brace { here"],
+        "abstract": ["A back\\slash, an_underscore and a ~tilde.", "Schrödinger @ Zürich."],
+        "authors": ["Jörg Müller; Ann Smith", "Min-Ji Lee"],
+        "year": [2021.0, float("nan")],
+        "url": ["https://arxiv.org/abs/2101.00001", ""],
+    })
+    bib = tmp_path / "hostile.bib"
+    bib.write_bytes(export_papers(papers, "bibtex"))
+    back = read_bibtex(bib, IngestConfig())
+    assert len(back) == 2
+    assert back["title"].tolist() == papers["title"].tolist()
+    assert back["abstract"].tolist() == papers["abstract"].tolist()
+    assert back["authors"].tolist() == papers["authors"].tolist()
+    assert back.loc[0, "year"] == "2021" and back.loc[1, "year"] == ""
+
+
+def test_ris_and_csv_exports_of_the_list(small_map, tmp_path):
+    topic_map = load_map(small_map)
+    picked = topic_map.documents["id"].tolist()[:5]
+    reading = ReadingList(small_map, db_path=tmp_path / "list.sqlite3")
+    reading.add(picked)
+    ris = tmp_path / "export.ris"
+    ris.write_bytes(export_reading_list(topic_map, reading, "ris"))
+    assert read_ris(ris, IngestConfig())["id"].tolist() == picked
+    table = pd.read_csv(io.BytesIO(export_reading_list(topic_map, reading, "csv")),
+                        encoding="utf-8-sig")
+    assert table["id"].tolist() == picked
+    assert {"cluster_label", "theme_label", "abstract"} <= set(table.columns)
+    assert table["theme_label"].str.len().gt(0).all()
+
+
+def test_papers_in_list_reports_ids_the_map_lost(small_map):
+    docs = load_map(small_map).documents
+    first, second = docs["id"].iloc[3], docs["id"].iloc[7]
+    papers, missing = papers_in_list(docs, [second, "gone-after-rebuild", first])
+    assert papers["id"].tolist() == [second, first]
+    assert missing == ["gone-after-rebuild"]
