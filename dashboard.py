@@ -1,0 +1,126 @@
+"""Topic map dashboard: the landing page (the map).
+
+    streamlit run dashboard.py -- --map maps/NAME
+
+Without ``--map`` it opens ``maps/sample`` (``make run`` builds it) and a
+picker in the sidebar lists every map under ``maps/``. Other pages live in
+``pages/``; what they share lives in ``ui/``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from ui import state
+from ui.escape import escape
+from ui.figures import map_figure, standalone_html
+from ui.loaders import map_assets
+from ui.view import describe_counts, filter_mask, label_positions
+from ui.widgets import (
+    CHART_KEY,
+    SELECTION_KEY,
+    add_to_reading_list_button,
+    current_paper_row,
+    download_buttons,
+    map_picker,
+    map_select_callback,
+    open_current_map,
+    open_paper,
+    paper_panel,
+    papers_table,
+    semantic_search_results,
+    sidebar_filters,
+)
+
+st.set_page_config(page_title="Topic map", page_icon="🗺️", layout="wide")
+
+topic_map, map_path = open_current_map()
+assets = map_assets(map_path)
+docs = topic_map.documents
+map_picker(map_path)
+filters, colour_by, label_level = sidebar_filters(topic_map, assets)
+
+mask = filter_mask(docs, filters, search_text=assets.search_text)
+view = docs[mask]
+visible_rows = view.index.to_numpy()
+
+# ---- header and semantic search
+counts = topic_map.manifest.get("counts", {})
+st.markdown(f"## {escape(map_path.name, 'markdown')}")
+st.caption(
+    f"Showing {describe_counts(len(view), len(docs))} · {counts.get('clusters', '?')} clusters in "
+    f"{counts.get('themes', '?')} themes · model {escape(topic_map.model_name, 'markdown')}"
+    " · click a point to read it, drag a box or lasso to select papers")
+
+state.seed("view_q", state.param("q")[:500])
+search_col, k_col = st.columns([5, 1])
+query = search_col.text_input(
+    "Semantic search", key="view_q", max_chars=500,
+    placeholder="Describe what you are looking for, e.g. 'robots learning to grasp objects'")
+state.seed("view_k", 10)
+k = k_col.selectbox("Top", [5, 10, 20, 50], key="view_k")
+state.set_params(q=query.strip())
+found, scores, search_error = semantic_search_results(topic_map, query, k=k, rows=visible_rows)
+if search_error:
+    st.warning(escape(search_error, "markdown"))
+
+# ---- the map and the side panel
+paper_row = current_paper_row(assets)
+labels = None
+if label_level != "none":
+    level = "theme" if label_level == "themes" else "cluster"
+    labels = label_positions(view, topic_map.clusters, level)
+fig = map_figure(view, hover=assets.hover, colour_by=colour_by,
+                 cluster_parent=assets.cluster_parent, labels=labels,
+                 label_size=15 if label_level == "themes" else 11,
+                 highlight=found.tolist(), highlight_scores=scores.tolist(),
+                 selected=paper_row, uirevision=str(map_path))
+
+map_col, side_col = st.columns([2.6, 1], gap="medium")
+with map_col:
+    st.plotly_chart(fig, key=CHART_KEY, on_select=map_select_callback(docs),
+                    selection_mode=("points", "box", "lasso"), theme=None,
+                    config={"displaylogo": False, "scrollZoom": True,
+                            "modeBarButtonsToRemove": ["toImage", "autoScale2d"]})
+with side_col:
+    if paper_row is not None:
+        paper_panel(topic_map, assets, paper_row, map_path=map_path)
+    elif len(found):
+        st.markdown(f"**{len(found)} nearest papers to your search**")
+        for rank, (row, score) in enumerate(zip(found, scores, strict=True), start=1):
+            st.button(f"{rank}. {escape(docs['title'].iat[row], 'markdown', limit=90)} "
+                      f"({score:.2f})", key=f"view_hit_{rank}", type="tertiary",
+                      on_click=open_paper, args=(str(docs["id"].iat[row]),))
+    else:
+        st.markdown("**Largest topics in view**")
+        for row in (labels if labels is not None else
+                    label_positions(view, topic_map.clusters, "theme")).head(12).itertuples():
+            st.markdown(f"- {escape(row.label, 'markdown', limit=80)} · {row.size:,}")
+
+# ---- search results, selection, export
+if len(found):
+    st.subheader("Search results")
+    papers_table(docs.iloc[found], assets, key="view_hits_table", scores=scores)
+
+selection = [r for r in st.session_state.get(SELECTION_KEY, []) if r in set(visible_rows)]
+if selection:
+    st.subheader(f"Selected papers ({len(selection):,})")
+    chosen = docs.iloc[np.array(selection, dtype=np.int64)]
+    papers_table(chosen, assets, key="view_selection_table", height=320)
+    cols = st.columns([3, 1, 1])
+    download_buttons(chosen, assets, stem=f"{map_path.name}-selection", key="dl_sel",
+                     where=cols[0])
+    add_to_reading_list_button(map_path, chosen["id"].astype(str).tolist(), key="view_rl_sel",
+                               where=cols[1])
+    cols[2].button("Clear selection", key="view_clear_sel",
+                   on_click=lambda: st.session_state.update({SELECTION_KEY: []}))
+
+with st.expander(f"Take it away: the current view ({len(view):,} papers)"):
+    st.caption("The HTML file is the map as shown, with Plotly embedded: it opens offline, "
+               "without any network access. CSV cells that a spreadsheet would run as "
+               "formulas are neutralised.")
+    download_buttons(view, assets, stem=f"{map_path.name}-view", key="dl_view")
+    st.download_button("Interactive map (HTML)", key="dl_view_html", on_click="ignore",
+                       data=lambda: standalone_html(fig, title=f"Topic map: {map_path.name}"),
+                       file_name=f"{map_path.name}-map.html", mime="text/html")

@@ -1,0 +1,349 @@
+"""Plotly figure builders for the dashboard. No streamlit import: every builder
+returns a ``plotly.graph_objects.Figure`` that tests can inspect with ``to_dict()``.
+
+Data text reaching a figure (titles, abstracts, labels, category names) is
+escaped here with :func:`ui.escape.escape` / :func:`ui.escape.wrap_html`;
+callers pass raw text.
+
+The map is built for size: ``scattergl`` traces, float32 coordinates (sent as
+binary by Plotly), one short pre-escaped hover text per paper, and the row
+position of each paper as int32 ``customdata`` so selections map back to papers.
+"""
+
+from __future__ import annotations
+
+import colorsys
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from .escape import escape, wrap_html
+
+NOISE = -1
+NOISE_COLOUR = "#b4b9c2"
+#: Base colours of themes: distinct hues, readable on white.
+THEME_PALETTE = [
+    "#1f77b4", "#e6550d", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+    "#17becf", "#bcbd22", "#3182bd", "#f59e0b", "#0f766e", "#7c3aed", "#be123c",
+]
+CATEGORY_PALETTE = [
+    "#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6",
+    "#9d755d", "#eeca3b", "#0f766e", "#7c3aed", "#be123c",
+]
+MAX_LEGEND_CATEGORIES = len(CATEGORY_PALETTE)
+FONT = "Inter, 'Source Sans Pro', 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
+HOVER_CHARS = 300
+
+
+# --------------------------------------------------------------------------- colours
+
+
+def _shade(hex_colour: str, amount: float) -> str:
+    """``hex_colour`` made lighter (amount > 0) or darker (< 0) in HLS space."""
+    r, g, b = (int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    h, lightness, s = colorsys.rgb_to_hls(r, g, b)
+    lightness = min(0.85, max(0.18, lightness + amount))
+    r, g, b = colorsys.hls_to_rgb(h, lightness, s)
+    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+
+
+def theme_colours(theme_ids: Sequence[int]) -> dict[int, str]:
+    """A colour per theme id (stable: depends on the id only)."""
+    return {int(t): THEME_PALETTE[int(t) % len(THEME_PALETTE)] for t in theme_ids}
+
+
+def cluster_colours(cluster_parent: Mapping[int, int]) -> dict[int, str]:
+    """A colour per cluster: its theme's hue, in shades that tell siblings apart."""
+    siblings: dict[int, list[int]] = {}
+    for cluster_id, theme_id in sorted(cluster_parent.items()):
+        siblings.setdefault(int(theme_id), []).append(int(cluster_id))
+    base = theme_colours(list(siblings))
+    out: dict[int, str] = {}
+    for theme_id, members in siblings.items():
+        for i, cluster_id in enumerate(members):
+            # Golden-ratio steps spread siblings' lightness: consecutive ids differ most.
+            offset = 0.0 if len(members) == 1 else ((i * 0.618034) % 1.0 - 0.5) * 0.42
+            out[cluster_id] = _shade(base[theme_id], offset)
+    return out
+
+
+# --------------------------------------------------------------------------- hover text
+
+
+def hover_texts(documents: pd.DataFrame, cluster_names: Mapping[int, str],
+                theme_names: Mapping[int, str], *, abstract_chars: int = HOVER_CHARS,
+                width: int = 68) -> np.ndarray:
+    """One escaped hover label per paper (title, topic, year, authors, abstract start).
+
+    Computed once per map by the loaders and sliced per view, so a filter
+    change never rebuilds strings.
+    """
+    titles = documents["title"].to_numpy()
+    abstracts = documents["abstract"].to_numpy()
+    clusters = documents["cluster"].to_numpy()
+    themes = documents["theme"].to_numpy()
+    years = pd.to_numeric(documents["year"], errors="coerce").to_numpy()
+    authors = documents["authors"].to_numpy() if "authors" in documents else [None] * len(titles)
+    out = np.empty(len(titles), dtype=object)
+    for i in range(len(titles)):
+        cluster = int(clusters[i])
+        topic = cluster_names.get(cluster, "") if cluster != NOISE else \
+            f"unclustered · near {theme_names.get(int(themes[i]), '')}"
+        meta = [escape(topic, "html", limit=60)]
+        if np.isfinite(years[i]):
+            meta.append(str(int(years[i])))
+        parts = [
+            "<b>" + wrap_html(titles[i], width=width - 8, max_lines=3) + "</b>",
+            "<span style=\"color:#4b5563\">" + " · ".join(meta) + "</span>",
+        ]
+        if authors[i] is not None and str(authors[i]).strip() and str(authors[i]) != "nan":
+            parts.append("<span style=\"color:#4b5563\"><i>"
+                         + escape(authors[i], "html", limit=width - 4) + "</i></span>")
+        if abstract_chars > 0:
+            parts.append(wrap_html(abstracts[i], width=width, limit=abstract_chars))
+        out[i] = "<br>".join(parts)
+    return out
+
+
+# --------------------------------------------------------------------------- the map
+
+
+def map_figure(view: pd.DataFrame, *, hover: np.ndarray, colour_by: str = "cluster",
+               cluster_parent: Mapping[int, int] | None = None,
+               labels: pd.DataFrame | None = None, label_size: int = 14,
+               highlight: Sequence[int] = (), highlight_scores: Sequence[float] = (),
+               selected: int | None = None, uirevision: str = "map", height: int = 640,
+               ) -> go.Figure:
+    """The topic map of ``view`` (a filtered documents table indexed by row position).
+
+    - ``hover``: escaped hover text of every paper in the map, by row position.
+    - ``colour_by``: ``"cluster"``, ``"theme"`` or a column of ``view``
+      (numbers get a colour scale, text a legend of its most common values).
+    - ``labels``: ``id, label, x, y`` rows written on the map over the points.
+    - ``highlight``: row positions drawn on top (search results), with scores.
+    - ``selected``: one row position drawn with a ring (the open paper).
+
+    Noise is always drawn first, small and grey, so topics sit on top of it.
+    """
+    fig = go.Figure()
+    is_noise = view["cluster"].to_numpy() == NOISE
+    n = len(view)
+    size = _marker_size(n)
+    if colour_by in ("cluster", "theme"):
+        _add_noise(fig, view[is_noise], hover, size)
+        _add_groups(fig, view[~is_noise], hover, colour_by, cluster_parent or {}, size)
+    elif colour_by in view.columns and pd.api.types.is_numeric_dtype(view[colour_by]):
+        _add_numeric(fig, view, hover, colour_by, size)
+    elif colour_by in view.columns:
+        _add_categories(fig, view, hover, colour_by, size)
+    else:
+        raise ValueError(f"cannot colour by {colour_by!r}: not a column of the map")
+    if len(highlight):
+        _add_highlight(fig, view, hover, highlight, highlight_scores)
+    if selected is not None and selected in view.index:
+        point = view.loc[selected]
+        fig.add_trace(go.Scattergl(
+            x=np.array([point["x"]], dtype=np.float32), y=np.array([point["y"]], dtype=np.float32),
+            mode="markers", name="open paper", customdata=np.array([selected], dtype=np.int32),
+            hovertext=[hover[selected]], hovertemplate="%{hovertext}<extra></extra>",
+            marker={"size": 20, "symbol": "circle-open", "color": "#111827",
+                    "line": {"width": 3, "color": "#111827"}},
+            showlegend=False))
+    annotations = _label_annotations(labels, label_size) if labels is not None else []
+    _layout(fig, annotations=annotations, uirevision=uirevision, height=height,
+            showlegend=colour_by not in ("cluster", "theme"))
+    if n == 0:
+        fig.add_annotation(text="No paper matches these filters", showarrow=False,
+                           xref="paper", yref="paper", x=0.5, y=0.5,
+                           font={"size": 16, "color": "#5b6270"})
+    return fig
+
+
+def _marker_size(n: int) -> float:
+    """Points shrink as the map fills up, so dense maps stay legible."""
+    if n <= 300:
+        return 8.0
+    if n <= 3000:
+        return 6.0
+    if n <= 20000:
+        return 4.5
+    return 3.0
+
+
+def _trace(part: pd.DataFrame, hover: np.ndarray, *, name: str, marker: dict,
+           legend: bool = False) -> go.Scattergl:
+    rows = part.index.to_numpy()
+    return go.Scattergl(
+        x=part["x"].to_numpy(dtype=np.float32), y=part["y"].to_numpy(dtype=np.float32),
+        mode="markers", name=name, customdata=rows.astype(np.int32),
+        hovertext=hover[rows], hovertemplate="%{hovertext}<extra></extra>",
+        marker=marker, showlegend=legend)
+
+
+def _add_noise(fig: go.Figure, part: pd.DataFrame, hover: np.ndarray, size: float) -> None:
+    if part.empty:
+        return
+    fig.add_trace(_trace(part, hover, name="unclustered", marker={
+        "size": max(2.5, size - 1.5), "color": NOISE_COLOUR, "opacity": 0.55}))
+
+
+def _add_groups(fig: go.Figure, part: pd.DataFrame, hover: np.ndarray, colour_by: str,
+                cluster_parent: Mapping[int, int], size: float) -> None:
+    ids = part[colour_by].to_numpy()
+    if colour_by == "cluster":
+        colours = cluster_colours(cluster_parent or {int(c): 0 for c in np.unique(ids)})
+    else:
+        colours = theme_colours(np.unique(ids).tolist())
+    for group_id in np.unique(ids):
+        members = part[ids == group_id]
+        fig.add_trace(_trace(members, hover, name=f"{colour_by} {int(group_id)}", marker={
+            "size": size, "color": colours.get(int(group_id), THEME_PALETTE[0]),
+            "opacity": 0.85, "line": {"width": 0}}))
+
+
+def _add_numeric(fig: go.Figure, view: pd.DataFrame, hover: np.ndarray, column: str,
+                 size: float) -> None:
+    values = pd.to_numeric(view[column], errors="coerce")
+    missing = values.isna().to_numpy()
+    if missing.any():
+        fig.add_trace(_trace(view[missing], hover, name=f"no {escape(column)}", legend=True,
+                             marker={"size": max(2.5, size - 1.5), "color": NOISE_COLOUR,
+                                     "opacity": 0.55}))
+    known = view[~missing]
+    if not known.empty:
+        trace = _trace(known, hover, name=escape(column), marker={
+            "size": size, "color": values[~missing].to_numpy(dtype=np.float32),
+            "colorscale": "Viridis", "opacity": 0.85, "showscale": True,
+            "colorbar": {"title": {"text": escape(column)}, "thickness": 12, "len": 0.6}})
+        fig.add_trace(trace)
+
+
+def _add_categories(fig: go.Figure, view: pd.DataFrame, hover: np.ndarray, column: str,
+                    size: float) -> None:
+    values = view[column].astype("string").fillna("")
+    counts = values[values != ""].value_counts()
+    top = list(counts.index[:MAX_LEGEND_CATEGORIES])
+    rest = ~values.isin(top)
+    if rest.any():
+        fig.add_trace(_trace(view[rest.to_numpy()], hover, name="other / unknown", legend=True,
+                             marker={"size": max(2.5, size - 1.5), "color": NOISE_COLOUR,
+                                     "opacity": 0.55}))
+    for i, value in enumerate(top):
+        members = view[(values == value).to_numpy()]
+        fig.add_trace(_trace(members, hover, name=escape(value, limit=40), legend=True,
+                             marker={"size": size, "color": CATEGORY_PALETTE[i], "opacity": 0.85}))
+
+
+def _add_highlight(fig: go.Figure, view: pd.DataFrame, hover: np.ndarray,
+                   highlight: Sequence[int], scores: Sequence[float]) -> None:
+    rows = np.array([r for r in highlight if r in view.index], dtype=np.int64)
+    if not len(rows):
+        return
+    score_of = dict(zip(highlight, scores, strict=False)) if len(scores) else {}
+    part = view.loc[rows]
+    texts = np.array([f"{hover[r]}<br><i>similarity {score_of[r]:.2f}</i>"
+                      if r in score_of else hover[r] for r in rows], dtype=object)
+    fig.add_trace(go.Scattergl(
+        x=part["x"].to_numpy(dtype=np.float32), y=part["y"].to_numpy(dtype=np.float32),
+        mode="markers+text", name="search results", customdata=rows.astype(np.int32),
+        text=[str(i + 1) for i in range(len(rows))], textposition="top center",
+        textfont={"size": 11, "color": "#111827", "family": FONT},
+        hovertext=texts, hovertemplate="%{hovertext}<extra></extra>",
+        marker={"size": 13, "color": "#fde047", "line": {"width": 2, "color": "#111827"}},
+        showlegend=False))
+
+
+def _label_annotations(labels: pd.DataFrame, size: int) -> list[dict]:
+    out = []
+    for row in labels.itertuples(index=False):
+        out.append({
+            "x": float(row.x), "y": float(row.y), "xref": "x", "yref": "y",
+            "text": "<b>" + wrap_html(row.label, width=22, max_lines=2) + "</b>",
+            "showarrow": False, "font": {"size": size, "color": "#111827", "family": FONT},
+            "bgcolor": "rgba(255,255,255,0.82)", "bordercolor": "rgba(17,24,39,0.18)",
+            "borderwidth": 1, "borderpad": 3, "opacity": 0.95,
+        })
+    return out
+
+
+def _layout(fig: go.Figure, *, annotations: list[dict], uirevision: str, height: int,
+            showlegend: bool) -> None:
+    axis = {"visible": False, "showgrid": False, "zeroline": False}
+    fig.update_layout(
+        template="none", height=height, margin={"l": 4, "r": 4, "t": 4, "b": 4},
+        paper_bgcolor="#ffffff", plot_bgcolor="#ffffff", font={"family": FONT, "size": 13},
+        xaxis=axis, yaxis=axis,
+        hovermode="closest", dragmode="pan", uirevision=uirevision,
+        hoverlabel={"bgcolor": "rgba(255,255,255,0.97)", "bordercolor": "#9ca3af",
+                    "font": {"family": FONT, "size": 12, "color": "#111827"}, "align": "left",
+                    "namelength": -1},
+        annotations=annotations, showlegend=showlegend,
+        legend={"bgcolor": "rgba(255,255,255,0.85)", "x": 0.005, "y": 0.995,
+                "itemsizing": "constant", "font": {"size": 12}},
+    )
+
+
+# --------------------------------------------------------------------------- other figures
+
+
+def terms_figure(terms: Sequence[str], weights: Sequence[float], *, colour: str = "#1f77b4",
+                 height: int | None = None) -> go.Figure:
+    """Horizontal bars of a topic's key terms by c-TF-IDF weight, strongest on top."""
+    terms = [escape(t, limit=40) for t in terms]
+    weights = [float(w) for w in weights]
+    fig = go.Figure(go.Bar(x=weights[::-1], y=terms[::-1], orientation="h",
+                           marker={"color": colour}, hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
+    fig.update_layout(
+        template="none", height=height or max(160, 26 * len(terms) + 40),
+        margin={"l": 8, "r": 8, "t": 8, "b": 30}, font={"family": FONT, "size": 12},
+        xaxis={"title": {"text": "c-TF-IDF weight"}, "showgrid": True, "gridcolor": "#eceef1",
+               "zeroline": False},
+        yaxis={"automargin": True}, paper_bgcolor="#ffffff", plot_bgcolor="#ffffff",
+        bargap=0.25)
+    return fig
+
+
+def topics_treemap(clusters: pd.DataFrame) -> go.Figure:
+    """Themes and their clusters as nested rectangles sized by papers.
+
+    A theme's area includes its unclustered papers, shown as the space its
+    clusters leave free.
+    """
+    themes = clusters[clusters["level"] == "theme"]
+    fine = clusters[clusters["level"] == "cluster"]
+    ids, labels, parents, values, colours, data = [], [], [], [], [], []
+    base = theme_colours(themes["id"].tolist())
+    shades = cluster_colours(dict(zip(fine["id"].astype(int), fine["parent"].astype(int),
+                                      strict=True)))
+    for row in themes.itertuples(index=False):
+        ids.append(f"t{row.id}")
+        labels.append(escape(row.label, limit=60))
+        parents.append("")
+        values.append(int(row.size))
+        colours.append(base[int(row.id)])
+        data.append(["theme", int(row.id)])
+    for row in fine.itertuples(index=False):
+        ids.append(f"c{row.id}")
+        labels.append(escape(row.label, limit=60))
+        parents.append(f"t{row.parent}")
+        values.append(int(row.size))
+        colours.append(shades.get(int(row.id), NOISE_COLOUR))
+        data.append(["cluster", int(row.id)])
+    fig = go.Figure(go.Treemap(
+        ids=ids, labels=labels, parents=parents, values=values, branchvalues="total",
+        customdata=data, marker={"colors": colours, "line": {"width": 1, "color": "#ffffff"}},
+        texttemplate="%{label}<br>%{value} papers", hovertemplate="%{label}<br>%{value} papers"
+        "<extra></extra>", textfont={"family": FONT}, tiling={"pad": 2}))
+    fig.update_layout(template="none", height=560, margin={"l": 4, "r": 4, "t": 4, "b": 4},
+                      font={"family": FONT, "size": 13})
+    return fig
+
+
+def standalone_html(fig: go.Figure, *, title: str) -> str:
+    """The figure as one self-contained HTML page: Plotly embedded, no network needed."""
+    body = fig.to_html(include_plotlyjs=True, full_html=True,
+                       config={"displaylogo": False, "scrollZoom": True, "showLink": False})
+    safe_title = escape(title, limit=200)
+    return body.replace("<head>", f"<head><title>{safe_title}</title>", 1)

@@ -1,0 +1,262 @@
+"""Cached loaders shared by every session of the app process.
+
+Maps, the query model and drill-down sub-maps are held with
+``st.cache_resource``: one copy per process, shared by all sessions, never
+copied per rerun. Callers must treat what they get as read-only.
+
+Public entry points (other pages use these):
+
+- :func:`load_topic_map` ``(path) -> pipeline.TopicMap``
+- :func:`map_assets` ``(path) -> MapAssets``: hover texts, names, search text
+- :func:`query_model` ``(model_name, dimension) -> QueryModel`` and
+  :func:`embed_query`: semantic search with the map's own model
+- :func:`submap` ``(path, trail) -> SubMap``: a theme or cluster re-mapped in place
+
+A cache entry is keyed by the map's path *and* its manifest's modification
+stamp, so a rebuilt map is picked up without restarting the app.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from pipeline import BuildConfig, TopicMap, load_map, map_papers
+from pipeline.artifacts import MANIFEST
+from pipeline.embed import Embedder, SentenceTransformerEmbedder
+from pipeline.errors import PipelineError
+
+from .figures import HOVER_CHARS, hover_texts
+from .view import lowered_text
+
+#: ``module:callable`` returning an Embedder, used instead of the map's model.
+#: For tests and load tests only; unset in production.
+QUERY_EMBEDDER_ENV = "TOPICMAP_QUERY_EMBEDDER"
+#: Fewer papers than this are listed, not re-mapped, by the drill-down.
+MIN_DRILL_PAPERS = 12
+#: Above this many papers hover labels carry a shorter abstract excerpt.
+LARGE_MAP = 30000
+
+NOISE = -1
+
+
+def map_stamp(path: Path) -> tuple[int, int]:
+    """(mtime_ns, size) of the map's manifest: changes whenever the map is rebuilt."""
+    try:
+        stat = (Path(path) / MANIFEST).stat()
+    except OSError:
+        return (0, 0)
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+def load_topic_map(path: Path | str) -> TopicMap:
+    """The map at ``path``, loaded (and hash-checked) once per process and build.
+
+    Raises ``pipeline.MapFormatError`` with a message for the user when the
+    map is missing, corrupt or of another schema version.
+    """
+    resolved = Path(path).resolve()
+    return _load_topic_map(str(resolved), map_stamp(resolved))
+
+
+@st.cache_resource(max_entries=6, show_spinner="Loading the map…")
+def _load_topic_map(path: str, stamp: tuple[int, int]) -> TopicMap:
+    del stamp  # part of the cache key only
+    return load_map(path)
+
+
+# --------------------------------------------------------------------------- per-map assets
+
+
+@dataclass
+class MapAssets:
+    """What every rerun needs about a map, computed once per map."""
+
+    hover: np.ndarray  # escaped hover label per paper (row position)
+    search_text: pd.Series  # lower-cased title + abstract per paper
+    cluster_names: dict[int, str]
+    theme_names: dict[int, str]
+    cluster_parent: dict[int, int]
+    cluster_sizes: dict[int, int]
+    theme_sizes: dict[int, int]
+    row_of_id: dict[str, int]
+
+
+def map_assets(path: Path | str) -> MapAssets:
+    """Hover texts, names and lookups for the map at ``path`` (cached)."""
+    resolved = Path(path).resolve()
+    return _map_assets(str(resolved), map_stamp(resolved))
+
+
+@st.cache_resource(max_entries=6, show_spinner="Preparing the map…")
+def _map_assets(path: str, stamp: tuple[int, int]) -> MapAssets:
+    topic_map = _load_topic_map(path, stamp)
+    return build_assets(topic_map.documents, topic_map.clusters)
+
+
+def build_assets(documents: pd.DataFrame, clusters: pd.DataFrame) -> MapAssets:
+    """:class:`MapAssets` for any documents/clusters pair (a map or a sub-map)."""
+    fine = clusters[clusters["level"] == "cluster"]
+    themes = clusters[clusters["level"] == "theme"]
+    cluster_names = dict(zip(fine["id"].astype(int), fine["label"].astype(str), strict=True))
+    theme_names = dict(zip(themes["id"].astype(int), themes["label"].astype(str), strict=True))
+    chars = HOVER_CHARS if len(documents) <= LARGE_MAP else 140
+    return MapAssets(
+        hover=hover_texts(documents, cluster_names, theme_names, abstract_chars=chars),
+        search_text=lowered_text(documents),
+        cluster_names=cluster_names,
+        theme_names=theme_names,
+        cluster_parent=dict(zip(fine["id"].astype(int), fine["parent"].astype(int), strict=True)),
+        cluster_sizes=dict(zip(fine["id"].astype(int), fine["size"].astype(int), strict=True)),
+        theme_sizes=dict(zip(themes["id"].astype(int), themes["size"].astype(int), strict=True)),
+        row_of_id={str(v): i for i, v in enumerate(documents["id"].tolist())},
+    )
+
+
+# --------------------------------------------------------------------------- query model
+
+
+@dataclass
+class QueryModel:
+    """The map's embedding model for queries, or why it cannot be used."""
+
+    name: str
+    embedder: Embedder | None = None
+    error: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def available(self) -> bool:
+        return self.embedder is not None
+
+
+def make_query_embedder(model_name: str) -> Embedder:
+    """The embedder for queries: the map's own sentence-transformers model.
+
+    Tests replace this function (or set ``$TOPICMAP_QUERY_EMBEDDER`` to
+    ``module:callable``) to avoid loading a real model.
+    """
+    hook = os.environ.get(QUERY_EMBEDDER_ENV)
+    if hook:
+        module_name, _, attr = hook.partition(":")
+        return getattr(importlib.import_module(module_name), attr)()
+    return SentenceTransformerEmbedder(model_name)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the search model (once)…")
+def query_model(model_name: str, dimension: int) -> QueryModel:
+    """Load the query model once per process; failures are kept with their reason."""
+    if not model_name:
+        return QueryModel(model_name, error="the map's manifest does not name its model")
+    try:
+        embedder = make_query_embedder(model_name)
+        got = int(embedder.dimension)  # loads the weights now, not at the first query
+    except PipelineError as exc:
+        return QueryModel(model_name, error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - any failure to load means "unavailable"
+        first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        return QueryModel(model_name, error=f"cannot load model {model_name!r} ({first})")
+    if got != dimension:
+        return QueryModel(model_name, error=(
+            f"model {model_name!r} gives {got}-d vectors but the map was built with "
+            f"{dimension}-d ones; rebuild the map or install the model it used"))
+    return QueryModel(model_name, embedder=embedder)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def embed_query(model_name: str, dimension: int, query: str) -> np.ndarray:
+    """The unit vector of ``query`` under the map's model (cached per query)."""
+    model = query_model(model_name, dimension)
+    if model.embedder is None:
+        raise PipelineError(model.error or "search model unavailable")
+    with model.lock:
+        vector = model.embedder.encode([query])[0]
+    vector = np.asarray(vector, dtype=np.float32)
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm else vector
+
+
+# --------------------------------------------------------------------------- drill-down
+
+
+@dataclass
+class SubMap:
+    """One theme or cluster of a map, re-reduced, re-clustered and re-labelled."""
+
+    documents: pd.DataFrame  # indexed 0..n-1; column "_row" is the row in the root map
+    clusters: pd.DataFrame
+    assets: MapAssets | None  # None when too small to re-map
+    trail: tuple[tuple[str, int], ...]
+
+    @property
+    def rows(self) -> np.ndarray:
+        """Row positions of these papers in the root map."""
+        return self.documents["_row"].to_numpy()
+
+    @property
+    def mapped(self) -> bool:
+        return self.assets is not None
+
+
+def drill_config(manifest: dict, n_papers: int) -> BuildConfig:
+    """The map's own build settings, adapted to a subset of ``n_papers``.
+
+    Cluster size and the number of themes go back to automatic (they scale
+    with the number of papers); neighbours shrink for small subsets so UMAP
+    sees local structure.
+    """
+    try:
+        config = BuildConfig.from_dict(dict(manifest.get("config") or {}))
+    except (PipelineError, TypeError):
+        config = BuildConfig()
+    config.embed.embeddings_path = None
+    config.cluster.min_cluster_size = None
+    config.cluster.min_samples = None
+    config.cluster.selection_method = "eom"
+    config.label.n_themes = None
+    config.reduce.n_neighbors = int(max(5, min(config.reduce.n_neighbors, n_papers // 6)))
+    return config.validate()
+
+
+def submap(path: Path | str, trail: tuple[tuple[str, int], ...]) -> SubMap:
+    """The sub-map reached from the map at ``path`` by ``trail`` (cached per map + trail).
+
+    ``trail`` is a sequence of ``(level, id)`` steps, ``level`` being
+    ``"theme"`` or ``"cluster"``; each step selects papers of the previous
+    (sub-)map and maps them again with :func:`pipeline.map_papers`.
+    """
+    resolved = Path(path).resolve()
+    return _submap(str(resolved), map_stamp(resolved), tuple(trail))
+
+
+@st.cache_resource(max_entries=48, show_spinner="Re-mapping these papers (once)…")
+def _submap(path: str, stamp: tuple[int, int], trail: tuple[tuple[str, int], ...]) -> SubMap:
+    topic_map = _load_topic_map(path, stamp)
+    if not trail:
+        documents = topic_map.documents.copy()
+        documents["_row"] = np.arange(len(documents))
+        return SubMap(documents, topic_map.clusters, _map_assets(path, stamp), ())
+    parent = _submap(path, stamp, trail[:-1])
+    level, group = trail[-1]
+    if level not in ("theme", "cluster"):
+        raise PipelineError(f"cannot drill into {level!r}: use 'theme' or 'cluster'")
+    if not parent.mapped:
+        raise PipelineError("this group is too small to drill into")
+    chosen = parent.documents[parent.documents[level] == group]
+    rows = chosen["_row"].to_numpy()
+    base = topic_map.documents.iloc[rows].reset_index(drop=True)
+    base["_row"] = rows
+    if len(base) < MIN_DRILL_PAPERS:
+        base["cluster"] = NOISE
+        return SubMap(base, topic_map.clusters.iloc[0:0], None, trail)
+    embeddings = np.asarray(topic_map.embeddings[rows], dtype=np.float32)
+    config = drill_config(topic_map.manifest, len(base))
+    documents, clusters = map_papers(base, embeddings, config)
+    return SubMap(documents, clusters, build_assets(documents, clusters), trail)

@@ -1,0 +1,173 @@
+"""Filtering and searching a map: plain functions over its tables, no streamlit.
+
+A *view* is the documents table cut down to what the filters let through; its
+index stays the paper's row position in the map, so embeddings, hover texts
+and exports can always be looked up by ``view.index``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+NOISE = -1
+#: Columns of the documents table that are the map's own, not colour choices.
+_NOT_COLOURS = {"id", "title", "abstract", "authors", "url", "x", "y", "cluster", "theme",
+                "probability", "outlier_score", "is_noise"}
+MAX_CATEGORIES = 60
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the sidebar lets through. Empty tuples mean "all"."""
+
+    themes: tuple[int, ...] = ()
+    clusters: tuple[int, ...] = ()
+    years: tuple[int, int] | None = None  # inclusive; None: any year (unknown too)
+    text: str = ""
+    min_probability: float = 0.0
+    show_noise: bool = True
+    extra: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def filter_mask(documents: pd.DataFrame, filters: Filters, *,
+                search_text: pd.Series | None = None) -> np.ndarray:
+    """Boolean mask of the papers that pass ``filters``.
+
+    ``search_text`` is the lower-cased ``title + abstract`` per paper (the
+    loaders cache it); computed here when not given.
+    """
+    mask = np.ones(len(documents), dtype=bool)
+    if filters.themes:
+        mask &= documents["theme"].isin(filters.themes).to_numpy()
+    if filters.clusters:
+        mask &= documents["cluster"].isin(filters.clusters).to_numpy()
+    noise = documents["cluster"].to_numpy() == NOISE
+    if not filters.show_noise:
+        mask &= ~noise
+    if filters.min_probability > 0:
+        mask &= noise | (documents["probability"].to_numpy() >= filters.min_probability)
+    if filters.years is not None:
+        years = documents["year"].to_numpy(dtype=float)
+        low, high = filters.years
+        with np.errstate(invalid="ignore"):
+            mask &= (years >= low) & (years <= high)
+    words = search_words(filters.text)
+    if words:
+        if search_text is None:
+            search_text = lowered_text(documents)
+        for word in words:
+            mask &= search_text.str.contains(word, regex=False).to_numpy()
+    return mask
+
+
+def search_words(text: str) -> list[str]:
+    """The lower-cased words of a text query (a quoted phrase counts as one)."""
+    text = (text or "").strip().lower()[:500]
+    return [a or b for a, b in re.findall(r'"([^"]+)"|(\S+)', text)]
+
+
+def lowered_text(documents: pd.DataFrame) -> pd.Series:
+    """``title + " " + abstract`` in lower case: what the text filter searches."""
+    return (documents["title"].fillna("").astype(str) + " "
+            + documents["abstract"].fillna("").astype(str)).str.lower()
+
+
+def year_bounds(documents: pd.DataFrame) -> tuple[int, int] | None:
+    """Smallest and largest known year, or ``None`` when no paper has one."""
+    years = pd.to_numeric(documents["year"], errors="coerce").dropna()
+    if years.empty:
+        return None
+    return int(years.min()), int(years.max())
+
+
+def colour_columns(documents: pd.DataFrame) -> list[str]:
+    """Metadata columns worth colouring by: numbers, or text with few distinct values."""
+    out = []
+    if "year" in documents.columns and documents["year"].notna().any():
+        out.append("year")
+    for column in documents.columns:
+        if column in _NOT_COLOURS or column == "year" or column.startswith("_"):
+            continue
+        series = documents[column]
+        if pd.api.types.is_bool_dtype(series):
+            continue
+        if pd.api.types.is_numeric_dtype(series):
+            if series.notna().any():
+                out.append(column)
+        elif 1 < series.nunique(dropna=True) <= MAX_CATEGORIES:
+            out.append(column)
+    return out
+
+
+def semantic_search(embeddings: np.ndarray, query: np.ndarray, *, k: int = 10,
+                    rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions of the ``k`` papers nearest ``query`` (cosine) and their similarity.
+
+    Only ``rows`` are searched when given (the filtered view). Ties are broken
+    by row position so results are stable.
+    """
+    query = np.asarray(query, dtype=np.float32).reshape(-1)
+    candidates = np.arange(len(embeddings)) if rows is None else np.asarray(rows, dtype=np.int64)
+    if len(candidates) == 0 or k <= 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    scores = _scores(embeddings, candidates, query)
+    order = np.lexsort((candidates, -scores))[:k]
+    return candidates[order], scores[order]
+
+
+def nearest_neighbours(embeddings: np.ndarray, row: int, *, k: int = 10,
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` papers most similar to paper ``row`` (itself excluded)."""
+    rows, scores = semantic_search(embeddings, np.asarray(embeddings[row]), k=k + 1)
+    keep = rows != row
+    return rows[keep][:k], scores[keep][:k]
+
+
+def _scores(embeddings: np.ndarray, candidates: np.ndarray, query: np.ndarray,
+            chunk: int = 65536) -> np.ndarray:
+    if len(candidates) == len(embeddings):
+        return np.asarray(embeddings @ query, dtype=np.float32)
+    out = np.empty(len(candidates), dtype=np.float32)
+    for start in range(0, len(candidates), chunk):
+        part = candidates[start:start + chunk]
+        out[start:start + len(part)] = np.asarray(embeddings[part] @ query)
+    return out
+
+
+def label_positions(view: pd.DataFrame, clusters: pd.DataFrame, level: str,
+                    ) -> pd.DataFrame:
+    """Where to write each theme's or cluster's name: the median of its visible papers.
+
+    Returns columns ``id, label, size, x, y`` (``size`` = visible papers),
+    largest first; groups with no visible paper are left out, and so is noise.
+    """
+    column = "theme" if level == "theme" else "cluster"
+    table = clusters[clusters["level"] == level].set_index("id")
+    visible = view[view[column] != NOISE]
+    if level == "theme":
+        # A theme's label sits over its clustered papers, not its scattered noise.
+        clustered = visible[visible["cluster"] != NOISE]
+        visible = clustered if not clustered.empty else visible
+    if visible.empty or table.empty:
+        return pd.DataFrame(columns=["id", "label", "size", "x", "y"])
+    grouped = visible.groupby(column)
+    out = pd.DataFrame({"x": grouped["x"].median(), "y": grouped["y"].median(),
+                        "size": grouped.size()})
+    out = out[out.index.isin(table.index)]
+    out["label"] = table.loc[out.index, "label"].astype(str).to_numpy()
+    out.index.name = "id"
+    return out.reset_index().sort_values(["size", "id"], ascending=[False, True],
+                                         ignore_index=True)
+
+
+def describe_counts(n_shown: int, n_total: int) -> str:
+    """"Showing 1,234 of 9,852 papers" (or "all 9,852 papers")."""
+    if n_shown == n_total:
+        return f"all {n_total:,} papers"
+    share = 100 * n_shown / n_total if n_total else 0
+    return f"{n_shown:,} of {n_total:,} papers ({share:.0f}%)" if math.isfinite(share) else ""
