@@ -1,0 +1,127 @@
+"""Themes over time: shares per year and the emerging/declining rule, on data with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline import load_map
+from pipeline.errors import PipelineError
+from pipeline.trends import TrendRule, slope_per_year, theme_trends, year_counts
+
+
+def synthetic(counts_by_year: dict[int, list[int]], undated: int = 0) -> pd.DataFrame:
+    """Documents whose theme counts per year are exactly ``counts_by_year[year]``."""
+    rows = []
+    for year, counts in counts_by_year.items():
+        for theme, n in enumerate(counts):
+            rows += [{"year": float(year), "theme": theme, "cluster": theme}] * n
+    rows += [{"year": np.nan, "theme": 0, "cluster": 0}] * undated
+    frame = pd.DataFrame(rows)
+    frame["id"] = [f"p{i}" for i in range(len(frame))]
+    return frame
+
+
+def clusters_table(n: int) -> pd.DataFrame:
+    return pd.DataFrame({"level": ["theme"] * n, "id": range(n),
+                         "label": [f"label {i}" for i in range(n)]})
+
+
+# 100 papers a year, 2010-2019: theme 0 rises 4 points a year (10% -> 46%), theme 1 falls
+# 4 points a year (50% -> 14%), theme 2 is flat at 36%, theme 3 rises 1 point a year but
+# has only 0+1+2+3+4 = 10 papers in the 2015-2019 window. 2020 is a thin year (5 papers).
+KNOWN = {2010 + i: [10 + 4 * i, 50 - 4 * i, 36 + 4 - max(0, i - 5), max(0, i - 5)]
+         for i in range(10)}
+KNOWN[2020] = [0, 5, 0, 0]
+
+
+def test_known_trends_are_flagged_with_their_slopes():
+    report = theme_trends(synthetic(KNOWN, undated=7), clusters_table(4))
+    assert report.window_years == [2015, 2016, 2017, 2018, 2019]
+    table = report.table.set_index("group")
+    assert table.loc[0, "status"] == "emerging"
+    assert table.loc[0, "slope_pp_per_year"] == pytest.approx(4.0)
+    assert table.loc[0, "share_start"] == pytest.approx(0.30)
+    assert table.loc[0, "share_end"] == pytest.approx(0.46)
+    assert table.loc[1, "status"] == "declining"
+    assert table.loc[1, "slope_pp_per_year"] == pytest.approx(-4.0)
+    assert table.loc[2, "status"] == "declining"  # gives up exactly what theme 3 gains
+    assert table.loc[2, "slope_pp_per_year"] == pytest.approx(-1.0)
+    assert table.loc[3, "status"] == "too small"
+    assert table.loc[3, "papers_in_window"] == 10
+    assert report.undated == 7
+    assert list(report.emerging["group"]) == [0]
+    assert set(report.declining["group"]) == {1, 2}
+    assert table.loc[0, "label"] == "label 0"
+
+
+def test_min_slope_and_min_papers_decide():
+    docs = synthetic(KNOWN)
+    loose = theme_trends(docs, rule=TrendRule(min_papers=5)).table.set_index("group")
+    assert loose.loc[3, "status"] == "emerging"  # +1 point a year, now big enough
+    strict = theme_trends(docs, rule=TrendRule(min_slope=5.0)).table.set_index("group")
+    assert set(strict["status"]) <= {"stable", "too small"}
+
+
+def test_window_length_changes_the_years_fitted():
+    report = theme_trends(synthetic(KNOWN), rule=TrendRule(window=3))
+    assert report.window_years == [2017, 2018, 2019]
+
+
+def test_year_range_restricts_the_papers():
+    report = theme_trends(synthetic(KNOWN), years=(2010, 2014))
+    assert report.counts.index.min() == 2010 and report.counts.index.max() == 2014
+    assert report.window_years == [2010, 2011, 2012, 2013, 2014]
+    table = report.table.set_index("group")
+    assert table.loc[0, "slope_pp_per_year"] == pytest.approx(4.0)
+    assert table.loc[2, "status"] == "stable"  # flat at 40% before 2015
+
+
+def test_shares_add_up_to_one_per_year():
+    report = theme_trends(synthetic(KNOWN))
+    assert np.allclose(report.shares.sum(axis=1), 1.0)
+    long = report.long()
+    assert set(long.columns) == {"year", "group", "label", "papers", "share"}
+    assert long["papers"].sum() == sum(sum(v) for v in KNOWN.values())
+
+
+def test_too_few_years_flags_nothing():
+    docs = synthetic({2020: [30, 30], 2021: [10, 50]})
+    report = theme_trends(docs)
+    assert report.window_years == []
+    assert set(report.table["status"]) == {"too few years"}
+
+
+def test_gap_years_are_zero_not_missing():
+    counts = year_counts(synthetic({2010: [5, 5], 2013: [2, 8]}))
+    assert counts.index.tolist() == [2010, 2011, 2012, 2013]
+    assert counts.loc[2011].sum() == 0
+
+
+def test_no_dates_is_a_clear_error():
+    docs = synthetic({2010: [5]})
+    docs["year"] = np.nan
+    with pytest.raises(PipelineError, match="needs dated papers"):
+        theme_trends(docs)
+
+
+def test_bad_rule_is_refused():
+    with pytest.raises(PipelineError, match="window"):
+        theme_trends(synthetic(KNOWN), rule=TrendRule(window=2))
+
+
+def test_slope_per_year():
+    assert slope_per_year(np.array([1, 2, 3]), np.array([2.0, 4.0, 6.0])) == pytest.approx(2.0)
+    assert slope_per_year(np.array([5, 5]), np.array([1.0, 3.0])) == 0.0
+
+
+def test_runs_on_a_built_map(small_map):
+    topic_map = load_map(small_map)
+    report = theme_trends(topic_map.documents, topic_map.clusters,
+                          rule=TrendRule(min_year_papers=5, min_papers=5))
+    assert report.table["papers"].sum() == len(topic_map.documents)
+    assert set(report.table["group"]) == set(topic_map.documents["theme"])
+    assert report.table["label"].str.len().gt(0).all()
+    cluster_report = theme_trends(topic_map.documents, topic_map.clusters, level="cluster")
+    assert set(cluster_report.table["group"]) == set(topic_map.documents["cluster"])
