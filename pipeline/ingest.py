@@ -237,7 +237,8 @@ def read_parquet(path: Path, config: IngestConfig) -> pd.DataFrame:
     return frame
 
 
-_ABSTRACT_WORDS = 25
+_ABSTRACT_WORDS = 15
+_TITLE_WORDS = 30
 
 
 @reader(".txt", ".text")
@@ -246,8 +247,9 @@ def read_page_text(path: Path, config: IngestConfig) -> pd.DataFrame:
 
     Such a page is a few header lines (a banner, "Subscribe", a date) and then,
     for each paper, a title line followed by its abstract line. An abstract is a
-    long line (at least 25 words); its title is the non-empty line just above
-    it. Lines that are neither (headers, vote counts) are dropped.
+    long line (at least 15 words); its title is the non-empty line just above
+    it, when that line is shorter (under 30 words, and shorter than the
+    abstract). Lines that are neither (headers, vote counts) are dropped.
     """
     text = decode_text(path, open_bytes(path))
     lines = [line.strip() for line in text.splitlines()]
@@ -257,8 +259,8 @@ def read_page_text(path: Path, config: IngestConfig) -> pd.DataFrame:
         if len(line.split()) < _ABSTRACT_WORDS or i == 0:
             continue
         title = lines[i - 1]
-        if len(title.split()) >= _ABSTRACT_WORDS:  # two long lines in a row: no title
-            continue
+        if len(title.split()) >= _TITLE_WORDS or len(title) >= len(line):
+            continue  # two long lines in a row: not a title above an abstract
         rows.append({"title": title, "abstract": line})
     if not rows and text.strip():
         raise InputError(
