@@ -254,14 +254,16 @@ def read_page_text(path: Path, config: IngestConfig) -> pd.DataFrame:
     text = decode_text(path, open_bytes(path))
     lines = [line.strip() for line in text.splitlines()]
     lines = [line for line in lines if line]
+    def pairs_with_title_above(i: int) -> bool:
+        line, title = lines[i], lines[i - 1]
+        return (i > 0 and len(line.split()) >= _ABSTRACT_WORDS
+                and len(title.split()) < _TITLE_WORDS and len(title) < len(line))
+
     rows = []
-    for i, line in enumerate(lines):
-        if len(line.split()) < _ABSTRACT_WORDS or i == 0:
-            continue
-        title = lines[i - 1]
-        if len(title.split()) >= _TITLE_WORDS or len(title) >= len(line):
-            continue  # two long lines in a row: not a title above an abstract
-        rows.append({"title": title, "abstract": line})
+    for i in range(1, len(lines)):
+        # A long title is not an abstract when a longer line follows it.
+        if pairs_with_title_above(i) and not (i + 1 < len(lines) and pairs_with_title_above(i + 1)):
+            rows.append({"title": lines[i - 1], "abstract": lines[i]})
     if not rows and text.strip():
         raise InputError(
             f"{path}: found no papers in this text file; expected a saved trending-papers page "
