@@ -108,3 +108,39 @@ def small_map(tmp_path_factory) -> Path:
     build([source], out, BuildConfig(), embedder=FakeEmbedder(), cache_dir=root / "cache",
           show_progress=False)
     return out
+
+
+# Payloads that must show as text on every dashboard page and run nothing (issues 3 and 5).
+HTML_PAYLOADS = {
+    "script": "<script>window.__pwned=1</script>",
+    "img": "<img src=x onerror=window.__pwned=1>",
+    "link": '<a href="javascript:window.__pwned=1">click me</a>',
+    "svg": "<svg onload=window.__pwned=1>",
+    "markdown": "[md link](javascript:window.__pwned=1) ![tracker](http://127.0.0.1:9/x.png)",
+    "bold": "<b>not bold</b> & $x^2$ :red[not red]",
+}
+
+
+def hostile_corpus() -> pd.DataFrame:
+    """``make_corpus()`` with a payload in the title, abstract and authors of six papers,
+    whose ids are ``hostile-<name>`` for each name in ``HTML_PAYLOADS``."""
+    corpus = make_corpus()
+    for i, (name, payload) in enumerate(HTML_PAYLOADS.items()):
+        row = corpus.index[i * 7]
+        corpus.loc[row, "id"] = f"hostile-{name}"
+        corpus.loc[row, "title"] = f"{payload} title {name}"
+        corpus.loc[row, "abstract"] = f"{payload} {corpus.loc[row, 'abstract']}"
+        corpus.loc[row, "authors"] = f"{payload}; Author"
+    return corpus
+
+
+@pytest.fixture(scope="session")
+def hostile_map(tmp_path_factory) -> Path:
+    """A 100-paper map (fake embedder) built from ``hostile_corpus()``, once per session."""
+    root = tmp_path_factory.mktemp("hostile_maps")
+    source = root / "hostile.csv"
+    hostile_corpus().to_csv(source, index=False)
+    out = root / "hostile"
+    build([source], out, BuildConfig(), embedder=FakeEmbedder(), cache_dir=root / "cache",
+          show_progress=False)
+    return out

@@ -1,0 +1,293 @@
+"""AppTest of the landing page (the map) on the small test map."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import HTML_PAYLOADS as PAYLOADS
+from conftest import FakeEmbedder
+from streamlit.testing.v1 import AppTest
+
+import ui.loaders
+from pipeline import load_map
+from pipeline.readinglist import ReadingList
+from ui.widgets import selected_rows_from_event
+
+APP = Path(__file__).resolve().parents[1] / "dashboard.py"
+TIMEOUT = 90
+
+@pytest.fixture
+def maps_dir(small_map, monkeypatch):
+    """Point the app at the folder holding the small map; fresh query-model cache."""
+    monkeypatch.setenv("TOPICMAP_MAPS_DIR", str(small_map.parent))
+    ui.loaders.query_model.clear()
+    ui.loaders.embed_query.clear()
+    yield small_map.parent
+    ui.loaders.query_model.clear()
+    ui.loaders.embed_query.clear()
+
+
+@pytest.fixture
+def fake_query_model(monkeypatch):
+    """Semantic search with the fake embedder the test map was built with."""
+    monkeypatch.setattr(ui.loaders, "make_query_embedder", lambda name: FakeEmbedder())
+
+
+def run_app(**params: str) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params.update(params)
+    return at.run()
+
+
+def assert_ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def map_spec(at: AppTest) -> dict:
+    charts = at.get("plotly_chart")
+    assert charts, "no chart on the page"
+    return json.loads(charts[0].proto.spec)
+
+
+def trace_length(trace: dict) -> int:
+    x = trace["x"]
+    return len(base64.b64decode(x["bdata"])) // 4 if isinstance(x, dict) else len(x)
+
+
+def n_points(spec: dict) -> int:
+    return sum(trace_length(t) for t in spec["data"]
+               if t.get("name") not in ("search results", "open paper"))
+
+
+def search_trace(spec: dict) -> dict | None:
+    return next((t for t in spec["data"] if t.get("name") == "search results"), None)
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [b.label for b in at.button]
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------- renders
+
+
+def test_landing_page_renders_every_paper_with_theme_labels(maps_dir):
+    at = run_app()
+    assert_ok(at)
+    spec = map_spec(at)
+    assert n_points(spec) == 100
+    small = load_map(maps_dir / "small")
+    assert len(spec["layout"]["annotations"]) == small.documents["theme"].nunique()
+    assert "all 100 papers" in at.caption[0].value
+    assert at.query_params.get("map") in ("small", ["small"])
+
+
+def test_cluster_labels_switch(maps_dir):
+    at = run_app()
+    at.radio(key="view_labels").set_value("clusters").run()
+    assert_ok(at)
+    small = load_map(maps_dir / "small")
+    n_clusters = (small.documents["cluster"] >= 0).groupby(small.documents["cluster"]).size()
+    labels = [a["text"] for a in map_spec(at)["layout"]["annotations"]]
+    assert len(labels) == len([c for c in n_clusters.index if c >= 0])
+    at.radio(key="view_labels").set_value("none").run()
+    assert not map_spec(at)["layout"].get("annotations")
+
+
+# --------------------------------------------------------------------------- filters
+
+
+def test_theme_filter_changes_map_counts_and_url(maps_dir):
+    small = load_map(maps_dir / "small")
+    theme = int(small.documents["theme"].value_counts().index[-1])
+    expected = int((small.documents["theme"] == theme).sum())
+    at = run_app()
+    at.multiselect(key="view_themes").set_value([theme]).run()
+    assert_ok(at)
+    assert n_points(map_spec(at)) == expected < 100
+    assert f"{expected} of 100 papers" in at.caption[0].value
+    assert at.query_params["theme"] in (str(theme), [str(theme)])
+    # Only that theme's clusters are offered.
+    fine = small.level("cluster")
+    offered = at.multiselect(key="view_clusters").options
+    assert sorted(o.rsplit(" (", 1)[0] for o in offered) == sorted(
+        fine.loc[fine["parent"] == theme, "label"])
+
+
+def test_cluster_text_noise_and_year_filters(maps_dir):
+    small = load_map(maps_dir / "small")
+    docs = small.documents
+    cluster = int(docs.loc[docs["cluster"] >= 0, "cluster"].value_counts().index[0])
+    at = run_app()
+    at.multiselect(key="view_clusters").set_value([cluster]).run()
+    assert n_points(map_spec(at)) == int((docs["cluster"] == cluster).sum())
+    at.multiselect(key="view_clusters").set_value([]).run()
+    at.text_input(key="view_find").input("gripper").run()
+    expected = int((docs["title"] + " " + docs["abstract"]).str.lower()
+                   .str.contains("gripper").sum())
+    assert n_points(map_spec(at)) == expected < 100
+    at.text_input(key="view_find").input("").run()
+    low = int(docs["year"].min())
+    at.slider(key="view_years").set_range(low, low + 1).run()
+    assert n_points(map_spec(at)) == int((docs["year"] <= low + 1).sum())
+    at.slider(key="view_years").set_range(low, int(docs["year"].max())).run()
+    at.checkbox(key="view_noise").uncheck().run()
+    assert n_points(map_spec(at)) == int((docs["cluster"] >= 0).sum())
+    assert_ok(at)
+
+
+def test_colour_by_metadata_shows_a_legend(maps_dir):
+    at = run_app()
+    at.selectbox(key="view_colour").set_value("venue").run()
+    assert_ok(at)
+    spec = map_spec(at)
+    assert spec["layout"]["showlegend"] is True
+    assert {"VISION", "BIOLOGY"} <= {t["name"] for t in spec["data"]}
+    at.selectbox(key="view_colour").set_value("year").run()
+    assert any(t["marker"].get("showscale") for t in map_spec(at)["data"])
+
+
+# --------------------------------------------------------------------------- search
+
+
+def test_semantic_search_highlights_nearest_papers(maps_dir, fake_query_model):
+    at = run_app()
+    at.text_input(key="view_q").input("robot gripper grasping torque actuator").run()
+    assert_ok(at)
+    trace = search_trace(map_spec(at))
+    assert trace is not None and trace_length(trace) == 10
+    rows = base64.b64decode(trace["customdata"]["bdata"])
+    ids = load_map(maps_dir / "small").documents["id"].to_numpy()
+    found = [ids[int.from_bytes(rows[i:i + 4], "little")] for i in range(0, len(rows), 4)]
+    assert all(i.startswith("robotics-") for i in found), found
+    table = at.dataframe[0].value
+    assert list(table["similarity"]) == sorted(table["similarity"], reverse=True)
+    assert at.query_params["q"] in ("robot gripper grasping torque actuator",
+                                    ["robot gripper grasping torque actuator"])
+    at.selectbox(key="view_k").set_value(5).run()
+    assert trace_length(search_trace(map_spec(at))) == 5
+
+
+def test_search_within_filtered_view(maps_dir, fake_query_model):
+    small = load_map(maps_dir / "small")
+    theme = int(small.documents["theme"].iloc[0])
+    at = run_app(theme=str(theme), q="robot gripper grasping")
+    trace = search_trace(map_spec(at))
+    rows = base64.b64decode(trace["customdata"]["bdata"])
+    themes = small.documents["theme"].to_numpy()
+    assert all(themes[int.from_bytes(rows[i:i + 4], "little")] == theme
+               for i in range(0, len(rows), 4))
+
+
+def test_map_opens_when_its_model_cannot_be_loaded(maps_dir):
+    # The test map names "fake-hash-embedder", which is no installed model.
+    at = run_app(q="robots")
+    assert not at.exception
+    assert n_points(map_spec(at)) == 100
+    warning = " ".join(w.value for w in at.warning)
+    assert "unavailable" in warning and "fake" in warning
+    assert search_trace(map_spec(at)) is None
+
+
+# --------------------------------------------------------------------------- paper panel, URL
+
+
+def test_paper_panel_from_url_with_neighbours(maps_dir):
+    small = load_map(maps_dir / "small")
+    paper = small.documents.iloc[3]
+    at = run_app(paper=str(paper["id"]))
+    assert_ok(at)
+    shown = texts(at)
+    assert paper["title"].split()[0] in shown
+    assert paper["abstract"][:40].replace(".", "&#46;") in shown.replace(".", "&#46;") or \
+        paper["abstract"].split()[1] in shown
+    neighbours = [b for b in at.button if b.key and b.key.startswith("view_nb_")]
+    assert len(neighbours) == 10
+    assert any(t.get("name") == "open paper" for t in map_spec(at)["data"])
+    neighbours[0].click().run()
+    assert_ok(at)
+    assert at.query_params["paper"] not in (str(paper["id"]), [str(paper["id"])])
+    at.button(key="view_close_paper").click().run()
+    assert "paper" not in at.query_params
+
+
+def test_query_params_restore_the_view(maps_dir, fake_query_model):
+    small = load_map(maps_dir / "small")
+    docs = small.documents
+    theme = int(docs["theme"].iloc[60])
+    cluster = int(docs.loc[(docs["theme"] == theme) & (docs["cluster"] >= 0), "cluster"].iloc[0])
+    paper = str(docs.loc[docs["cluster"] == cluster, "id"].iloc[0])
+    at = run_app(theme=str(theme), cluster=str(cluster), paper=paper, q="robot arm",
+                 find="study")
+    assert_ok(at)
+    assert at.multiselect(key="view_themes").value == [theme]
+    assert at.multiselect(key="view_clusters").value == [cluster]
+    assert at.text_input(key="view_q").value == "robot arm"
+    assert at.text_input(key="view_find").value == "study"
+    assert n_points(map_spec(at)) == int((docs["cluster"] == cluster).sum())
+    assert any(t.get("name") == "open paper" for t in map_spec(at)["data"])
+    assert search_trace(map_spec(at)) is not None
+
+
+def test_garbage_url_values_are_ignored(maps_dir):
+    at = run_app(theme="x,999,<script>", cluster="-5", paper="no-such-paper",
+                 map="../../etc")
+    assert not at.exception
+    assert n_points(map_spec(at)) == 100
+    assert any("outside the maps folder" in w.value for w in at.warning)
+
+
+def test_no_map_explains_how_to_build_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("TOPICMAP_MAPS_DIR", str(tmp_path))
+    at = run_app()
+    assert not at.exception
+    assert "make run" in at.info[0].value
+
+
+def test_reading_list_button_adds_the_open_paper(small_map, tmp_path, monkeypatch):
+    copy = tmp_path / "maps" / "small"
+    shutil.copytree(small_map, copy)
+    monkeypatch.setenv("TOPICMAP_MAPS_DIR", str(copy.parent))
+    paper = str(load_map(copy).documents["id"].iloc[0])
+    at = run_app(paper=paper)
+    at.button(key="view_rl_add").click().run()
+    assert_ok(at)
+    assert ReadingList(copy).ids() == [paper]
+    at.button(key="view_rl_remove").click().run()
+    assert ReadingList(copy).ids() == []
+
+
+def test_selection_events_are_interpreted():
+    click = {"selection": {"points": [{"customdata": 7}], "box": [], "lasso": []}}
+    assert selected_rows_from_event(click) == ("click", [7])
+    listed = {"selection": {"points": [{"customdata": [8]}], "box": [], "lasso": []}}
+    assert selected_rows_from_event(listed) == ("click", [8])
+    area = {"selection": {"points": [{"customdata": 1}, {"customdata": 2}, {"customdata": 2}],
+                          "box": [{"x": [0, 1]}], "lasso": []}}
+    assert selected_rows_from_event(area) == ("area", [1, 2])
+    assert selected_rows_from_event({"selection": {"points": []}}) == ("none", [])
+    assert selected_rows_from_event(None) == ("none", [])
+
+
+# --------------------------------------------------------------------------- hostile text
+
+
+def test_hostile_text_reaches_the_page_escaped(hostile_map, monkeypatch):
+    monkeypatch.setenv("TOPICMAP_MAPS_DIR", str(hostile_map.parent))
+    for name in PAYLOADS:
+        at = run_app(paper=f"hostile-{name}")
+        assert_ok(at)
+        shown = texts(at)
+        assert "<script" not in shown and "<img" not in shown and "<svg" not in shown
+        assert "](" not in shown and "$x" not in shown and ":red[" not in shown
+        assert f"title {name}" in shown  # the paper panel is open on it
+        spec = json.dumps(map_spec(at))
+        assert "<script" not in spec and "<img" not in spec and "<a href" not in spec
+    hover = json.dumps(map_spec(at)["data"])
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in hover

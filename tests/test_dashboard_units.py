@@ -1,0 +1,309 @@
+"""Dashboard building blocks without a running app: escaping, filters, search, figures."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import plotly.io as pio
+import pytest
+
+from pipeline import load_map
+from pipeline.errors import MapFormatError
+from ui.drill import group_choices, parse_trail, trail_param
+from ui.escape import clean, escape, safe_url, wrap_html
+from ui.figures import (
+    NOISE_COLOUR,
+    cluster_colours,
+    hover_texts,
+    map_figure,
+    standalone_html,
+    terms_figure,
+    topics_treemap,
+)
+from ui.paths import map_by_name, resolve_cli_map
+from ui.state import cli_map_arg, int_list
+from ui.view import (
+    Filters,
+    colour_columns,
+    filter_mask,
+    label_positions,
+    nearest_neighbours,
+    search_words,
+    semantic_search,
+    year_bounds,
+)
+
+PAYLOADS = [
+    "<script>window.__pwned=1</script>",
+    "<img src=x onerror=window.__pwned=1>",
+    '<a href="javascript:window.__pwned=1">click</a>',
+    "<b>bold</b> & <i>it</i> \"quoted\" 'single'",
+]
+
+
+# --------------------------------------------------------------------------- escaping
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_html_escape_leaves_no_tag(payload):
+    out = escape(payload, "html")
+    assert "<" not in out and ">" not in out and '"' not in out and "'" not in out
+    # Plotly and browsers decode these references back to the original characters.
+    decoded = re.sub(r"&#(\d+);", lambda m: chr(int(m.group(1))), out)
+    decoded = decoded.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    assert decoded == payload
+
+
+def test_html_escape_escapes_ampersand_first():
+    assert escape("&lt;script&gt;", "html") == "&amp;lt;script&amp;gt;"
+
+
+@pytest.mark.parametrize("text", [
+    "[click](javascript:alert(1))", "![img](http://tracker.example/x.png)", "$x^2$",
+    ":red[alert]", "**bold** _it_ `code`", "# heading", "1. list", "<script>x</script>",
+])
+def test_markdown_escape_leaves_no_syntax(text):
+    out = escape(text, "markdown")
+    assert not re.search(r"[\[\]()!$:*_`#<>\\]", out.replace("&#", "")), out
+    assert re.sub(r"&#(\d+);", lambda m: chr(int(m.group(1))), out).replace(
+        "&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") == text
+
+
+def test_markdown_escape_flattens_indentation_and_keeps_paragraphs():
+    out = escape("first line\n    indented code?\n\n\nsecond paragraph", "markdown")
+    assert out.split("\n\n") == ["first line indented code&#63;", "second paragraph"]
+
+
+def test_clean_removes_controls_and_bidi_but_keeps_text():
+    text = "a\x00b\x07c\u202ed\u2066e\r\nf 🙂 עברית \u200d"
+    out = clean(text)
+    assert out == "abcde\nf 🙂 עברית \u200d"
+    assert clean(None) == "" and clean(float("nan")) == ""
+    assert clean("\ud800lone") == "?lone"
+
+
+def test_limit_cuts_before_escaping():
+    out = escape("<" * 50, "html", limit=10)
+    assert out.endswith("…") and out.count("&lt;") == 9
+
+
+def test_wrap_html_breaks_lines_without_splitting_references():
+    out = wrap_html("<tag> " * 40, width=20)
+    assert "<br>" in out
+    for line in out.split("<br>"):
+        assert "<" not in line and re.fullmatch(r"(&lt;tag&gt;\s?)+", line.strip())
+
+
+@pytest.mark.parametrize("url,ok", [
+    ("https://arxiv.org/abs/1234", True), ("http://x.org", True),
+    ("javascript:alert(1)", False), ("JaVaScRiPt:alert(1)", False), ("data:text/html,x", False),
+    ("//evil.example", False), ("https://a b", False), ("", False), (None, False),
+])
+def test_safe_url(url, ok):
+    assert (safe_url(url) is not None) == ok
+
+
+# --------------------------------------------------------------------------- filters and search
+
+
+@pytest.fixture(scope="module")
+def small(small_map):
+    return load_map(small_map)
+
+
+def test_filters_narrow_the_view(small):
+    docs = small.documents
+    everything = filter_mask(docs, Filters())
+    assert everything.all()
+    theme = int(docs["theme"].iloc[0])
+    by_theme = filter_mask(docs, Filters(themes=(theme,)))
+    assert by_theme.sum() == (docs["theme"] == theme).sum() < len(docs)
+    cluster = int(docs.loc[docs["cluster"] >= 0, "cluster"].iloc[0])
+    by_cluster = filter_mask(docs, Filters(clusters=(cluster,)))
+    assert (docs.loc[by_cluster, "cluster"] == cluster).all()
+    low, _high = year_bounds(docs)
+    by_year = filter_mask(docs, Filters(years=(low, low + 2)))
+    assert 0 < by_year.sum() < len(docs) and docs.loc[by_year, "year"].max() <= low + 2
+    by_text = filter_mask(docs, Filters(text="gripper"))
+    assert 0 < by_text.sum() < len(docs)
+    text = (docs["title"] + " " + docs["abstract"]).str.lower()
+    assert text[by_text].str.contains("gripper").all()
+    assert not text[~by_text].str.contains("gripper").any()
+    strict = filter_mask(docs, Filters(min_probability=0.99, show_noise=False))
+    assert (docs.loc[strict, "probability"] >= 0.99).all()
+    assert not (docs.loc[strict, "cluster"] == -1).any()
+
+
+def test_search_words_keep_quoted_phrases():
+    assert search_words('Graph "neural network"  x') == ["graph", "neural network", "x"]
+    assert search_words("") == []
+
+
+def test_semantic_search_and_neighbours(small):
+    emb = np.asarray(small.embeddings)
+    rows, scores = semantic_search(emb, emb[5], k=3)
+    assert rows[0] == 5 and scores[0] == pytest.approx(1.0, abs=1e-5)
+    assert list(scores) == sorted(scores, reverse=True)
+    subset = np.array([10, 20, 30, 40])
+    rows, _ = semantic_search(emb, emb[5], k=10, rows=subset)
+    assert sorted(rows.tolist()) == subset.tolist()
+    neighbours, _sims = nearest_neighbours(emb, 5, k=10)
+    assert len(neighbours) == 10 and 5 not in neighbours
+    topic = small.documents["id"].iloc[5].split("-")[0]
+    same = [small.documents["id"].iloc[r].startswith(topic) for r in neighbours]
+    assert sum(same) >= 8  # the fake embedder keeps topics apart
+
+
+def test_colour_columns_offer_metadata(small):
+    cols = colour_columns(small.documents)
+    assert "year" in cols and "venue" in cols
+    assert "abstract" not in cols and "x" not in cols
+
+
+def test_label_positions_follow_the_view(small):
+    docs = small.documents
+    every = label_positions(docs, small.clusters, "theme")
+    assert set(every["id"]) == set(docs["theme"])
+    one = int(docs["cluster"].max())
+    part = docs[docs["cluster"] == one]
+    labels = label_positions(part, small.clusters, "cluster")
+    assert labels["id"].tolist() == [one]
+    assert labels["x"].iloc[0] == pytest.approx(part["x"].median())
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _spec(fig) -> dict:
+    return json.loads(pio.to_json(fig, validate=False))
+
+
+def test_map_figure_is_compact_scattergl_with_noise_behind(small):
+    docs = small.documents.copy()
+    docs.loc[docs.index[:7], "cluster"] = -1  # make sure there is noise
+    names = dict(zip(small.level("cluster")["id"], small.level("cluster")["label"], strict=True))
+    themes = dict(zip(small.level("theme")["id"], small.level("theme")["label"], strict=True))
+    hover = hover_texts(docs, names, themes)
+    fig = map_figure(docs, hover=hover, labels=label_positions(docs, small.clusters, "theme"))
+    spec = _spec(fig)
+    traces = spec["data"]
+    assert all(t["type"] == "scattergl" for t in traces)
+    assert traces[0]["name"] == "unclustered" and traces[0]["marker"]["color"] == NOISE_COLOUR
+    assert traces[0]["marker"]["size"] < traces[1]["marker"]["size"]
+    # Coordinates and row ids travel as binary float32 / int32.
+    assert traces[1]["x"]["dtype"] == "f4" and traces[1]["customdata"]["dtype"] == "i4"
+    total = sum(len(np.frombuffer(base64.b64decode(t["x"]["bdata"]), "f4"))
+                for t in traces)
+    assert total == len(docs)
+    assert len(spec["layout"]["annotations"]) == docs["theme"].nunique()
+    assert len(json.dumps(spec["layout"])) < 6000
+
+
+def test_hover_text_is_escaped_and_short():
+    docs = pd.DataFrame({
+        "title": [PAYLOADS[0]], "abstract": [PAYLOADS[1] + " word" * 200],
+        "authors": [PAYLOADS[2]], "year": [2020.0], "cluster": [0], "theme": [0],
+    })
+    (text,) = hover_texts(docs, {0: PAYLOADS[3]}, {0: "t"})
+    markup = re.findall(r"<[^>]*>", text)
+    assert set(markup) <= {"<b>", "</b>", "<br>", "<i>", "</i>", '<span style="color:#4b5563">',
+                           "</span>"}
+    assert "&lt;script&gt;" in text and "&lt;img src=x onerror=window.__pwned=1&gt;" in text
+    assert len(text) < 900
+
+
+def test_map_figure_colours_by_metadata(small):
+    docs = small.documents
+    hover = np.array(["h"] * len(docs), dtype=object)
+    numeric = _spec(map_figure(docs, hover=hover, colour_by="year"))
+    assert any(t["marker"].get("showscale") for t in numeric["data"])
+    categories = _spec(map_figure(docs, hover=hover, colour_by="venue"))
+    names = {t["name"] for t in categories["data"]}
+    assert {"VISION", "LANGUAGE", "ROBOTICS", "BIOLOGY"} <= names
+    with pytest.raises(ValueError):
+        map_figure(docs, hover=hover, colour_by="nope")
+
+
+def test_map_figure_highlights_and_selection(small):
+    docs = small.documents
+    hover = np.array(["h"] * len(docs), dtype=object)
+    spec = _spec(map_figure(docs, hover=hover, highlight=[3, 4], highlight_scores=[0.9, 0.8],
+                            selected=7))
+    search = [t for t in spec["data"] if t["name"] == "search results"]
+    assert len(search) == 1 and search[0]["text"] == ["1", "2"]
+    assert "similarity 0.90" in search[0]["hovertext"][0]
+    assert any(t["name"] == "open paper" for t in spec["data"])
+    empty = _spec(map_figure(docs.iloc[0:0], hover=hover))
+    assert "No paper matches" in empty["layout"]["annotations"][0]["text"]
+
+
+def test_cluster_colours_are_distinct_within_a_theme():
+    colours = cluster_colours({0: 0, 1: 0, 2: 0, 3: 1, 4: 1})
+    assert len(set(colours.values())) == 5
+
+
+def test_terms_figure_and_treemap_escape_labels(small):
+    fig = _spec(terms_figure(["<b>x</b>", "y"], [0.5, 0.2]))
+    assert fig["data"][0]["y"] == ["y", "&lt;b&gt;x&lt;/b&gt;"]
+    clusters = small.clusters.copy()
+    clusters.loc[0, "label"] = PAYLOADS[0]
+    tree = _spec(topics_treemap(clusters))["data"][0]
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in tree["labels"]
+    assert not any("<script" in label for label in tree["labels"])
+
+
+def test_standalone_html_is_offline_and_escaped(small):
+    docs = small.documents.copy()
+    docs.loc[0, "title"] = PAYLOADS[0]
+    names = dict(zip(small.level("cluster")["id"], small.level("cluster")["label"], strict=True))
+    themes = dict(zip(small.level("theme")["id"], small.level("theme")["label"], strict=True))
+    fig = map_figure(docs, hover=hover_texts(docs, names, themes))
+    html = standalone_html(fig, title="</title><script>window.__pwned=1</script>")
+    assert "<script>window.__pwned" not in html
+    assert not re.search(r"<script[^>]+src=", html)
+    assert not re.search(r"<link[^>]+href=[\"']https?:", html)
+    assert "Plotly" in html and len(html) > 1_000_000  # plotly.js is embedded
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def test_trail_round_trip_and_bad_steps():
+    trail = (("theme", 2), ("cluster", 5))
+    assert parse_trail(trail_param(trail)) == trail
+    assert parse_trail("theme:1,evil:2,cluster:3") == (("theme", 1),)
+    assert parse_trail("theme:-1") == () and parse_trail("") == ()
+
+
+def test_group_choices_are_plain_strings(small):
+    choices = group_choices(small.clusters)
+    assert all(parse_trail(k) for k in choices)
+    assert next(iter(choices)).startswith("theme:")
+
+
+def test_int_list_ignores_garbage():
+    assert int_list("1, 3,x,,-1,99999999999") == [1, 3, -1]
+
+
+def test_cli_map_arg_forms():
+    assert cli_map_arg(["--map", "maps/x"]) == "maps/x"
+    assert cli_map_arg(["--map=maps/y"]) == "maps/y"
+    assert cli_map_arg(["-q"]) is None
+
+
+def test_map_names_cannot_escape_the_maps_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("TOPICMAP_MAPS_DIR", str(tmp_path))
+    assert map_by_name("good") == (tmp_path / "good").resolve()
+    for bad in ["../etc", "/etc/passwd", "a/../../b", "~", "", "."]:
+        with pytest.raises(MapFormatError, match=r"maps folder|not a map name"):
+            map_by_name(bad)
+
+
+def test_cli_map_resolves_against_the_project_not_the_cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    project = resolve_cli_map("sample/papers.csv")
+    assert project.is_file()  # found relative to the project folder, not /tmp
