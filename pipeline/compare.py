@@ -1,0 +1,215 @@
+"""Compare two maps of the same corpus: which clusters persist, split, merge, vanish or are new.
+
+Clusters are matched by the papers they share (papers are matched by ``id``;
+only papers on both maps count). With ``overlap(a, b)`` the number of papers
+in old cluster ``a`` and new cluster ``b``, and ``t`` the threshold (0.5):
+
+* **persists**: ``a`` and ``b`` have Jaccard ``overlap / |a ∪ b| > t``
+  (for ``t >= 0.5`` at most one such ``b`` exists);
+* **split**: ``a`` does not persist and at least two new clusters each come
+  mostly (``overlap / |b| >= t``) from ``a``, together holding at least ``t``
+  of ``a``'s papers;
+* **merged**: ``a`` does not persist or split, and at least ``t`` of its
+  papers went into one new cluster ``b`` that also holds others (a merge
+  target of two or more old clusters is marked on the new side too);
+* **vanished**: none of the above (its papers became noise or scattered);
+* **new**: a new cluster that is no old cluster's persisting match, split
+  part or merge target; ``came_from`` names the old clusters (or noise, -1)
+  that supplied at least ``t`` of it, e.g. a splinter off a persisting cluster.
+
+A paper **moved** when its new cluster is not one its old cluster went to
+(its match, its split parts or its merge target), noise included: noise to a
+cluster, a cluster to noise, or to an unrelated cluster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .artifacts import TopicMap
+from .errors import PipelineError
+
+NOISE = -1
+STATUSES = ("persists", "split", "merged", "vanished", "new")
+
+
+@dataclass
+class Comparison:
+    """The outcome of comparing an old and a new labelling of the same papers."""
+
+    transitions: pd.DataFrame  # one row per old cluster, plus one per new cluster that is new
+    moved: pd.DataFrame  # papers whose cluster changed (see the module docstring)
+    summary: dict = field(default_factory=dict)
+
+
+def compare_labels(ids: list[str] | np.ndarray, old: np.ndarray, new: np.ndarray, *,
+                   threshold: float = 0.5, old_names: dict[int, str] | None = None,
+                   new_names: dict[int, str] | None = None) -> Comparison:
+    """Compare two cluster labellings of the same papers (``-1`` = noise)."""
+    if not 0 < threshold <= 1:
+        raise PipelineError(f"threshold must be in (0, 1], got {threshold!r}")
+    old = np.asarray(old, dtype=int)
+    new = np.asarray(new, dtype=int)
+    ids = np.asarray(ids, dtype=object)
+    old_names = old_names or {}
+    new_names = new_names or {}
+    old_ids = sorted(int(c) for c in np.unique(old) if c != NOISE)
+    new_ids = sorted(int(c) for c in np.unique(new) if c != NOISE)
+    overlap = pd.crosstab(pd.Series(old, name="old"), pd.Series(new, name="new"))
+    old_size = {c: int((old == c).sum()) for c in old_ids}
+    new_size = {c: int((new == c).sum()) for c in new_ids}
+
+    def ov(a: int, b: int) -> int:
+        return int(overlap.at[a, b]) if a in overlap.index and b in overlap.columns else 0
+
+    def jaccard(a: int, b: int) -> float:
+        shared = ov(a, b)
+        return shared / (old_size[a] + new_size[b] - shared) if shared else 0.0
+
+    goes_to: dict[int, list[int]] = {}
+    status: dict[int, str] = {}
+    for a in old_ids:
+        best = max(new_ids, key=lambda b: (jaccard(a, b), -b), default=None)
+        if best is not None and jaccard(a, best) > threshold:
+            status[a], goes_to[a] = "persists", [best]
+            continue
+        parts = [b for b in new_ids if ov(a, b) / new_size[b] >= threshold]
+        if len(parts) >= 2 and sum(ov(a, b) for b in parts) >= threshold * old_size[a]:
+            status[a], goes_to[a] = "split", parts
+            continue
+        target = max(new_ids, key=lambda b: (ov(a, b), -b), default=None)
+        if target is not None and ov(a, target) >= threshold * old_size[a]:
+            status[a], goes_to[a] = "merged", [target]
+            continue
+        status[a], goes_to[a] = "vanished", []
+
+    sources: dict[int, list[int]] = {b: [] for b in new_ids}
+    for a, targets in goes_to.items():
+        for b in targets:
+            sources[b].append(a)
+
+    rows = []
+    for a in old_ids:
+        targets = goes_to[a]
+        shared = sum(ov(a, b) for b in targets)
+        rows.append({
+            "status": status[a],
+            "old": [a], "old_labels": [old_names.get(a, f"cluster {a}")],
+            "new": targets, "new_labels": [new_names.get(b, f"cluster {b}") for b in targets],
+            "old_size": old_size[a], "new_size": sum(new_size[b] for b in targets),
+            "shared": shared,
+            "jaccard": round(jaccard(a, targets[0]), 3) if len(targets) == 1 else np.nan,
+            "to_noise": ov(a, NOISE),
+        })
+    supplied_by = {b: [a for a in [*old_ids, NOISE] if ov(a, b) >= threshold * new_size[b]]
+                   for b in new_ids}
+    for b in new_ids:
+        if sources[b]:
+            continue
+        rows.append({
+            "status": "new", "old": [], "old_labels": [],
+            "new": [b], "new_labels": [new_names.get(b, f"cluster {b}")],
+            "old_size": 0, "new_size": new_size[b], "shared": 0, "jaccard": np.nan,
+            "to_noise": 0, "came_from": supplied_by[b],
+        })
+    transitions = pd.DataFrame(rows, columns=["status", "old", "old_labels", "new", "new_labels",
+                                              "old_size", "new_size", "shared", "jaccard",
+                                              "to_noise", "came_from"])
+    transitions["came_from"] = [c if isinstance(c, list) else [] for c in transitions["came_from"]]
+    transitions["merged_with"] = [
+        sorted({a for b in r.new for a in sources[b]} - set(r.old))
+        if r.status == "merged" else [] for r in transitions.itertuples()]
+    order = {s: i for i, s in enumerate(STATUSES)}
+    transitions = transitions.sort_values(
+        by=["status", "old_size", "new_size"], key=lambda c: c.map(order) if c.name == "status"
+        else -c, kind="stable").reset_index(drop=True)
+
+    moved = _moved(ids, old, new, goes_to, old_names, new_names)
+    counts = transitions["status"].value_counts()
+    summary = {
+        "papers_compared": len(ids),
+        "old_clusters": len(old_ids), "new_clusters": len(new_ids),
+        **{status_name: int(counts.get(status_name, 0)) for status_name in STATUSES},
+        "papers_moved": len(moved),
+        "share_unmoved": round(1 - len(moved) / len(ids), 4) if len(ids) else 1.0,
+        "adjusted_rand": round(_ari(old, new), 4),
+    }
+    return Comparison(transitions, moved, summary)
+
+
+def compare_maps(old_map: TopicMap, new_map: TopicMap, *, level: str = "cluster",
+                 threshold: float = 0.5) -> Comparison:
+    """Compare two maps of the same corpus at ``level`` ("cluster" or "theme") by shared ids."""
+    if level not in ("cluster", "theme"):
+        raise PipelineError(f"level must be 'cluster' or 'theme', got {level!r}")
+    old_docs = old_map.documents.drop_duplicates("id").set_index(
+        old_map.documents.drop_duplicates("id")["id"].astype(str))
+    new_docs = new_map.documents.drop_duplicates("id").set_index(
+        new_map.documents.drop_duplicates("id")["id"].astype(str))
+    shared = old_docs.index.intersection(new_docs.index, sort=False)
+    if len(shared) == 0:
+        raise PipelineError("the two maps share no paper ids, so their clusters cannot be "
+                            "matched; compare maps built from the same input")
+    result = compare_labels(
+        list(shared), old_docs.loc[shared, level].to_numpy(), new_docs.loc[shared, level].to_numpy(),
+        threshold=threshold, old_names=_names(old_map.clusters, level),
+        new_names=_names(new_map.clusters, level))
+    titles = old_docs.loc[result.moved["id"], "title"].astype(str).to_numpy(dtype=object) \
+        if len(result.moved) else np.array([], dtype=object)
+    result.moved.insert(1, "title", titles)
+    result.summary.update({
+        "level": level,
+        "only_in_old": int(len(old_docs) - len(shared)),
+        "only_in_new": int(len(new_docs) - len(shared)),
+    })
+    return result
+
+
+def _moved(ids: np.ndarray, old: np.ndarray, new: np.ndarray, goes_to: dict[int, list[int]],
+           old_names: dict[int, str], new_names: dict[int, str]) -> pd.DataFrame:
+    expected = [(n in goes_to.get(o, [])) if o != NOISE else n == NOISE
+                for o, n in zip(old.tolist(), new.tolist(), strict=True)]
+    changed = ~np.asarray(expected, dtype=bool)
+    kinds = np.where(old[changed] == NOISE, "from noise",
+                     np.where(new[changed] == NOISE, "to noise", "moved"))
+
+    def name(names: dict[int, str], c: int) -> str:
+        return "noise" if c == NOISE else names.get(c, f"cluster {c}")
+
+    return pd.DataFrame({
+        "id": ids[changed].astype(str),
+        "kind": kinds,
+        "old_cluster": old[changed], "old_label": [name(old_names, c) for c in old[changed]],
+        "new_cluster": new[changed], "new_label": [name(new_names, c) for c in new[changed]],
+    })
+
+
+def _ari(old: np.ndarray, new: np.ndarray) -> float:
+    from sklearn.metrics import adjusted_rand_score
+
+    return float(adjusted_rand_score(old, new)) if len(old) else 1.0
+
+
+def _names(clusters: pd.DataFrame, level: str) -> dict[int, str]:
+    rows = clusters[clusters["level"] == level]
+    return dict(zip(rows["id"].astype(int), rows["label"].astype(str), strict=True))
+
+
+def format_comparison(result: Comparison) -> str:
+    """The transitions and summary as text, for the command line."""
+    s = result.summary
+    lines = [f"{s['papers_compared']} shared papers ({s.get('only_in_old', 0)} only in the old "
+             f"map, {s.get('only_in_new', 0)} only in the new); {s['old_clusters']} -> "
+             f"{s['new_clusters']} {s.get('level', 'cluster')}s",
+             ", ".join(f"{s[k]} {k}" for k in STATUSES)
+             + f"; {s['papers_moved']} papers moved; adjusted Rand {s['adjusted_rand']:.3f}", ""]
+    for row in result.transitions.itertuples():
+        old = " + ".join(f"{c} {label!r}" for c, label in zip(row.old, row.old_labels, strict=True))
+        new = " + ".join(f"{c} {label!r}" for c, label in zip(row.new, row.new_labels, strict=True))
+        jac = "" if pd.isna(row.jaccard) else f" J={row.jaccard:.2f}"
+        lines.append(f"{row.status:<9} {old or '-'} ({row.old_size}) -> {new or '-'} "
+                     f"({row.new_size}); {row.shared} shared{jac}")
+    return "\n".join(lines)

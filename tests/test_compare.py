@@ -1,0 +1,192 @@
+"""Comparing two maps: persist/split/merge/vanish/new by shared papers, and the papers that moved."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import FakeEmbedder, make_corpus
+
+from pipeline import BuildConfig, build, load_map
+from pipeline.compare import STATUSES, compare_labels, compare_maps, format_comparison
+from pipeline.errors import PipelineError
+
+
+def labelled(groups: list[tuple[int, int, int]]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Papers from (count, old label, new label) groups."""
+    old, new = [], []
+    for count, a, b in groups:
+        old += [a] * count
+        new += [b] * count
+    ids = [f"p{i}" for i in range(len(old))]
+    return ids, np.array(old), np.array(new)
+
+
+# Old 0 persists as new 0 (2 papers drift to noise); old 1 splits into new 1 and 2; old 2 and
+# old 3 merge into new 3; old 4 dissolves into noise; new 4 forms from old noise.
+KNOWN = [(38, 0, 0), (2, 0, -1), (20, 1, 1), (20, 1, 2), (20, 2, 3), (20, 3, 3),
+         (15, 4, -1), (12, -1, 4), (5, -1, -1)]
+
+
+def test_known_transitions():
+    ids, old, new = labelled(KNOWN)
+    result = compare_labels(ids, old, new)
+    by_old = {tuple(r.old): r for r in result.transitions.itertuples() if r.old}
+    assert by_old[(0,)].status == "persists" and by_old[(0,)].new == [0]
+    assert by_old[(0,)].jaccard == pytest.approx(38 / 40)
+    assert by_old[(0,)].to_noise == 2
+    assert by_old[(1,)].status == "split" and sorted(by_old[(1,)].new) == [1, 2]
+    assert by_old[(2,)].status == "merged" and by_old[(2,)].new == [3]
+    assert by_old[(2,)].merged_with == [3]
+    assert by_old[(3,)].status == "merged" and by_old[(3,)].merged_with == [2]
+    assert by_old[(4,)].status == "vanished" and by_old[(4,)].new == []
+    new_rows = result.transitions[result.transitions["status"] == "new"]
+    assert new_rows["new"].tolist() == [[4]]
+    assert new_rows["came_from"].tolist() == [[-1]]
+    assert result.summary["persists"] == 1 and result.summary["split"] == 1
+    assert result.summary["merged"] == 2 and result.summary["vanished"] == 1
+    assert result.summary["new"] == 1
+    # Moved: the 2 papers of old 0 that became noise, the 15 of old 4, the 12 noise -> new 4.
+    assert result.summary["papers_moved"] == 2 + 15 + 12
+    kinds = result.moved["kind"].value_counts().to_dict()
+    assert kinds == {"to noise": 17, "from noise": 12}
+
+
+def test_identical_labelling_all_persist():
+    ids, old, _ = labelled(KNOWN)
+    result = compare_labels(ids, old, old.copy())
+    assert set(result.transitions["status"]) == {"persists"}
+    assert result.moved.empty and result.summary["adjusted_rand"] == 1.0
+
+
+def test_relabelled_clusters_still_persist():
+    ids, old, _ = labelled(KNOWN)
+    permuted = np.where(old >= 0, (old + 3) % 5, -1)
+    result = compare_labels(ids, old, permuted)
+    assert set(result.transitions["status"]) == {"persists"}
+    assert result.moved.empty
+
+
+def test_a_paper_moving_between_persisting_clusters_is_listed():
+    ids, old, new = labelled([(30, 0, 0), (1, 0, 1), (30, 1, 1)])
+    result = compare_labels(ids, old, new)
+    assert result.moved["id"].tolist() == ["p30"]
+    assert result.moved["kind"].tolist() == ["moved"]
+
+
+def test_a_splinter_is_new_and_says_where_it_came_from():
+    ids, old, new = labelled([(35, 0, 0), (15, 0, 1), (30, 1, 2)])
+    result = compare_labels(ids, old, new)
+    rows = {(r.status, tuple(r.old)): r for r in result.transitions.itertuples()}
+    assert rows[("persists", (0,))].jaccard == pytest.approx(0.7)
+    assert rows[("new", ())].new == [1] and rows[("new", ())].came_from == [0]
+    assert result.summary["papers_moved"] == 15
+
+
+def test_bad_threshold():
+    ids, old, new = labelled(KNOWN)
+    with pytest.raises(PipelineError, match="threshold"):
+        compare_labels(ids, old, new, threshold=0)
+
+
+@pytest.fixture(scope="module")
+def two_maps(tmp_path_factory):
+    """One synthetic corpus (4 topics of 30) mapped with min_cluster_size 5 and 45.
+
+    With 45 no single topic is big enough to be a cluster, so the coarse map has
+    fewer clusters than the fine one and the fine clusters must merge.
+    """
+    root = tmp_path_factory.mktemp("compare")
+    source = root / "papers.csv"
+    make_corpus(n_per_topic=30).to_csv(source, index=False)
+    maps = []
+    for name, size in (("fine", 5), ("coarse", 45)):
+        config = BuildConfig()
+        config.cluster.min_cluster_size = size
+        build([source], root / name, config, embedder=FakeEmbedder(), cache_dir=root / "cache",
+              show_progress=False)
+        maps.append(load_map(root / name))
+    return maps
+
+
+def check_consistent(result, old_map, new_map, level="cluster"):
+    """Every old cluster classified once, every new one accounted for, moved papers exact."""
+    table = result.transitions
+    n_old = int((old_map.clusters["level"] == level).sum())
+    n_new = int((new_map.clusters["level"] == level).sum())
+    assert sorted(c for cs in table["old"] for c in cs) == list(range(n_old))
+    assert {c for cs in table["new"] for c in cs} == set(range(n_new))
+    assert set(table["status"]) <= set(STATUSES)
+    assert (table.loc[table["status"] == "persists", "jaccard"] > 0.5).all()
+    went = {a: set(r.new) for r in table.itertuples() for a in r.old}
+    old = old_map.documents.set_index("id")[level]
+    new = new_map.documents.set_index("id")[level]
+    expected = {i for i in old.index
+                if ((new[i] not in went.get(old[i], set())) if old[i] >= 0 else new[i] != -1)}
+    assert set(result.moved["id"]) == expected
+
+
+def test_coarser_build_merges_the_fine_clusters(two_maps):
+    fine, coarse = two_maps
+    result = compare_maps(fine, coarse)
+    n_fine = int((fine.clusters["level"] == "cluster").sum())
+    n_coarse = int((coarse.clusters["level"] == "cluster").sum())
+    assert n_fine == 4 and n_coarse < n_fine
+    assert result.summary["papers_compared"] == len(fine.documents) == len(coarse.documents)
+    assert result.summary["merged"] + result.summary["vanished"] >= n_fine - n_coarse
+    assert result.summary["persists"] < n_fine
+    check_consistent(result, fine, coarse)
+    text = format_comparison(result)
+    assert "merged" in text and "adjusted Rand" in text
+
+
+def test_finer_build_splits_the_coarse_clusters(two_maps):
+    fine, coarse = two_maps
+    result = compare_maps(coarse, fine)
+    assert result.summary["split"] >= 1
+    check_consistent(result, coarse, fine)
+
+
+def test_moved_papers_are_listed_with_titles(two_maps):
+    fine, _ = two_maps
+    documents = fine.documents.copy()
+    first, other = documents["cluster"].iloc[0], (documents["cluster"].iloc[0] + 1) % 4
+    documents.loc[0, "cluster"] = other
+    documents.loc[1, "cluster"] = -1
+    changed = type(fine)(documents, fine.clusters, fine.embeddings, fine.manifest, fine.path)
+    result = compare_maps(fine, changed)
+    moved = result.moved.set_index("id")
+    assert set(moved.index) == {documents["id"].iloc[0], documents["id"].iloc[1]}
+    row = moved.loc[documents["id"].iloc[0]]
+    assert row["kind"] == "moved" and row["old_cluster"] == first and row["new_cluster"] == other
+    assert row["title"] == documents["title"].iloc[0]
+    assert moved.loc[documents["id"].iloc[1], "kind"] == "to noise"
+    assert result.summary["persists"] == 4
+    check_consistent(result, fine, changed)
+
+
+def test_map_against_itself(two_maps):
+    fine, _ = two_maps
+    result = compare_maps(fine, fine, level="theme")
+    assert set(result.transitions["status"]) == {"persists"}
+    assert result.moved.empty
+
+
+def test_maps_of_different_corpora_are_refused(two_maps):
+    fine, _ = two_maps
+    other = fine.documents.copy()
+    other["id"] = "x-" + other["id"]
+    stranger = type(fine)(other, fine.clusters, fine.embeddings, fine.manifest, fine.path)
+    with pytest.raises(PipelineError, match="share no paper ids"):
+        compare_maps(fine, stranger)
+
+
+def test_partially_overlapping_maps_count_only_shared(two_maps):
+    fine, coarse = two_maps
+    half = type(coarse)(coarse.documents.iloc[: len(coarse.documents) // 2].reset_index(drop=True),
+                        coarse.clusters, coarse.embeddings[: len(coarse.documents) // 2],
+                        coarse.manifest, coarse.path)
+    result = compare_maps(fine, half)
+    assert result.summary["papers_compared"] == len(half.documents)
+    assert result.summary["only_in_old"] == len(fine.documents) - len(half.documents)
+    assert isinstance(result.moved, pd.DataFrame)
