@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from . import cli_review
 from .artifacts import load_map
 from .config import DEFAULT_MODEL, BuildConfig
 from .errors import PipelineError
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Counts, clusters with labels, config and timings.")
     info.add_argument("map", metavar="MAP_DIR")
     info.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    cli_review.add_review_parsers(commands)
     return parser
 
 
@@ -149,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "build":
             return run_build(args)
+        if args.command in cli_review.COMMANDS:
+            return cli_review.run_review(args)
         return run_info(args)
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -190,3 +190,16 @@ def test_partially_overlapping_maps_count_only_shared(two_maps):
     assert result.summary["papers_compared"] == len(half.documents)
     assert result.summary["only_in_old"] == len(fine.documents) - len(half.documents)
     assert isinstance(result.moved, pd.DataFrame)
+
+
+def test_cli_compare(two_maps, capsys, tmp_path):
+    from pipeline.__main__ import main
+
+    fine, coarse = two_maps
+    moved_csv = tmp_path / "moved.csv"
+    assert main(["compare", str(fine.path), str(coarse.path), "--csv", str(moved_csv)]) == 0
+    printed = capsys.readouterr().out
+    assert "merged" in printed and "adjusted Rand" in printed
+    assert moved_csv.is_file()
+    assert main(["compare", str(fine.path), str(tmp_path / "nowhere")]) == 2
+    assert "no map at" in capsys.readouterr().err

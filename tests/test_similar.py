@@ -97,3 +97,26 @@ def test_by_cluster_counts(topic_map):
     assert table["papers"].sum() == 15
     assert table["papers"].is_monotonic_decreasing
     assert by_cluster(pd.DataFrame(columns=result.columns)).empty
+
+
+def test_cli_similar_and_reading_list(small_map, capsys, tmp_path):
+    import shutil
+
+    from pipeline.__main__ import main
+    from pipeline.readinglist import ReadingList
+
+    own = tmp_path / "maps" / "small"
+    shutil.copytree(small_map, own)
+    ids = [i for i in load_map(own).documents["id"] if i.startswith("vision-")][:2]
+    assert main(["reading-list", str(own), "--add", *ids]) == 0
+    assert ReadingList(own).ids() == ids
+    assert main(["similar", str(own), "--reading-list", "-k", "5"]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()[:2].rstrip(".").isdigit()]
+    assert len(lines) == 5 and all("vision-" in ln for ln in lines)
+    assert not any(f" {i} " in ln for ln in lines for i in ids)
+    bib = tmp_path / "list.bib"
+    assert main(["reading-list", str(own), "--export", str(bib)]) == 0
+    assert bib.read_text().count("@") == 2
+    assert main(["reading-list", str(own), "--add", "no-such-paper"]) == 2
+    assert "not on this map" in capsys.readouterr().err
+    assert ReadingList(own).ids() == ids

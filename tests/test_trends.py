@@ -125,3 +125,17 @@ def test_runs_on_a_built_map(small_map):
     assert report.table["label"].str.len().gt(0).all()
     cluster_report = theme_trends(topic_map.documents, topic_map.clusters, level="cluster")
     assert set(cluster_report.table["group"]) == set(topic_map.documents["cluster"])
+
+
+def test_cli_trends(small_map, capsys, tmp_path):
+    from pipeline.__main__ import main
+
+    out_csv = tmp_path / "shares.csv"
+    assert main(["trends", str(small_map), "--min-year-papers", "5", "--min-papers", "5",
+                 "--csv", str(out_csv)]) == 0
+    printed = capsys.readouterr().out
+    assert "window" in printed and "slope" in printed
+    shares = pd.read_csv(out_csv)
+    assert set(shares.columns) == {"year", "group", "label", "papers", "share"}
+    assert main(["trends", str(small_map), "--window", "2"]) == 2
+    assert "window must be" in capsys.readouterr().err
