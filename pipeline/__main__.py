@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from . import cli_review
 from .artifacts import load_map
-from .config import DEFAULT_MODEL, BuildConfig
+from .config import DEFAULT_MODEL, EMBED_BACKENDS, BuildConfig
 from .errors import PipelineError
 
 EXIT_USAGE = 2
@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="UMAP dimensions of the clustering space (default 5)")
     build.add_argument("--n-themes", type=int, help="number of themes (default: automatic)")
     build.add_argument("--batch-size", type=int, default=32, help="embedding batch size")
+    build.add_argument("--backend", choices=EMBED_BACKENDS, default=EMBED_BACKENDS[0],
+                       help="how the model runs: onnx-int8 (default, fastest on a CPU), onnx, "
+                            "torch (float32), torch-bf16; see BENCHMARKS.md")
     build.add_argument("--no-cache", action="store_true", help="do not read or write the "
                        "embedding cache")
     build.add_argument("--cache-dir", metavar="DIR",
@@ -74,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "(inclusive: 2020 keeps all of 2020)")
     build.add_argument("-q", "--quiet", action="store_true", help="log only warnings")
 
+    add_update_parser(commands)
+
     info = commands.add_parser("info", help="describe a saved map",
                                description="Counts, clusters with labels, config and timings.")
     info.add_argument("map", metavar="MAP_DIR")
@@ -87,6 +92,7 @@ def config_from_args(args: argparse.Namespace) -> BuildConfig:
     config.embed.model = args.model
     config.embed.embeddings_path = args.embeddings
     config.embed.batch_size = args.batch_size
+    config.embed.backend = args.backend
     config.embed.use_cache = not args.no_cache
     config.cluster.min_cluster_size = args.min_cluster_size
     config.cluster.min_samples = args.min_samples
@@ -143,6 +149,54 @@ def run_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_update_parser(commands) -> None:
+    """The ``update`` command: add papers to a map without refitting."""
+    update = commands.add_parser(
+        "update", help="add papers to a map without refitting it",
+        description="Embed only the new papers in FILE(s), place them on MAP_DIR's map and in "
+                    "its clusters with the saved models, refresh the affected labels and write "
+                    "the map atomically. --rebuild refits everything with the saved config.",
+    )
+    update.add_argument("map", metavar="MAP_DIR", help="map directory to update")
+    update.add_argument("paths", nargs="*", metavar="FILE", help="file(s) of new papers")
+    update.add_argument("--rebuild", action="store_true",
+                        help="refit reduce, cluster, themes and labels over the map's papers "
+                             "plus the new ones (the saved config; vectors from the map)")
+    update.add_argument("--embeddings", metavar="FILE.npy",
+                        help="precomputed vectors of the new papers, one row per input row")
+    update.add_argument("--no-cache", action="store_true", help="do not use the embedding cache")
+    update.add_argument("--cache-dir", metavar="DIR",
+                        help="embedding cache (default: $TOPICMAP_CACHE or ~/.cache/topicmap)")
+    update.add_argument("-q", "--quiet", action="store_true", help="log only warnings")
+
+
+def run_update(args: argparse.Namespace) -> int:
+    from .update import rebuild_map, update_map
+
+    options = dict(embeddings_path=args.embeddings, cache_dir=args.cache_dir,
+                   use_cache=not args.no_cache,
+                   show_progress=not args.quiet and sys.stderr.isatty())
+    if args.rebuild:
+        topic_map = rebuild_map(args.map, args.paths, **options)
+        counts = topic_map.manifest["counts"]
+        print(f"Map rebuilt at {topic_map.path}: {counts['kept']} papers, {counts['clusters']} "
+              f"clusters, {counts['themes']} themes, {counts['noise']} noise.")
+        return 0
+    if not args.paths:
+        raise PipelineError("update needs FILE(s) of new papers (or --rebuild to refit the map)")
+    result = update_map(args.map, args.paths, **options)
+    print(f"Added {result.added} papers to {result.topic_map.path} in {result.seconds:.1f}s "
+          f"({result.skipped_duplicates} already in the map, {result.new_noise} landed as "
+          f"noise); relabelled {len(result.relabelled.get('cluster', []))} clusters and "
+          f"{len(result.relabelled.get('theme', []))} themes.")
+    for reason in result.advice:
+        print(f"advice: {reason}")
+    if result.added and result.advice:
+        print(f"advice: a full rebuild is advisable: python -m pipeline update {args.map} "
+              "--rebuild")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -151,6 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "build":
             return run_build(args)
+        if args.command == "update":
+            return run_update(args)
         if args.command in cli_review.COMMANDS:
             return cli_review.run_review(args)
         return run_info(args)

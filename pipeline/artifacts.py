@@ -7,6 +7,19 @@ Layout of ``maps/NAME/``::
     documents.parquet    one row per paper (see DOCUMENT_COLUMNS)
     clusters.parquet     one row per cluster and per theme (see CLUSTER_COLUMNS)
     embeddings.npy       float32, L2-normalised, row-aligned with documents
+    fitted.npz           (optional) what ``python -m pipeline update`` needs to add
+                         papers without refitting, as plain numeric arrays (read with
+                         allow_pickle=False; see pipeline/update.py): ``cluster_space``
+                         (n x n_components float32, row-aligned), ``n_fitted`` (rows the
+                         models were fitted on: the first ones), HDBSCAN's condensed tree
+                         (``tree_parent``, ``tree_child``, ``tree_lambda``, ``tree_size``),
+                         ``core_distances``, the selected clusters (``node_ids``,
+                         ``node_labels``, ``node_max_lambda``), ``min_samples``,
+                         ``single_cluster``, ``fitted_noise_share``, the c-TF-IDF
+                         ``vocabulary`` (UTF-8, newline-separated, as uint8), ``n_terms``,
+                         ``term_freq_cluster``/``term_freq_theme`` and
+                         ``labelled_size_cluster``/``labelled_size_theme``. Maps without
+                         it load as before; ``update --rebuild`` adds it.
 
 A map is written into a temporary sibling directory and renamed into place,
 so a crash or Ctrl-C never leaves a half-written map and never destroys the
@@ -38,6 +51,7 @@ MANIFEST = "manifest.json"
 DOCUMENTS = "documents.parquet"
 CLUSTERS = "clusters.parquet"
 EMBEDDINGS = "embeddings.npy"
+FITTED = "fitted.npz"
 
 #: Columns every documents table has, in order; metadata columns follow.
 DOCUMENT_COLUMNS = [
@@ -62,6 +76,8 @@ class TopicMap:
     embeddings: np.ndarray
     manifest: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    #: Arrays saved as ``fitted.npz`` for incremental updates (None: not saved).
+    fitted: dict[str, np.ndarray] | None = None
 
     @property
     def metadata_columns(self) -> list[str]:
@@ -96,14 +112,16 @@ def atomic_directory(target: Path) -> Iterator[Path]:
     """
     target = Path(target).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
-        yield tmp
-        _fsync_dir(tmp)
-        replace_directory(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with _writer_lock(target):
+        _recover(target)  # what a killed earlier build of this name left behind
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        try:
+            yield tmp
+            _fsync_dir(tmp)
+            replace_directory(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
 
 
 def replace_directory(new: Path, target: Path) -> None:
@@ -116,6 +134,85 @@ def replace_directory(new: Path, target: Path) -> None:
     _fsync_dir(target.parent)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- killed builds
+# A build killed outright (SIGKILL, power loss) runs no cleanup. It may leave a
+# temporary ``.NAME.tmp-*`` directory, an old map ``.NAME.old-*`` already replaced,
+# or, killed between the two renames of ``replace_directory``, the previous map
+# renamed aside with nothing in its place. Writers hold ``.NAME.lock`` (released by
+# the OS when a process dies) and clear this up first; readers put a map that was
+# renamed aside back when no build of it is running.
+
+
+def _leftovers(target: Path, kind: str) -> list[Path]:
+    """``.NAME.tmp-*`` or ``.NAME.old-*`` directories beside ``target``."""
+    if not target.parent.is_dir():
+        return []
+    prefix = f".{target.name}.{kind}-"
+    return sorted(p for p in target.parent.iterdir() if p.name.startswith(prefix) and p.is_dir())
+
+
+@contextlib.contextmanager
+def _lock(target: Path, *, wait: bool) -> Iterator[bool]:
+    """Hold ``.NAME.lock`` beside ``target``; yields whether it was acquired."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no locking
+        yield True
+        return
+    try:
+        fd = os.open(target.with_name(f".{target.name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except OSError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # also releases the lock
+
+
+@contextlib.contextmanager
+def _writer_lock(target: Path) -> Iterator[None]:
+    """One writer of ``target`` at a time; a second one waits for the first to finish."""
+    with _lock(target, wait=True):
+        yield
+
+
+def _recover(target: Path) -> bool:
+    """Put a map renamed aside back if ``target`` is missing; remove other leftovers.
+
+    The caller holds the lock. Returns True when a map was put back.
+    """
+    restored = False
+    if not target.exists():
+        for old in _leftovers(target, "old"):
+            if (old / MANIFEST).is_file():
+                os.replace(old, target)
+                _fsync_dir(target.parent)
+                restored = True
+                break
+    for leftover in _leftovers(target, "tmp") + _leftovers(target, "old"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    return restored
+
+
+def recover_map(target: Path | str) -> bool:
+    """Repair what a killed build left beside ``target`` unless a build of it is running.
+
+    Returns True when the previous map, renamed aside by a build killed
+    mid-swap, was put back in place.
+    """
+    target = Path(target).resolve()
+    if not _leftovers(target, "old") and not _leftovers(target, "tmp"):
+        return False
+    with _lock(target, wait=False) as held:
+        return _recover(target) if held else False
 
 
 def _fsync_dir(path: Path) -> None:
@@ -146,6 +243,8 @@ def write_map_files(topic_map: TopicMap, directory: Path) -> None:
     documents.to_parquet(directory / DOCUMENTS, index=False)
     topic_map.clusters[CLUSTER_COLUMNS].to_parquet(directory / CLUSTERS, index=False)
     np.save(directory / EMBEDDINGS, np.ascontiguousarray(topic_map.embeddings, dtype=np.float32))
+    if topic_map.fitted:
+        np.savez(directory / FITTED, **{k: np.asarray(v) for k, v in topic_map.fitted.items()})
     manifest = dict(topic_map.manifest)
     manifest["format"] = FORMAT_NAME
     manifest["schema_version"] = SCHEMA_VERSION
@@ -195,6 +294,8 @@ def load_map(path: Path | str, *, verify: bool = True, mmap: bool = True) -> Top
     to do. ``mmap`` maps the embeddings instead of reading them into memory.
     """
     path = Path(path)
+    if not path.exists():
+        recover_map(path)  # a build killed mid-swap leaves the previous map renamed aside
     manifest = read_manifest(path)
     files = manifest.get("files", {})
     for name in (DOCUMENTS, CLUSTERS, EMBEDDINGS):
@@ -224,6 +325,10 @@ def list_maps(root: Path | str) -> list[Path]:
     root = Path(root)
     if not root.is_dir():
         return []
+    for leftover in root.glob(".*.old-*"):
+        name = leftover.name[1:].rsplit(".old-", 1)[0]
+        if name and not (root / name).exists():
+            recover_map(root / name)
     return sorted(
         p for p in root.iterdir()
         if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).is_file()

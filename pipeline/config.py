@@ -15,6 +15,8 @@ from typing import Any
 from .errors import ConfigError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+#: Ways to run the embedding model; see pipeline/backends.py and BENCHMARKS.md.
+EMBED_BACKENDS = ("onnx-int8", "onnx", "torch", "torch-bf16")
 
 
 @dataclass
@@ -43,6 +45,8 @@ class EmbedConfig:
     embeddings_path: str | None = None  # precomputed .npy, row-aligned with the input
     use_cache: bool = True
     device: str | None = None  # None: CUDA when available, else CPU
+    # How the model runs (pipeline.backends): onnx-int8 (default), onnx, torch, torch-bf16.
+    backend: str = "onnx-int8"
 
 
 @dataclass
@@ -96,6 +100,9 @@ class BuildConfig:
         _int_at_least("embed.batch_size", self.embed.batch_size, 1)
         if not isinstance(self.embed.model, str) or not self.embed.model.strip():
             raise ConfigError("embed.model must be a model name or path, got an empty value")
+        if self.embed.backend not in EMBED_BACKENDS:
+            raise ConfigError(f"embed.backend must be one of {', '.join(EMBED_BACKENDS)}, "
+                              f"got {self.embed.backend!r}")
         _int_at_least("reduce.n_neighbors", self.reduce.n_neighbors, 2)
         _int_at_least("reduce.n_components", self.reduce.n_components, 2)
         for name in ("cluster_min_dist", "map_min_dist"):

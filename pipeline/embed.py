@@ -20,8 +20,10 @@ import logging
 import os
 import re
 import tempfile
+import time
 import uuid
 import zipfile
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -151,15 +153,32 @@ class EmbeddingCache:
     def _load(self) -> dict[bytes, np.ndarray]:
         if self._index is None:
             self._index = {}
+            loaded = []
             for shard in sorted(self.dir.glob("*.npz")):
+                # A damaged byte fails the zip member's CRC-32 (BadZipFile) when read.
                 try:
                     with np.load(shard, allow_pickle=False) as data:
                         keys, vectors = data["keys"], data["vectors"]
-                    if keys.ndim != 2 or keys.shape[1] != 16 or len(keys) != len(vectors):
+                    if keys.ndim != 2 or keys.shape[1] != 16 or vectors.ndim != 2 \
+                            or len(keys) != len(vectors):
                         raise ValueError("shape mismatch")
+                    if not np.isfinite(vectors).all():
+                        raise ValueError("NaN or infinite values")
                 except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
                     log.warning("embedding cache shard %s is corrupt (%s); ignoring and removing it",
                                 shard.name, exc)
+                    shard.unlink(missing_ok=True)
+                    continue
+                loaded.append((shard, keys, vectors))
+            # One vector size per model: shards of another size are stray, not reused.
+            sizes = Counter()
+            for _, _, vectors in loaded:
+                sizes[vectors.shape[1]] += len(vectors)
+            size = sizes.most_common(1)[0][0] if sizes else None
+            for shard, keys, vectors in loaded:
+                if vectors.shape[1] != size:
+                    log.warning("embedding cache shard %s holds %d-d vectors, the rest %d-d; "
+                                "ignoring and removing it", shard.name, vectors.shape[1], size)
                     shard.unlink(missing_ok=True)
                     continue
                 for key, vector in zip(keys, vectors, strict=True):
@@ -210,6 +229,7 @@ def embed_texts(texts: Sequence[str], embedder: Embedder, *, batch_size: int = 3
     if todo:
         order = list(todo.items())
         progress = _progress(len(order), show_progress)
+        started = time.perf_counter()
         for start in range(0, len(order), SHARD_SIZE):
             chunk = order[start:start + SHARD_SIZE]
             vectors = normalize_rows(embedder.encode(
@@ -218,8 +238,16 @@ def embed_texts(texts: Sequence[str], embedder: Embedder, *, batch_size: int = 3
                 cache.put([k for k, _ in chunk], vectors)
             computed.update({k: v for (k, _), v in zip(chunk, vectors, strict=True)})
             progress.update(len(chunk))
+            done = start + len(chunk)
+            if not show_progress:  # no bar (e.g. not a terminal): a log line per shard instead
+                log.info("    embedded %d/%d (%.1f papers/s)", done, len(order),
+                         done / max(time.perf_counter() - started, 1e-9))
         progress.close()
     rows = [v if v is not None else computed[k] for k, v in zip(keys, found, strict=True)]
+    if cache is not None and len({len(row) for row in rows}) > 1:
+        raise PipelineError(
+            f"the embedding cache {cache.dir} holds vectors of another size than the model "
+            "gives (was the model replaced?); delete that folder or build with --no-cache")
     return normalize_rows(np.vstack(rows)), len(todo)
 
 

@@ -21,12 +21,13 @@ import numpy as np
 import pandas as pd
 
 from .artifacts import DOCUMENT_COLUMNS, TopicMap, sha256_file, write_map
+from .backends import backend_of, cache_key_of, make_embedder
 from .cluster import cluster
 from .config import BuildConfig
 from .embed import (
     Embedder,
     EmbeddingCache,
-    SentenceTransformerEmbedder,
+    SentenceTransformerEmbedder,  # noqa: F401 - kept: tests replace it by name
     default_cache_dir,
     document_texts,
     embed_texts,
@@ -36,12 +37,13 @@ from .ingest import read_papers
 from .label import count_terms, label_classes
 from .reduce import reduce
 from .themes import assign_themes, auto_n_themes, cluster_centroids, group_clusters
+from .update import fitted_state
 
 log = logging.getLogger("pipeline")
 
 STEPS = ["ingest", "embed", "reduce", "cluster", "themes", "label", "save"]
 VERSIONED_PACKAGES = ["numpy", "pandas", "umap-learn", "hdbscan", "scikit-learn",
-                      "sentence-transformers", "torch", "pyarrow"]
+                      "sentence-transformers", "torch", "pyarrow", "onnxruntime"]
 
 
 class StepTimer:
@@ -64,8 +66,13 @@ class StepTimer:
 
 
 def map_papers(documents: pd.DataFrame, embeddings: np.ndarray, config: BuildConfig,
-               *, timer: StepTimer | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Reduce, cluster, group into themes and label; return (documents, clusters)."""
+               *, timer: StepTimer | None = None, state: dict | None = None,
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reduce, cluster, group into themes and label; return (documents, clusters).
+
+    ``state``, when given, receives the fitted pieces that ``pipeline.update``
+    saves: ``cluster_space``, ``clustering`` and the term ``counts``.
+    """
     timer = timer or StepTimer(STEPS, logging.getLogger("pipeline.quiet"))
     documents = documents.reset_index(drop=True).copy()
     n = len(documents)
@@ -108,15 +115,21 @@ def map_papers(documents: pd.DataFrame, embeddings: np.ndarray, config: BuildCon
     clusters = pd.concat([theme_rows, cluster_rows], ignore_index=True)
     clusters["parent"] = clusters["parent"].astype(int)
     extra = [c for c in documents.columns if c not in DOCUMENT_COLUMNS]
+    if state is not None:
+        state.update(cluster_space=reduction.cluster_space, clustering=result, counts=counts)
     return documents[DOCUMENT_COLUMNS + extra], clusters
 
 
 def build(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig | None = None, *,
           embedder: Embedder | None = None, cache_dir: Path | str | None = None,
-          show_progress: bool = True) -> TopicMap:
-    """Build a map from input files and write it atomically to ``out``."""
+          show_progress: bool = True, timer: StepTimer | None = None) -> TopicMap:
+    """Build a map from input files and write it atomically to ``out``.
+
+    ``timer`` (optional) is told of every step; the benchmark passes one that
+    also records memory.
+    """
     config = (config or BuildConfig()).validate()
-    timer = StepTimer(STEPS)
+    timer = timer or StepTimer(STEPS)
     started = time.perf_counter()
 
     with timer.step("ingest", f"{len(inputs)} file(s)"):
@@ -124,7 +137,7 @@ def build(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig | N
     log.info("    %d read, %d without abstract, %d duplicates merged, %d kept",
              report.read, report.skipped_no_abstract, report.duplicates_merged, report.kept)
 
-    model_name, model_source = config.embed.model, "computed"
+    model_name, model_source, model_backend = config.embed.model, "computed", None
     with timer.step("embed", f"{len(papers)} papers"):
         if config.embed.embeddings_path:
             vectors = load_precomputed(config.embed.embeddings_path, report.read)
@@ -132,12 +145,12 @@ def build(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig | N
             newly_embedded = 0
             model_source = "precomputed"
         else:
-            embedder = embedder or SentenceTransformerEmbedder(config.embed.model,
-                                                               device=config.embed.device)
+            embedder = embedder or make_embedder(config.embed, cache_dir=cache_dir)
+            model_backend = backend_of(embedder)
             cache = None
             if config.embed.use_cache:
                 cache = EmbeddingCache(Path(cache_dir) if cache_dir else default_cache_dir(),
-                                       embedder.name)
+                                       cache_key_of(embedder))
             texts = document_texts(papers["title"].tolist(), papers["abstract"].tolist())
             embeddings, newly_embedded = embed_texts(
                 texts, embedder, batch_size=config.embed.batch_size, cache=cache,
@@ -146,13 +159,14 @@ def build(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig | N
     log.info("    %d embedded now, %d from cache", newly_embedded, len(papers) - newly_embedded)
     papers = papers.drop(columns="_row")
 
-    documents, clusters = map_papers(papers, embeddings, config, timer=timer)
+    state: dict = {}
+    documents, clusters = map_papers(papers, embeddings, config, timer=timer, state=state)
 
     manifest = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "config": config.to_dict(),
         "model": {"name": model_name, "dimension": int(embeddings.shape[1]),
-                  "source": model_source},
+                  "source": model_source, "backend": model_backend},
         "inputs": [dict(item, sha256=sha256_file(Path(item["path"]))) for item in report.inputs],
         "counts": {**report.counts(), "embedded": newly_embedded,
                    "clusters": int((clusters["level"] == "cluster").sum()),
@@ -164,6 +178,7 @@ def build(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig | N
     }
     topic_map = TopicMap(documents, clusters, embeddings, manifest)
     with timer.step("save", str(out)):
+        topic_map.fitted = fitted_state(documents, clusters, state)
         manifest["timings"] = dict(timer.timings, total=round(time.perf_counter() - started, 3))
         topic_map.path = write_map(topic_map, out)
     log.info("map written to %s in %.1fs", topic_map.path, time.perf_counter() - started)

@@ -12,7 +12,8 @@ and in the README):
    trailing year (a partial year, a venue missing) does not decide the trend.
    With fewer than 3 such years nothing is flagged (status ``too few years``).
 2. A theme is judged only if it has at least ``min_papers`` papers inside the
-   window (default 20); smaller ones are ``too small``.
+   window (default 20); smaller ones are ``too small``. At the cluster level the
+   noise papers are shown as a group but never flagged (status ``noise``).
 3. Its **slope** is the least-squares slope of its share against the year over
    the window, in percentage points per year.
 4. It is **emerging** if the slope is at least ``min_slope`` (default +1.0
@@ -31,7 +32,7 @@ import pandas as pd
 
 from .errors import PipelineError
 
-STATUSES = ("emerging", "declining", "stable", "too small", "too few years")
+STATUSES = ("emerging", "declining", "stable", "too small", "too few years", "noise")
 
 
 @dataclass
@@ -152,7 +153,9 @@ def theme_trends(documents: pd.DataFrame, clusters: pd.DataFrame | None = None, 
             "share_start": np.nan, "share_end": np.nan, "slope_pp_per_year": np.nan,
             "status": "too small" if window else "too few years",
         }
-        if window and in_window >= rule.min_papers:
+        if int(group) < 0:
+            row["status"] = "noise"  # not a theme: its share is shown, never flagged
+        elif window and in_window >= rule.min_papers:
             values = shares.loc[window, group].to_numpy()
             slope = slope_per_year(np.array(window), values)
             centre = float(values.mean())
