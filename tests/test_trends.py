@@ -127,6 +127,14 @@ def test_runs_on_a_built_map(small_map):
     assert set(cluster_report.table["group"]) == set(topic_map.documents["cluster"])
 
 
+def test_noise_group_is_never_flagged():
+    docs = synthetic(KNOWN)
+    docs["cluster"] = docs["theme"].replace({0: -1})  # the rising group is noise
+    table = theme_trends(docs, level="cluster").table.set_index("group")
+    assert table.loc[-1, "status"] == "noise" and table.loc[-1, "label"] == "noise"
+    assert table.loc[1, "status"] == "declining"
+
+
 def test_cli_trends(small_map, capsys, tmp_path):
     from pipeline.__main__ import main
 
