@@ -43,6 +43,7 @@ class Comparison:
     transitions: pd.DataFrame  # one row per old cluster, plus one per new cluster that is new
     moved: pd.DataFrame  # papers whose cluster changed (see the module docstring)
     summary: dict = field(default_factory=dict)
+    flows: pd.DataFrame = field(default_factory=pd.DataFrame)  # old, new, papers (non-zero)
 
 
 def compare_labels(ids: list[str] | np.ndarray, old: np.ndarray, new: np.ndarray, *,
@@ -137,7 +138,9 @@ def compare_labels(ids: list[str] | np.ndarray, old: np.ndarray, new: np.ndarray
         "share_unmoved": round(1 - len(moved) / len(ids), 4) if len(ids) else 1.0,
         "adjusted_rand": round(_ari(old, new), 4),
     }
-    return Comparison(transitions, moved, summary)
+    flows = overlap.stack().rename("papers").reset_index()
+    flows = flows[flows["papers"] > 0].astype(int).reset_index(drop=True)
+    return Comparison(transitions, moved, summary, flows)
 
 
 def compare_maps(old_map: TopicMap, new_map: TopicMap, *, level: str = "cluster",

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import FakeEmbedder, make_corpus
+from streamlit.testing.v1 import AppTest
 
 from pipeline import BuildConfig, build, load_map
 from pipeline.compare import STATUSES, compare_labels, compare_maps, format_comparison
 from pipeline.errors import PipelineError
+from ui.compare_figures import transitions_sankey, transitions_table
 
 
 def labelled(groups: list[tuple[int, int, int]]) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -50,6 +55,9 @@ def test_known_transitions():
     assert result.summary["papers_moved"] == 2 + 15 + 12
     kinds = result.moved["kind"].value_counts().to_dict()
     assert kinds == {"to noise": 17, "from noise": 12}
+    flows = {(r.old, r.new): r.papers for r in result.flows.itertuples()}
+    assert flows[(1, 2)] == 20 and flows[(4, -1)] == 15 and flows[(-1, 4)] == 12
+    assert result.flows["papers"].sum() == len(ids)
 
 
 def test_identical_labelling_all_persist():
@@ -203,3 +211,43 @@ def test_cli_compare(two_maps, capsys, tmp_path):
     assert moved_csv.is_file()
     assert main(["compare", str(fine.path), str(tmp_path / "nowhere")]) == 2
     assert "no map at" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- figures and page
+
+
+def test_sankey_and_table_escape_labels():
+    ids, old, new = labelled(KNOWN)
+    hostile = {0: "<script>alert(1)</script>", 1: "a & b"}
+    result = compare_labels(ids, old, new, old_names=hostile)
+    fig = transitions_sankey(result, hostile, {3: "merged <b>x</b>"}).to_dict()
+    sankey = fig["data"][0]
+    labels = sankey["node"]["label"]
+    assert all("<script>" not in label and "<b>" not in label for label in labels)
+    assert any("&lt;script&gt;" in label for label in labels)
+    assert sum(sankey["link"]["value"]) == len(ids)
+    table = transitions_table(result)
+    assert list(table["status"]).count("merged") == 2
+    assert table.loc[table["status"] == "new", "note"].iloc[0] == "mostly from noise"
+    assert "<script>alert(1)</script>" in table["old cluster(s)"].iloc[0]  # plain text cell
+
+
+def test_compare_page(two_maps, monkeypatch):
+    fine, coarse = two_maps
+    monkeypatch.setenv("TOPICMAP_MAPS_DIR", str(Path(fine.path).parent))
+    app = Path(__file__).resolve().parents[1] / "dashboard.py"
+    at = AppTest.from_file(str(app), default_timeout=120)
+    at.query_params["map"] = "coarse"
+    at.switch_page("pages/6_Compare_maps.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="cmp_other").value == str(Path(fine.path))
+    table = at.dataframe[0].value
+    expected = compare_maps(fine, coarse)
+    assert table["status"].tolist() == expected.transitions["status"].tolist()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["merged"] == str(expected.summary["merged"])
+    sankey = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
+    assert sankey["type"] == "sankey"
+    at.radio(key="cmp_role").set_value("old").run()  # now the current map is the old one
+    assert not at.exception
+    assert "split" in at.dataframe[0].value["status"].tolist()

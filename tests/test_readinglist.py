@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from pipeline import load_map
 from pipeline.artifacts import replace_directory
@@ -176,3 +181,45 @@ def test_papers_in_list_reports_ids_the_map_lost(small_map):
     papers, missing = papers_in_list(docs, [second, "gone-after-rebuild", first])
     assert papers["id"].tolist() == [second, first]
     assert missing == ["gone-after-rebuild"]
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def test_reading_list_page(small_map, tmp_path, monkeypatch):
+    root = tmp_path / "maps"
+    shutil.copytree(small_map, root / "small")
+    monkeypatch.setenv("TOPICMAP_MAPS_DIR", str(root))
+    app = Path(__file__).resolve().parents[1] / "dashboard.py"
+
+    def open_page() -> AppTest:
+        at = AppTest.from_file(str(app), default_timeout=120)
+        return at.switch_page("pages/4_Reading_list.py").run()
+
+    at = open_page()
+    assert not at.exception
+    assert any("The list is empty" in i.value for i in at.info)
+
+    docs = load_map(root / "small").documents
+    picked = [i for i in docs["id"] if i.startswith("robotics-")][:3]
+    ReadingList(root / "small").add([*picked, "gone-after-rebuild"])
+    at = open_page()  # a fresh app run reads what was stored
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("not on this map any more" in w.value for w in at.warning)
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    stars = next(t for t in spec["data"] if t.get("name") == "reading list")
+    data = stars["customdata"]
+    rows = (set(np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"]).tolist())
+            if isinstance(data, dict) else {int(v) for v in data})
+    assert rows == {int(docs.index[docs["id"] == p][0]) for p in picked}
+    frames = at.dataframe
+    listed, like = frames[0].value, frames[1].value
+    assert len(listed) == 3 and len(like) == 20
+    assert set(like["title"]).isdisjoint(set(listed["title"]))
+    assert (like["topic"].str.len() > 0).all()
+    # "Add all" adds the similar papers; "Remove them" drops the vanished id.
+    at.button(key="rl_like_add").click().run()
+    at.button(key="rl_drop_missing").click().run()
+    assert not at.exception
+    stored = ReadingList(root / "small").ids()
+    assert stored[:3] == picked and len(stored) == 23 and "gone-after-rebuild" not in stored

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from pipeline import load_map
 from pipeline.errors import PipelineError
 from pipeline.trends import TrendRule, slope_per_year, theme_trends, year_counts
+from ui.trends_figures import clicked_group, shares_figure, shown_groups
+
+APP = Path(__file__).resolve().parents[1] / "dashboard.py"
 
 
 def synthetic(counts_by_year: dict[int, list[int]], undated: int = 0) -> pd.DataFrame:
@@ -147,3 +155,64 @@ def test_cli_trends(small_map, capsys, tmp_path):
     assert set(shares.columns) == {"year", "group", "label", "papers", "share"}
     assert main(["trends", str(small_map), "--window", "2"]) == 2
     assert "window must be" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- figures and page
+
+
+def test_shares_figure_marks_flags_and_escapes_labels():
+    clusters = clusters_table(4)
+    clusters.loc[0, "label"] = "<img src=x onerror=alert(1)>"
+    report = theme_trends(synthetic(KNOWN), clusters)
+    groups = shown_groups(report, top=2)
+    assert set(groups) == {0, 1, 2}  # every flagged group, even past ``top``
+    fig = shares_figure(report, groups=groups, selected=1).to_dict()
+    names = [t["name"] for t in fig["data"]]
+    assert names[0].startswith("▲ ") and "<img" not in names[0] and "&lt;img" in names[0]
+    assert any(n.startswith("▼ ") for n in names)
+    assert all("<img" not in t["hovertemplate"] for t in fig["data"])
+    thick = [t["line"]["width"] for t in fig["data"]]
+    assert thick[groups.index(1)] == 4 and max(thick[:1]) == 2
+    shapes = fig["layout"]["shapes"]
+    assert shapes and shapes[0]["x0"] == 2014.5 and shapes[0]["x1"] == 2019.5
+    assert clicked_group({"selection": {"points": [{"customdata": [2, 36]}]}}) == 2
+    assert clicked_group({"selection": {"points": []}}) is None
+
+
+def n_points(trace: dict) -> int:
+    """Points in a Plotly trace of the page's spec (customdata may be base64-packed)."""
+    data = trace["customdata"]
+    if isinstance(data, dict):
+        return len(np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"]))
+    return len(data)
+
+
+def test_themes_over_time_page(small_map, monkeypatch):
+    monkeypatch.setenv("TOPICMAP_MAPS_DIR", str(small_map.parent))
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.switch_page("pages/5_Themes_over_time.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.number_input(key="tr_min_year").set_value(5).run()
+    at.number_input(key="tr_min_papers").set_value(5).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    topic_map = load_map(small_map)
+    assert len(table) == len(topic_map.level("theme"))
+    assert table["papers"].sum() == len(topic_map.documents)
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert specs[0]["data"][0]["type"] == "scatter"
+    assert sum(n_points(t) for t in specs[-1]["data"]) == len(topic_map.documents)
+    # A click on a theme's line (kept by the page in session state) filters the map to it.
+    theme = int(topic_map.level("theme")["id"].iloc[0])
+    at.session_state["tr_selected"] = theme
+    at.run()
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    assert sum(n_points(t) for t in spec["data"]) == int((topic_map.documents["theme"] == theme).sum())
+    assert any(b.label == "Show all themes" for b in at.button)
+    # The year slider filters the map too.
+    at.slider(key="tr_years").set_value((2015, 2017)).run()
+    spec = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    docs = topic_map.documents
+    assert sum(n_points(t) for t in spec["data"]) == int(
+        ((docs["theme"] == theme) & docs["year"].between(2015, 2017)).sum())

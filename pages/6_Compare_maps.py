@@ -1,0 +1,100 @@
+"""Compare two maps of the same corpus: which clusters persist, split, merge, vanish or are new.
+
+The current map is compared with another map from the maps folder (built
+from the same papers with other settings, or an older build). Clusters are
+matched by shared papers; the rule is ``pipeline.compare``'s.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from pipeline.compare import compare_maps
+from pipeline.errors import PipelineError
+from pipeline.export import to_csv
+from ui.compare_figures import transitions_sankey, transitions_table
+from ui.escape import escape
+from ui.loaders import load_topic_map
+from ui.state import map_choices
+from ui.widgets import map_picker, open_current_map
+
+st.set_page_config(page_title="Compare maps · Topic map", page_icon="⚖️", layout="wide")
+
+topic_map, map_path = open_current_map()
+map_picker(map_path)
+st.markdown("## Compare two maps")
+
+others = [p for p in map_choices(map_path) if Path(p).resolve() != Path(map_path).resolve()]
+if not others:
+    st.info("Only one map is available. Build another of the same papers with other settings, "
+            "e.g. `python -m pipeline build papers.csv --out maps/NAME-coarse "
+            "--min-cluster-size 40`, then compare them here (or with `python -m pipeline "
+            "compare OLD NEW`).")
+    st.stop()
+
+pick, role, level_col, threshold_col = st.columns([3, 2, 1.4, 1.6])
+other = pick.selectbox("Compare with", [str(p) for p in others], key="cmp_other",
+                       format_func=lambda p: escape(Path(p).name, "plain"))
+current_is_new = role.radio("This map is the", ["new", "old"], horizontal=True,
+                            key="cmp_role", format_func={"new": "newer one",
+                                                         "old": "older one"}.get) == "new"
+level = level_col.radio("Level", ["cluster", "theme"], horizontal=True, key="cmp_level")
+threshold = threshold_col.slider("Match at", 0.3, 0.9, 0.5, 0.05, key="cmp_threshold",
+                                 help="Share of papers that makes a match (see the rule below)")
+try:
+    other_map = load_topic_map(other)
+    old_map, new_map = (other_map, topic_map) if current_is_new else (topic_map, other_map)
+    result = compare_maps(old_map, new_map, level=level, threshold=threshold)
+except PipelineError as exc:
+    st.error(escape(str(exc), "markdown"))
+    st.stop()
+
+s = result.summary
+old_name, new_name = Path(old_map.path).name, Path(new_map.path).name
+st.caption(f"Old **{escape(old_name, 'markdown')}** → new **{escape(new_name, 'markdown')}**: "
+           f"{s['papers_compared']:,} shared papers ({s['only_in_old']:,} only in the old map, "
+           f"{s['only_in_new']:,} only in the new), {s['old_clusters']} → {s['new_clusters']} "
+           f"{level}s.")
+metrics = st.columns(7)
+for column, key in zip(metrics, ["persists", "split", "merged", "vanished", "new"], strict=False):
+    column.metric(key, s[key])
+metrics[5].metric("papers moved", f"{s['papers_moved']:,}")
+metrics[6].metric("adjusted Rand", f"{s['adjusted_rand']:.2f}",
+                  help="Agreement of the two partitions of the shared papers (1 = identical)")
+with st.expander("How clusters are matched"):
+    st.markdown(
+        f"Papers are matched by id. An old {level} **persists** when one new {level} shares "
+        f"more than {threshold:.0%} of their combined papers (Jaccard). It **split** when two or "
+        f"more new {level}s each come mostly (at least {threshold:.0%}) from it and together "
+        f"hold at least {threshold:.0%} of it; it **merged** when at least {threshold:.0%} of its "
+        f"papers went into one new {level} that also holds others; otherwise it **vanished** "
+        f"(its papers became noise or scattered). A new {level} that is none of these targets is "
+        "**new**. A paper **moved** when its new cluster is not one its old cluster went to.")
+
+st.dataframe(transitions_table(result), hide_index=True, width="stretch", key="cmp_table")
+old_names = dict(zip(old_map.level(level)["id"], old_map.level(level)["label"], strict=True))
+new_names = dict(zip(new_map.level(level)["id"], new_map.level(level)["label"], strict=True))
+min_flow = max(1, s["papers_compared"] // 500)
+st.plotly_chart(transitions_sankey(result, old_names, new_names, min_papers=min_flow),
+                key="cmp_sankey", theme=None, config={"displaylogo": False})
+if min_flow > 1:
+    st.caption(f"Flows of fewer than {min_flow} papers are left out of the diagram.")
+
+st.subheader(f"Papers whose {level} changed ({len(result.moved):,})")
+if result.moved.empty:
+    st.caption("None: every paper is where its old group went.")
+else:
+    moved = pd.DataFrame({
+        "kind": result.moved["kind"].to_numpy(),
+        "title": [escape(t, "plain", limit=200) for t in result.moved["title"]],
+        "old": [escape(v, "plain", limit=80) for v in result.moved["old_label"]],
+        "new": [escape(v, "plain", limit=80) for v in result.moved["new_label"]],
+        "id": [escape(v, "plain", limit=80) for v in result.moved["id"]],
+    })
+    st.dataframe(moved, hide_index=True, width="stretch", key="cmp_moved", height=360)
+    st.download_button("Moved papers (CSV)", key="cmp_moved_csv", on_click="ignore",
+                       data=lambda: to_csv(result.moved),
+                       file_name=f"moved-{old_name}-to-{new_name}.csv", mime="text/csv")
