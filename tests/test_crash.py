@@ -1,0 +1,293 @@
+"""Crashes lose nothing: a build killed with SIGKILL at each step, corrupt caches and maps.
+
+A killed build leaves the previous map loadable and unchanged (or, killed after
+the swap, the new map complete); no temporary directory is listed as a map;
+the next build of that name clears the leftovers and gives the same map as a
+build that was never interrupted. A corrupt cache shard is dropped and
+recomputed; a corrupt or truncated map file is refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import FakeEmbedder, make_corpus
+
+from pipeline import BuildConfig, build, list_maps, load_map
+from pipeline.artifacts import MANIFEST, read_manifest
+from pipeline.embed import EmbeddingCache, embed_texts, text_key
+from pipeline.errors import MapFormatError, PipelineError
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+
+RUNNER = Path(__file__).resolve().parent / "crash_runner.py"
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(RUNNER.parent))
+from crash_runner import STEPS  # noqa: E402
+
+
+def tree_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(path)).encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def hidden_leftovers(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir() if ".tmp-" in p.name or ".old-" in p.name)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> dict[str, Path]:
+    """The corpus of the previous map, a different one to rebuild with, and both maps."""
+    root = tmp_path_factory.mktemp("crash")
+    first, second = root / "first.csv", root / "second.csv"
+    # Small corpora (under reduce.MIN_UMAP_POINTS) keep each killed subprocess to seconds;
+    # the steps, and where the process dies, are the same as for a large one.
+    make_corpus(n_per_topic=2, seed=0).to_csv(first, index=False)
+    make_corpus(n_per_topic=2, seed=1).to_csv(second, index=False)
+    previous = root / "previous"
+    build([first], previous, BuildConfig(), embedder=FakeEmbedder(), cache_dir=root / "c1",
+          show_progress=False)
+    reference = root / "reference"  # the second corpus, built without interruption
+    build([second], reference, BuildConfig(), embedder=FakeEmbedder(), cache_dir=root / "c2",
+          show_progress=False)
+    return {"first": first, "second": second, "previous": previous, "reference": reference}
+
+
+def run_killed(step: str, out: Path, cache: Path, source: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(RUNNER), step, str(out), str(cache), str(source)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_build_killed_at_step_loses_no_map(step, inputs, tmp_path):
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    out = maps / "papers"
+    shutil.copytree(inputs["previous"], out)
+    before = tree_digest(out)
+    cache = tmp_path / "cache"
+
+    result = run_killed(step, out, cache, inputs["second"])
+    assert result.returncode == -signal.SIGKILL, result.stderr[-2000:]
+
+    # The map is there and loadable: the previous one, or (killed after the swap) the new one.
+    topic_map = load_map(out)
+    if step == "save-cleanup":
+        assert topic_map.documents["id"].tolist() == \
+            load_map(inputs["reference"]).documents["id"].tolist()
+    else:
+        assert tree_digest(out) == before, "the previous map changed"
+    assert [p.name for p in list_maps(maps)] == ["papers"]
+
+    # The next build of that name clears the leftovers and equals an uninterrupted build.
+    embedder = FakeEmbedder()
+    build([inputs["second"]], out, BuildConfig(), embedder=embedder, cache_dir=cache,
+          show_progress=False)
+    assert hidden_leftovers(maps) == []
+    rebuilt, reference = load_map(out), load_map(inputs["reference"])
+    pd.testing.assert_frame_equal(rebuilt.documents, reference.documents)
+    pd.testing.assert_frame_equal(rebuilt.clusters, reference.clusters)
+    if step in ("embed", *STEPS[STEPS.index("reduce"):]):
+        # Shards saved before the kill are reused, not recomputed.
+        assert embedder.texts_seen < len(reference.documents)
+
+
+def test_killed_builds_leave_nothing_listed_and_next_build_cleans(inputs, tmp_path):
+    """Temporaries of killed builds are never maps; the next build removes them."""
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    out = maps / "papers"
+    shutil.copytree(inputs["previous"], out)
+    for step in ("save-written", "save-partial"):
+        assert run_killed(step, out, tmp_path / "cache", inputs["second"]).returncode < 0
+        # One leftover: each build clears what the one killed before it left.
+        assert len(hidden_leftovers(maps)) == 1
+        assert [p.name for p in list_maps(maps)] == ["papers"]
+    build([inputs["first"]], out, BuildConfig(), embedder=FakeEmbedder(),
+          cache_dir=tmp_path / "cache", show_progress=False)
+    assert hidden_leftovers(maps) == []
+
+
+def test_map_renamed_aside_is_put_back(inputs, tmp_path):
+    """Killed between the two renames of the swap: the previous map is put back when the
+    maps are next listed or loaded, but never while a build of that name is running."""
+    from pipeline.artifacts import _lock
+
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    out = maps / "papers"
+    shutil.copytree(inputs["previous"], out)
+    before = tree_digest(out)
+    assert run_killed("save-swap", out, tmp_path / "cache", inputs["second"]).returncode < 0
+    assert not out.exists()  # the old map renamed aside, the new one not yet in place
+    with _lock(out.resolve(), wait=False) as held:  # as a running build would hold it
+        assert held
+        assert list_maps(maps) == [] and not out.exists()
+    assert [p.name for p in list_maps(maps)] == ["papers"]
+    assert tree_digest(out) == before
+    assert hidden_leftovers(maps) == []
+
+
+# --------------------------------------------------------------------------- embedding cache
+
+
+def cache_with_shards(tmp_path: Path, texts: list[str]) -> tuple[Path, np.ndarray]:
+    import pipeline.embed as embed_module
+
+    root = tmp_path / "cache"
+    original = embed_module.SHARD_SIZE
+    embed_module.SHARD_SIZE = 4
+    try:
+        vectors, computed = embed_texts(texts, FakeEmbedder(), cache=EmbeddingCache(root, "m"),
+                                        show_progress=False)
+    finally:
+        embed_module.SHARD_SIZE = original
+    assert computed == len(texts)
+    return root, vectors
+
+
+TEXTS = [f"paper {i} about {' '.join(w)}" for i, w in
+         enumerate(zip("abcdefghij", "klmnopqrst", "uvwxyzabcd", strict=True))]
+
+
+def shards(root: Path) -> list[Path]:
+    return sorted((root / "embeddings" / "m").glob("*.npz"))
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip-vector-byte", "garbage", "empty",
+                                    "wrong-shape", "non-finite"])
+def test_corrupt_cache_shard_is_dropped_and_recomputed(damage, tmp_path, caplog):
+    root, expected = cache_with_shards(tmp_path, TEXTS)
+    shard = shards(root)[0]
+    data = shard.read_bytes()
+    if damage == "truncate":
+        shard.write_bytes(data[: len(data) // 2])
+    elif damage == "flip-vector-byte":
+        # A byte inside the stored vectors: the zip member's CRC-32 no longer matches.
+        with np.load(shard) as old:
+            raw = old["vectors"].tobytes()
+        position = data.find(raw) + len(raw) // 2
+        assert position > len(raw) // 2
+        shard.write_bytes(data[:position] + bytes([data[position] ^ 0x55]) + data[position + 1:])
+    elif damage == "garbage":
+        shard.write_bytes(b"\x00garbage" * 50)
+    elif damage == "empty":
+        shard.write_bytes(b"")
+    elif damage == "wrong-shape":
+        np.savez(shard, keys=np.zeros((3, 16), np.uint8), vectors=np.zeros((2, 64), np.float32))
+    elif damage == "non-finite":
+        with np.load(shard) as old:
+            keys, vectors = old["keys"], old["vectors"].copy()
+        vectors[0, 0] = np.nan
+        np.savez(shard, keys=keys, vectors=vectors)
+
+    embedder = FakeEmbedder()
+    cache = EmbeddingCache(root, "m")
+    with caplog.at_level("WARNING"):
+        vectors, computed = embed_texts(TEXTS, embedder, cache=cache, show_progress=False)
+    assert 0 < computed < len(TEXTS)  # the bad shard's texts only
+    assert "corrupt" in caplog.text
+    np.testing.assert_allclose(vectors, expected, atol=1e-6)
+    assert np.isfinite(vectors).all()
+    # The bad shard is gone; the recomputed vectors are cached again.
+    assert shard not in shards(root)
+    assert all(v is not None for v in EmbeddingCache(root, "m").get([text_key(t) for t in TEXTS]))
+
+
+def test_cache_shard_of_another_dimension_is_not_used(tmp_path, caplog):
+    """A shard whose vectors have another length (e.g. another model under the same key)."""
+    root, expected = cache_with_shards(tmp_path, TEXTS)
+    stray = shards(root)[0]
+    with np.load(stray) as old:
+        keys = old["keys"]
+    np.savez(stray, keys=keys, vectors=np.ones((len(keys), 8), np.float32))
+    vectors, computed = embed_texts(TEXTS, FakeEmbedder(), cache=EmbeddingCache(root, "m"),
+                                    show_progress=False)
+    assert vectors.shape == expected.shape and computed > 0
+    np.testing.assert_allclose(vectors, expected, atol=1e-6)
+
+
+def test_cache_of_a_replaced_model_is_a_clear_error(tmp_path):
+    """Every cached vector of another size than the model now gives: refuse, say what to do."""
+    root, _ = cache_with_shards(tmp_path, TEXTS)
+    with pytest.raises(PipelineError, match="--no-cache"):
+        embed_texts([*TEXTS, "a new paper"], FakeEmbedder(dimension=32),
+                    cache=EmbeddingCache(root, "m"), show_progress=False)
+
+
+# --------------------------------------------------------------------------- map files
+
+
+MAP_FILES = ["manifest.json", "documents.parquet", "clusters.parquet", "embeddings.npy"]
+
+
+def damaged_copy(source: Path, tmp_path: Path, name: str, damage: str) -> Path:
+    out = tmp_path / "map"
+    shutil.copytree(source, out)
+    path = out / name
+    data = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "flip":
+        middle = len(data) // 2
+        path.write_bytes(data[:middle] + bytes([data[middle] ^ 0x01]) + data[middle + 1:])
+    elif damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "delete":
+        path.unlink()
+    return out
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "empty", "delete"])
+@pytest.mark.parametrize("name", [*MAP_FILES, "fitted.npz"])
+def test_damaged_map_file_is_refused_clearly(name, damage, small_map, tmp_path):
+    hashed = set(read_manifest(small_map).get("files", {}))
+    assert set(MAP_FILES) - {MANIFEST} <= hashed  # every data file has a hash
+    if name != MANIFEST and name not in hashed:
+        pytest.skip(f"this map has no {name}")
+    out = damaged_copy(small_map, tmp_path, name, damage)
+    load, command = load_map, ["info", str(out)]
+    if name == "fitted.npz":  # only updates read it: the map itself still opens
+        update = pytest.importorskip("pipeline.update")
+        source = tmp_path / "new.csv"
+        make_corpus(n_per_topic=2, seed=5).to_csv(source, index=False)
+        load, command = (lambda p: update.load_fitted(load_map(p))), \
+            ["update", str(out), str(source), "--no-cache"]
+    with pytest.raises(MapFormatError) as error:
+        load(out)
+    message = str(error.value)
+    assert str(out) in message and "build" in message, message
+    # The command line says the same in one line, exit status 2, no traceback.
+    from pipeline.__main__ import main
+
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+        code = main(command)
+    assert code == 2, stderr.getvalue()
+    assert stderr.getvalue().startswith("error: ") and str(out) in stderr.getvalue()
+
+
+def test_manifest_without_hashes_is_refused(small_map, tmp_path):
+    import json
+
+    out = tmp_path / "map"
+    shutil.copytree(small_map, out)
+    manifest = json.loads((out / MANIFEST).read_text())
+    del manifest["files"]
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(MapFormatError, match="hash"):
+        load_map(out)
