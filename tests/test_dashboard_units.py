@@ -307,3 +307,16 @@ def test_cli_map_resolves_against_the_project_not_the_cwd(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     project = resolve_cli_map("sample/papers.csv")
     assert project.is_file()  # found relative to the project folder, not /tmp
+
+
+def test_theme_label_sits_on_its_largest_cluster(small):
+    docs = small.documents
+    labels = label_positions(docs, small.clusters, "theme").set_index("id")
+    for theme, row in labels.iterrows():
+        members = docs[(docs["theme"] == theme) & (docs["cluster"] >= 0)]
+        counts = members["cluster"].value_counts()
+        largest = min(counts.index, key=lambda c: (-counts[c], c))  # ties: lowest id
+        part = members[members["cluster"] == largest]
+        assert row["x"] == pytest.approx(part["x"].median())
+        assert row["y"] == pytest.approx(part["y"].median())
+        assert row["size"] == (docs["theme"] == theme).sum()

@@ -344,6 +344,6 @@ def topics_treemap(clusters: pd.DataFrame) -> go.Figure:
 def standalone_html(fig: go.Figure, *, title: str) -> str:
     """The figure as one self-contained HTML page: Plotly embedded, no network needed."""
     body = fig.to_html(include_plotlyjs=True, full_html=True,
-                       config={"displaylogo": False, "scrollZoom": True, "showLink": False})
+                       config={"displaylogo": False, "scrollZoom": True})
     safe_title = escape(title, limit=200)
     return body.replace("<head>", f"<head><title>{safe_title}</title>", 1)

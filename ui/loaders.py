@@ -147,6 +147,10 @@ def make_query_embedder(model_name: str) -> Embedder:
     if hook:
         module_name, _, attr = hook.partition(":")
         return getattr(importlib.import_module(module_name), attr)()
+    from pipeline.static_embed import StaticEmbedder, is_fast_model
+
+    if is_fast_model(model_name):  # a map built with --model fast: the same static vectors
+        return StaticEmbedder(model_name)
     return SentenceTransformerEmbedder(model_name)
 
 

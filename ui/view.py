@@ -141,23 +141,33 @@ def _scores(embeddings: np.ndarray, candidates: np.ndarray, query: np.ndarray,
 
 def label_positions(view: pd.DataFrame, clusters: pd.DataFrame, level: str,
                     ) -> pd.DataFrame:
-    """Where to write each theme's or cluster's name: the median of its visible papers.
+    """Where to write each theme's or cluster's name, from its visible papers.
 
+    A cluster's name sits at the median of its papers. A theme's sits at the
+    median of its largest visible cluster: a theme can span separate regions
+    of the map, and the middle of those is often empty space.
     Returns columns ``id, label, size, x, y`` (``size`` = visible papers),
     largest first; groups with no visible paper are left out, and so is noise.
     """
     column = "theme" if level == "theme" else "cluster"
     table = clusters[clusters["level"] == level].set_index("id")
     visible = view[view[column] != NOISE]
-    if level == "theme":
-        # A theme's label sits over its clustered papers, not its scattered noise.
-        clustered = visible[visible["cluster"] != NOISE]
-        visible = clustered if not clustered.empty else visible
     if visible.empty or table.empty:
         return pd.DataFrame(columns=["id", "label", "size", "x", "y"])
-    grouped = visible.groupby(column)
-    out = pd.DataFrame({"x": grouped["x"].median(), "y": grouped["y"].median(),
-                        "size": grouped.size()})
+    sizes = visible.groupby(column).size()
+    anchor = visible
+    if level == "theme":
+        clustered = visible[visible["cluster"] != NOISE]
+        if not clustered.empty:
+            counts = clustered.groupby([column, "cluster"]).size().reset_index(name="n")
+            counts = counts.sort_values(["n", "cluster"], ascending=[False, True])
+            main = counts.drop_duplicates(column).set_index(column)["cluster"]
+            keep = clustered["cluster"].to_numpy() == main.reindex(clustered[column]).to_numpy()
+            anchor = pd.concat([clustered[keep],
+                                visible[~visible[column].isin(main.index)]])
+    grouped = anchor.groupby(column)
+    out = pd.DataFrame({"x": grouped["x"].median(), "y": grouped["y"].median()})
+    out["size"] = sizes.reindex(out.index).to_numpy()
     out = out[out.index.isin(table.index)]
     out["label"] = table.loc[out.index, "label"].astype(str).to_numpy()
     out.index.name = "id"
