@@ -1,0 +1,85 @@
+"""GPU when present: CUDA for torch models, cuML for UMAP and HDBSCAN.
+
+Everything here is optional and guarded: without CUDA or without cuML the
+CPU paths run unchanged. ``$TOPICMAP_NO_GPU=1`` forces the CPU paths (for
+comparing both on one machine).
+
+- ``torch_device()``: ``"cuda"`` when torch sees a GPU, else ``"cpu"``.
+  (sentence-transformers picks CUDA by itself with ``device=None``; the
+  static embedder's distillation uses this.)
+- ``cuml_available()``: cuML importable and a GPU present. ``pipeline.reduce``
+  and ``pipeline.cluster`` then use ``cuml.UMAP`` and ``cuml.cluster.hdbscan``
+  through ``umap_class()`` and ``hdbscan_class()``, which take the same
+  settings and give arrays of the same shapes and meaning.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import logging
+import os
+
+log = logging.getLogger(__name__)
+
+NO_GPU_ENV = "TOPICMAP_NO_GPU"
+
+
+def gpu_disabled() -> bool:
+    """Whether ``$TOPICMAP_NO_GPU`` asks for the CPU paths only."""
+    return os.environ.get(NO_GPU_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def cuda_available() -> bool:
+    """True when torch is installed and sees a CUDA device (and GPUs are not disabled)."""
+    if gpu_disabled():
+        return False
+    try:
+        import torch
+    except ImportError:
+        return False
+    try:
+        return bool(torch.cuda.is_available())
+    except Exception:  # noqa: BLE001 - a broken driver means "no GPU"
+        return False
+
+
+def torch_device() -> str:
+    """``"cuda"`` when a GPU is usable, else ``"cpu"``."""
+    return "cuda" if cuda_available() else "cpu"
+
+
+@functools.lru_cache(maxsize=1)
+def _cuml():
+    try:
+        return importlib.import_module("cuml")
+    except Exception:  # noqa: BLE001 - ImportError, or a CUDA runtime error on import
+        return None
+
+
+def cuml_available() -> bool:
+    """True when cuML imports and a GPU is usable."""
+    return not gpu_disabled() and _cuml() is not None and cuda_available()
+
+
+def umap_class():
+    """``cuml.UMAP`` with a GPU and cuML, else ``umap.UMAP``."""
+    if cuml_available():
+        return _cuml().UMAP
+    import umap
+
+    return umap.UMAP
+
+
+def hdbscan_class():
+    """``cuml.cluster.hdbscan.HDBSCAN`` with a GPU and cuML, else ``hdbscan.HDBSCAN``."""
+    if cuml_available():
+        return importlib.import_module("cuml.cluster.hdbscan").HDBSCAN
+    import hdbscan
+
+    return hdbscan.HDBSCAN
+
+
+def describe() -> dict[str, object]:
+    """What this process would use: for manifests and benchmark reports."""
+    return {"cuda": cuda_available(), "cuml": cuml_available(), "torch_device": torch_device()}
