@@ -134,7 +134,7 @@ def _compare(args: argparse.Namespace) -> int:
                               orient="records"))}, indent=2))
         return 0
     print(format_comparison(result))
-    if len(result.moved):
+    if len(result.moved) and args.moved > 0:
         print(f"\nPapers that moved ({len(result.moved)}"
               f"{', first ' + str(args.moved) if len(result.moved) > args.moved else ''}):")
         for row in result.moved.head(args.moved).itertuples():

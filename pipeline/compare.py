@@ -4,14 +4,15 @@ Clusters are matched by the papers they share (papers are matched by ``id``;
 only papers on both maps count). With ``overlap(a, b)`` the number of papers
 in old cluster ``a`` and new cluster ``b``, and ``t`` the threshold (0.5):
 
-* **persists**: ``a`` and ``b`` have Jaccard ``overlap / |a ∪ b| > t``
-  (for ``t >= 0.5`` at most one such ``b`` exists);
-* **split**: ``a`` does not persist and at least two new clusters each come
-  mostly (``overlap / |b| >= t``) from ``a``, together holding at least ``t``
-  of ``a``'s papers;
-* **merged**: ``a`` does not persist or split, and at least ``t`` of its
-  papers went into one new cluster ``b`` that also holds others (a merge
-  target of two or more old clusters is marked on the new side too);
+* **split**: at least two new clusters each come mostly (``overlap / |b| >= t``)
+  from ``a`` and each hold at least ``min_part`` (0.2) of ``a``'s papers, and
+  together they hold at least ``t`` of them;
+* **persists**: not split, and ``a`` and some ``b`` have Jaccard
+  ``overlap / |a ∪ b| > t`` (for ``t >= 0.5`` at most one such ``b`` exists);
+  a small splinter (under ``min_part``) shows up as a **new** cluster;
+* **merged**: neither, and at least ``t`` of ``a``'s papers went into one new
+  cluster ``b`` that also holds others (``merged_with`` names the other old
+  clusters that went into it);
 * **vanished**: none of the above (its papers became noise or scattered);
 * **new**: a new cluster that is no old cluster's persisting match, split
   part or merge target; ``came_from`` names the old clusters (or noise, -1)
@@ -47,11 +48,14 @@ class Comparison:
 
 
 def compare_labels(ids: list[str] | np.ndarray, old: np.ndarray, new: np.ndarray, *,
-                   threshold: float = 0.5, old_names: dict[int, str] | None = None,
+                   threshold: float = 0.5, min_part: float = 0.2,
+                   old_names: dict[int, str] | None = None,
                    new_names: dict[int, str] | None = None) -> Comparison:
     """Compare two cluster labellings of the same papers (``-1`` = noise)."""
     if not 0 < threshold <= 1:
         raise PipelineError(f"threshold must be in (0, 1], got {threshold!r}")
+    if not 0 < min_part <= 0.5:
+        raise PipelineError(f"min_part must be in (0, 0.5], got {min_part!r}")
     old = np.asarray(old, dtype=int)
     new = np.asarray(new, dtype=int)
     ids = np.asarray(ids, dtype=object)
@@ -73,13 +77,14 @@ def compare_labels(ids: list[str] | np.ndarray, old: np.ndarray, new: np.ndarray
     goes_to: dict[int, list[int]] = {}
     status: dict[int, str] = {}
     for a in old_ids:
+        parts = [b for b in new_ids if ov(a, b) >= threshold * new_size[b]
+                 and ov(a, b) >= min_part * old_size[a]]
+        if len(parts) >= 2 and sum(ov(a, b) for b in parts) >= threshold * old_size[a]:
+            status[a], goes_to[a] = "split", parts
+            continue
         best = max(new_ids, key=lambda b: (jaccard(a, b), -b), default=None)
         if best is not None and jaccard(a, best) > threshold:
             status[a], goes_to[a] = "persists", [best]
-            continue
-        parts = [b for b in new_ids if ov(a, b) / new_size[b] >= threshold]
-        if len(parts) >= 2 and sum(ov(a, b) for b in parts) >= threshold * old_size[a]:
-            status[a], goes_to[a] = "split", parts
             continue
         target = max(new_ids, key=lambda b: (ov(a, b), -b), default=None)
         if target is not None and ov(a, target) >= threshold * old_size[a]:
@@ -144,7 +149,7 @@ def compare_labels(ids: list[str] | np.ndarray, old: np.ndarray, new: np.ndarray
 
 
 def compare_maps(old_map: TopicMap, new_map: TopicMap, *, level: str = "cluster",
-                 threshold: float = 0.5) -> Comparison:
+                 threshold: float = 0.5, min_part: float = 0.2) -> Comparison:
     """Compare two maps of the same corpus at ``level`` ("cluster" or "theme") by shared ids."""
     if level not in ("cluster", "theme"):
         raise PipelineError(f"level must be 'cluster' or 'theme', got {level!r}")
@@ -158,7 +163,7 @@ def compare_maps(old_map: TopicMap, new_map: TopicMap, *, level: str = "cluster"
                             "matched; compare maps built from the same input")
     result = compare_labels(
         list(shared), old_docs.loc[shared, level].to_numpy(), new_docs.loc[shared, level].to_numpy(),
-        threshold=threshold, old_names=_names(old_map.clusters, level),
+        threshold=threshold, min_part=min_part, old_names=_names(old_map.clusters, level),
         new_names=_names(new_map.clusters, level))
     titles = old_docs.loc[result.moved["id"], "title"].astype(str).to_numpy(dtype=object) \
         if len(result.moved) else np.array([], dtype=object)
@@ -212,7 +217,15 @@ def format_comparison(result: Comparison) -> str:
     for row in result.transitions.itertuples():
         old = " + ".join(f"{c} {label!r}" for c, label in zip(row.old, row.old_labels, strict=True))
         new = " + ".join(f"{c} {label!r}" for c, label in zip(row.new, row.new_labels, strict=True))
-        jac = "" if pd.isna(row.jaccard) else f" J={row.jaccard:.2f}"
-        lines.append(f"{row.status:<9} {old or '-'} ({row.old_size}) -> {new or '-'} "
-                     f"({row.new_size}); {row.shared} shared{jac}")
+        if row.status == "new":
+            origin = ", ".join("noise" if c < 0 else f"old {c}" for c in row.came_from)
+            lines.append(f"{row.status:<9} {new} ({row.new_size}), mostly from "
+                         f"{origin or 'several clusters'}")
+        elif row.status == "vanished":
+            lines.append(f"{row.status:<9} {old} ({row.old_size}): {row.to_noise} to noise, "
+                         "the rest scattered")
+        else:
+            jac = "" if pd.isna(row.jaccard) else f" J={row.jaccard:.2f}"
+            lines.append(f"{row.status:<9} {old} ({row.old_size}) -> {new} ({row.new_size}); "
+                         f"{row.shared} shared{jac}")
     return "\n".join(lines)

@@ -83,12 +83,22 @@ def test_a_paper_moving_between_persisting_clusters_is_listed():
 
 
 def test_a_splinter_is_new_and_says_where_it_came_from():
-    ids, old, new = labelled([(35, 0, 0), (15, 0, 1), (30, 1, 2)])
+    ids, old, new = labelled([(45, 0, 0), (8, 0, 1), (30, 1, 2)])
     result = compare_labels(ids, old, new)
     rows = {(r.status, tuple(r.old)): r for r in result.transitions.itertuples()}
-    assert rows[("persists", (0,))].jaccard == pytest.approx(0.7)
+    assert rows[("persists", (0,))].jaccard == pytest.approx(45 / 53, abs=1e-3)
     assert rows[("new", ())].new == [1] and rows[("new", ())].came_from == [0]
-    assert result.summary["papers_moved"] == 15
+    assert result.summary["papers_moved"] == 8
+
+
+def test_a_cluster_halved_with_a_big_new_part_is_a_split_not_persisting():
+    # Old 0 (470 papers): 237 go to new 0 (238 papers, Jaccard 0.504) and 140 to new 1.
+    ids, old, new = labelled([(237, 0, 0), (1, 1, 0), (140, 0, 1), (93, 0, -1), (50, 1, 2)])
+    result = compare_labels(ids, old, new)
+    row = result.transitions[result.transitions["old"].map(lambda o: o == [0])].iloc[0]
+    assert row["status"] == "split" and sorted(row["new"]) == [0, 1]
+    assert compare_labels(ids, old, new, min_part=0.35).transitions.loc[
+        lambda t: t["old"].map(lambda o: o == [0]), "status"].iloc[0] == "persists"
 
 
 def test_bad_threshold():
