@@ -66,13 +66,14 @@ metrics[6].metric("adjusted Rand", f"{s['adjusted_rand']:.2f}",
                   help="Agreement of the two partitions of the shared papers (1 = identical)")
 with st.expander("How clusters are matched"):
     st.markdown(
-        f"Papers are matched by id. An old {level} **persists** when one new {level} shares "
-        f"more than {threshold:.0%} of their combined papers (Jaccard). It **split** when two or "
-        f"more new {level}s each come mostly (at least {threshold:.0%}) from it and together "
-        f"hold at least {threshold:.0%} of it; it **merged** when at least {threshold:.0%} of its "
-        f"papers went into one new {level} that also holds others; otherwise it **vanished** "
-        f"(its papers became noise or scattered). A new {level} that is none of these targets is "
-        "**new**. A paper **moved** when its new cluster is not one its old cluster went to.")
+        f"Papers are matched by id. An old {level} **split** when two or more new {level}s "
+        f"each come mostly (at least {threshold:.0%}) from it, each take at least 20% of it, and "
+        f"together hold at least {threshold:.0%} of it. Otherwise it **persists** when one new "
+        f"{level} shares more than {threshold:.0%} of their combined papers (Jaccard); it "
+        f"**merged** when at least {threshold:.0%} of its papers went into one new {level} that "
+        f"also holds others; else it **vanished** (its papers became noise or scattered). A new "
+        f"{level} that is none of these targets is **new**. A paper **moved** when its new "
+        f"{level} is not one its old {level} went to.")
 
 st.dataframe(transitions_table(result), hide_index=True, width="stretch", key="cmp_table")
 old_names = dict(zip(old_map.level(level)["id"], old_map.level(level)["label"], strict=True))
