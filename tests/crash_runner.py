@@ -12,8 +12,9 @@
 - ``save-swap``: between the two renames that swap the new map in (the old map
   is renamed aside, the new one not yet in place);
 - ``save-cleanup``: while the replaced old map is being deleted;
-- ``update-*``: the same points in ``pipeline.update`` (when it exists);
-- ``none``: no kill (a normal build, for reference).
+- ``update-ingest`` ... ``update-save-cleanup``: the same points in an update
+  (``python -m pipeline update``) adding INPUT's papers to the map at OUT;
+- ``none`` / ``update-none``: no kill (for reference).
 
 The build uses the fake embedder of ``tests/conftest.py``. Production code has no
 test hooks: the step functions are replaced here before ``build`` is called.
@@ -41,6 +42,12 @@ STEP_FUNCTIONS = {
 }
 SAVE_POINTS = ["save-partial", "save-written", "save-swap", "save-cleanup"]
 STEPS = ["ingest", "embed", "reduce", "cluster", "themes", "label", *SAVE_POINTS]
+#: ``update`` steps: ingest and embed in their modules (update imports them when it
+#: runs), then its own placing, cluster prediction and relabelling functions.
+UPDATE_FUNCTIONS = {"update-reduce": "place", "update-cluster": "predict_clusters",
+                    "update-label": "refresh_classes"}
+UPDATE_STEPS = ["update-ingest", "update-embed", *UPDATE_FUNCTIONS,
+                *(f"update-{point}" for point in SAVE_POINTS)]
 
 
 def die() -> None:
@@ -81,19 +88,35 @@ class Proxy:
         return getattr(self._module, name)
 
 
+def die_while_embedding(module: types.ModuleType) -> None:
+    """``module.embed_texts`` dies after two cache shards are saved."""
+    embed.SHARD_SIZE = 2  # several shards for a small corpus
+    original = module.embed_texts
+
+    def embed_texts(texts, embedder, **kwargs):
+        embedder.encode = die_on_nth(embedder.encode, 3)
+        return original(texts, embedder, **kwargs)
+
+    module.embed_texts = embed_texts
+
+
 def arm(step: str) -> None:
     """Make the process die at ``step``."""
-    if step in STEP_FUNCTIONS:
+    if step.startswith("update-"):
+        from pipeline import ingest, update
+
+        if step in UPDATE_FUNCTIONS:
+            die_on_call(update, UPDATE_FUNCTIONS[step])
+        elif step == "update-ingest":
+            die_on_call(ingest, "read_papers")
+        elif step == "update-embed":
+            die_while_embedding(embed)
+        else:
+            arm(step.removeprefix("update-"))
+    elif step in STEP_FUNCTIONS:
         die_on_call(run, STEP_FUNCTIONS[step])
     elif step == "embed":
-        embed.SHARD_SIZE = 2  # several shards for a small corpus
-        original = run.embed_texts
-
-        def embed_texts(texts, embedder, **kwargs):
-            embedder.encode = die_on_nth(embedder.encode, 3)  # two shards saved, then die
-            return original(texts, embedder, **kwargs)
-
-        run.embed_texts = embed_texts
+        die_while_embedding(run)
     elif step == "save-partial":
         pd.DataFrame.to_parquet = die_on_nth(pd.DataFrame.to_parquet, 2)
     elif step == "save-written":
@@ -112,7 +135,7 @@ def arm(step: str) -> None:
         artifacts.shutil = Proxy(shutil, rmtree=die_on_nth(
             shutil.rmtree, 1, lambda path, **k: ".old-" in str(path)))
     elif step != "none":
-        raise SystemExit(f"unknown step {step!r}; steps: {', '.join(STEPS)}, none")
+        raise SystemExit(f"unknown step {step!r}; steps: {', '.join(STEPS + UPDATE_STEPS)}")
 
 
 def main(argv: list[str]) -> int:
@@ -120,8 +143,13 @@ def main(argv: list[str]) -> int:
     from conftest import FakeEmbedder
 
     arm(step)
-    run.build(inputs, out, BuildConfig(), embedder=FakeEmbedder(), cache_dir=cache_dir,
-              show_progress=False)
+    if step.startswith("update"):
+        from pipeline.update import update_map
+
+        update_map(out, inputs, embedder=FakeEmbedder(), cache_dir=cache_dir)
+    else:
+        run.build(inputs, out, BuildConfig(), embedder=FakeEmbedder(), cache_dir=cache_dir,
+                  show_progress=False)
     return 0
 
 

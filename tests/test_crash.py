@@ -24,7 +24,7 @@ import pytest
 from conftest import FakeEmbedder, make_corpus
 
 from pipeline import BuildConfig, build, list_maps, load_map
-from pipeline.artifacts import MANIFEST, read_manifest
+from pipeline.artifacts import MANIFEST, read_manifest, recover_map
 from pipeline.embed import EmbeddingCache, embed_texts, text_key
 from pipeline.errors import MapFormatError, PipelineError
 
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSI
 RUNNER = Path(__file__).resolve().parent / "crash_runner.py"
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(RUNNER.parent))
-from crash_runner import STEPS  # noqa: E402
+from crash_runner import STEPS, UPDATE_STEPS  # noqa: E402
 
 
 def tree_digest(path: Path) -> str:
@@ -104,6 +104,52 @@ def test_build_killed_at_step_loses_no_map(step, inputs, tmp_path):
     if step in ("embed", *STEPS[STEPS.index("reduce"):]):
         # Shards saved before the kill are reused, not recomputed.
         assert embedder.texts_seen < len(reference.documents)
+
+
+@pytest.fixture(scope="module")
+def update_inputs(inputs, tmp_path_factory) -> dict[str, Path]:
+    """New papers (new ids and titles) and the map an uninterrupted update makes of them."""
+    update = pytest.importorskip("pipeline.update")
+    root = tmp_path_factory.mktemp("update")
+    new = make_corpus(n_per_topic=2, seed=7)
+    new["id"] = "new-" + new["id"]
+    new["title"] = "New " + new["title"]
+    source = root / "new.csv"
+    new.to_csv(source, index=False)
+    reference = root / "reference"
+    shutil.copytree(inputs["previous"], reference)
+    update.update_map(reference, [source], embedder=FakeEmbedder(), cache_dir=root / "cache")
+    return {"new": source, "reference": reference}
+
+
+@pytest.mark.parametrize("step", UPDATE_STEPS)
+def test_update_killed_at_step_loses_no_map(step, inputs, update_inputs, tmp_path):
+    from pipeline.update import update_map
+
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    out = maps / "papers"
+    shutil.copytree(inputs["previous"], out)
+    before = tree_digest(out)
+    cache = tmp_path / "cache"
+
+    result = run_killed(step, out, cache, update_inputs["new"])
+    assert result.returncode == -signal.SIGKILL, result.stderr[-2000:]
+    topic_map = load_map(out)
+    if step == "update-save-cleanup":  # killed after the swap: the updated map is complete
+        assert len(topic_map.documents) == len(load_map(update_inputs["reference"]).documents)
+    else:
+        assert tree_digest(out) == before, "the previous map changed"
+    assert [p.name for p in list_maps(maps)] == ["papers"]
+
+    if step == "update-save-cleanup":  # the papers are in already: only clear up
+        assert not recover_map(out)  # (nothing to put back)
+    else:
+        update_map(out, [update_inputs["new"]], embedder=FakeEmbedder(), cache_dir=cache)
+    assert hidden_leftovers(maps) == []
+    updated, reference = load_map(out), load_map(update_inputs["reference"])
+    pd.testing.assert_frame_equal(updated.documents, reference.documents)
+    pd.testing.assert_frame_equal(updated.clusters, reference.clusters)
 
 
 def test_killed_builds_leave_nothing_listed_and_next_build_cleans(inputs, tmp_path):

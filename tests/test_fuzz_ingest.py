@@ -601,6 +601,7 @@ def fake_model():
     """The command line's embedder replaced by the fast fake one (test-only patch)."""
     mp = pytest.MonkeyPatch()
     mp.setattr("pipeline.run.SentenceTransformerEmbedder", lambda *a, **k: FakeEmbedder())
+    mp.setattr("pipeline.run.make_embedder", lambda *a, **k: FakeEmbedder())
     yield
     mp.undo()
 
