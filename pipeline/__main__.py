@@ -51,14 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="HDBSCAN cluster selection: eom (fewer, larger) or leaf (finer)")
     build.add_argument("--reassign-noise", action="store_true",
                        help="put noise papers into their nearest cluster (flag kept)")
-    build.add_argument("--n-neighbors", type=int, default=15, help="UMAP neighbours (default 15)")
+    build.add_argument("--n-neighbors", type=int,
+                       help="UMAP neighbours (default: 15, or 30 from 2,000 papers on)")
     build.add_argument("--n-components", type=int, default=5,
                        help="UMAP dimensions of the clustering space (default 5)")
     build.add_argument("--n-themes", type=int, help="number of themes (default: automatic)")
     build.add_argument("--batch-size", type=int, default=32, help="embedding batch size")
     build.add_argument("--backend", choices=EMBED_BACKENDS, default=EMBED_BACKENDS[0],
-                       help="how the model runs: onnx-int8 (default, fastest on a CPU), onnx, "
-                            "torch (float32), torch-bf16; see BENCHMARKS.md")
+                       help="how the model runs: auto (default: torch-bf16 on CPUs with bfloat16 "
+                            "instructions, else torch), torch (float32), torch-bf16, onnx, "
+                            "onnx-int8 (ONNX ones need onnxruntime); see BENCHMARKS.md")
     build.add_argument("--no-cache", action="store_true", help="do not read or write the "
                        "embedding cache")
     build.add_argument("--cache-dir", metavar="DIR",

@@ -16,7 +16,7 @@ from .errors import ConfigError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 #: Ways to run the embedding model; see pipeline/backends.py and BENCHMARKS.md.
-EMBED_BACKENDS = ("onnx-int8", "onnx", "torch", "torch-bf16")
+EMBED_BACKENDS = ("auto", "torch", "torch-bf16", "onnx", "onnx-int8")
 
 
 @dataclass
@@ -45,19 +45,30 @@ class EmbedConfig:
     embeddings_path: str | None = None  # precomputed .npy, row-aligned with the input
     use_cache: bool = True
     device: str | None = None  # None: CUDA when available, else CPU
-    # How the model runs (pipeline.backends): onnx-int8 (default), onnx, torch, torch-bf16.
-    backend: str = "onnx-int8"
+    # How the model runs (pipeline.backends): auto (default: torch-bf16 where the CPU has
+    # bfloat16 instructions, else torch), torch, torch-bf16, onnx, onnx-int8.
+    backend: str = "auto"
 
 
 @dataclass
 class ReduceConfig:
     """UMAP settings shared by the clustering space and the 2-D map."""
 
-    n_neighbors: int = 15
+    n_neighbors: int | None = None  # None: 15, or 30 from LARGE_CORPUS papers on
     n_components: int = 5
     cluster_min_dist: float = 0.0
     map_min_dist: float = 0.1
     metric: str = "cosine"
+
+    #: From this many papers on, the default neighbourhood is 30 rather than 15. On the
+    #: 9,852-paper venue corpus 30 neighbours gave clusters that agree better and more stably
+    #: with the venue fields (NMI 0.39-0.41 over seeds, against 0.33-0.37 with 15).
+    LARGE_CORPUS = 2000
+
+    def neighbors_for(self, n: int) -> int:
+        """The UMAP neighbourhood for ``n`` papers (never more than n - 1)."""
+        k = self.n_neighbors or (30 if n >= self.LARGE_CORPUS else 15)
+        return max(1, min(k, n - 1))
 
 
 @dataclass
@@ -103,7 +114,8 @@ class BuildConfig:
         if self.embed.backend not in EMBED_BACKENDS:
             raise ConfigError(f"embed.backend must be one of {', '.join(EMBED_BACKENDS)}, "
                               f"got {self.embed.backend!r}")
-        _int_at_least("reduce.n_neighbors", self.reduce.n_neighbors, 2)
+        if self.reduce.n_neighbors is not None:
+            _int_at_least("reduce.n_neighbors", self.reduce.n_neighbors, 2)
         _int_at_least("reduce.n_components", self.reduce.n_components, 2)
         for name in ("cluster_min_dist", "map_min_dist"):
             value = getattr(self.reduce, name)

@@ -78,7 +78,7 @@ def reduce(vectors: np.ndarray, config: ReduceConfig, *, random_state: int = 42)
     n = len(vectors)
     if n < MIN_UMAP_POINTS:
         return _small_reduction(vectors, config)
-    n_neighbors = min(config.n_neighbors, n - 1)
+    n_neighbors = config.neighbors_for(n)
     n_components = min(config.n_components, n - 2)
     knn = nearest_neighbors(vectors, n_neighbors=n_neighbors, metric=config.metric)
     init = "spectral" if n > 4 * n_neighbors else "random"
