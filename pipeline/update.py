@@ -91,6 +91,7 @@ def fitted_state(documents: pd.DataFrame, clusters: pd.DataFrame, state: dict[st
     out["term_freq_cluster"] = np.asarray(matrix[labels >= 0].sum(axis=0),
                                           dtype=np.float64).ravel()
     out["term_freq_theme"] = np.asarray(matrix.sum(axis=0), dtype=np.float64).ravel()
+    out["doc_freq"] = np.asarray((matrix > 0).sum(axis=0), dtype=np.float64).ravel()
     for level in ("cluster", "theme"):
         rows = clusters[clusters["level"] == level].sort_values("id")
         out[f"labelled_size_{level}"] = rows["size"].to_numpy(dtype=np.int64)
@@ -400,7 +401,7 @@ def update_map(map_path: Path | str, paths: Sequence[Path | str], *,
 
     (coords, space), _ = place(vectors, old_vectors,
                                [old[["x", "y"]].to_numpy(), fitted["cluster_space"]],
-                               n_neighbors=config.reduce.n_neighbors)
+                               n_neighbors=config.reduce.neighbors_for(n_old))
     labels, probabilities = predict_clusters(space, fitted)
     is_noise = labels == NOISE
     old_labels = old["cluster"].to_numpy(dtype=np.int32)
@@ -497,7 +498,14 @@ def refresh_classes(documents: pd.DataFrame, embeddings: np.ndarray, clusters: p
                     new_rows: np.ndarray, relabel_growth: float) -> dict[str, list[int]]:
     """Update sizes, centres and representatives of classes that got papers; relabel
     those that grew enough. Edits ``clusters`` and ``fitted`` in place."""
-    from .label import phrase_candidates, representatives, surface_form, term_text, top_terms
+    from .label import (
+        TermCounts,
+        phrase_candidates,
+        representatives,
+        surface_form,
+        term_text,
+        top_terms,
+    )
 
     vocabulary = vocabulary_of(fitted)
     texts = (documents["title"] + ". " + documents["abstract"]).to_numpy()
@@ -507,6 +515,7 @@ def refresh_classes(documents: pd.DataFrame, embeddings: np.ndarray, clusters: p
         new_counts[new_labels >= 0].sum(axis=0)).ravel()
     fitted["term_freq_theme"] = fitted["term_freq_theme"] + np.asarray(
         new_counts.sum(axis=0)).ravel()
+    fitted["doc_freq"] = fitted["doc_freq"] + np.asarray((new_counts > 0).sum(axis=0)).ravel()
     ids = documents["id"].to_numpy()
     coords = documents[["x", "y"]].to_numpy()
     relabelled: dict[str, list[int]] = {"cluster": [], "theme": []}
@@ -517,7 +526,6 @@ def refresh_classes(documents: pd.DataFrame, embeddings: np.ndarray, clusters: p
         n_classes = len(rows_of_level)
         labelled = fitted[f"labelled_size_{level}"].copy()
         frequency = fitted[f"term_freq_{level}"]
-        average = frequency.sum() / max(n_classes, 1)
         used = {str(v).casefold() for v in clusters.loc[rows_of_level, "label"]}
         for c in touched:
             row = rows_of_level[clusters.loc[rows_of_level, "id"].to_numpy() == c]
@@ -537,10 +545,8 @@ def refresh_classes(documents: pd.DataFrame, embeddings: np.ndarray, clusters: p
             member_counts = count_with_vocabulary(texts[members], vocabulary,
                                                   config.label.max_ngram)
             class_counts = np.asarray(member_counts.sum(axis=0), dtype=np.float64).ravel()
-            tf = class_counts / max(class_counts.sum(), 1.0)
-            weights = tf * np.log(1.0 + average / np.maximum(frequency, 1e-9))
-            from .label import TermCounts
-
+            weights = class_weights(class_counts, frequency, n_classes, fitted["doc_freq"],
+                                    len(documents))
             terms, term_weights = top_terms(weights, TermCounts(member_counts, vocabulary),
                                             np.arange(len(members)), embeddings[members],
                                             config.label)
@@ -549,7 +555,8 @@ def refresh_classes(documents: pd.DataFrame, embeddings: np.ndarray, clusters: p
             used.discard(old_label.casefold())
             label = old_label
             for candidate in phrase_candidates(terms, term_weights):
-                candidate = surface_form(candidate, sample)
+                phrase = candidate[0] if isinstance(candidate, tuple) else candidate
+                candidate = surface_form(phrase, sample)
                 if candidate.casefold() not in used:
                     label = candidate
                     break
@@ -561,6 +568,37 @@ def refresh_classes(documents: pd.DataFrame, embeddings: np.ndarray, clusters: p
             relabelled[level].append(c)
         fitted[f"labelled_size_{level}"] = labelled
     return relabelled
+
+
+def class_weights(class_counts: np.ndarray, frequency: np.ndarray, n_classes: int,
+                  document_frequency: np.ndarray, n_documents: int) -> np.ndarray:
+    """c-TF-IDF weights of one class, by ``pipeline.label.class_tfidf`` itself.
+
+    ``class_tfidf`` sees the class-term matrix only through each row's total,
+    the column sums, the grand total and the number of classes. A matrix of
+    this class's row plus ``n_classes - 1`` rows sharing the rest of
+    ``frequency`` has exactly those, so the result is the build's weight for this
+    class. Only the class's own terms are kept (the others weigh 0), plus one
+    column that carries the rest of the corpus's mass.
+    """
+    from scipy import sparse
+
+    from .label import class_tfidf
+
+    n_classes = max(int(n_classes), 1)
+    present = np.flatnonzero(class_counts > 0)
+    weights = np.zeros(len(class_counts), dtype=np.float64)
+    if not len(present):
+        return weights
+    rest = np.clip(frequency[present] - class_counts[present], 0.0, None)
+    outside = max(float(frequency.sum() - frequency[present].sum()), 0.0)
+    share = max(n_classes - 1, 1)
+    first = np.append(class_counts[present], 0.0)
+    others = np.append(rest, outside) / share
+    matrix = sparse.csr_matrix(np.vstack([first] + [others] * (n_classes - 1)))
+    df = np.append(document_frequency[present], 1.0)
+    weights[present] = class_tfidf(matrix, df, n_documents)[0][:-1]
+    return weights
 
 
 def count_with_vocabulary(texts: Sequence[str], vocabulary: np.ndarray, max_ngram: int):

@@ -1,0 +1,130 @@
+"""Embedder backends: choice, cache separation, and vectors close to torch float32."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import FakeEmbedder, make_corpus
+
+from pipeline import BuildConfig, build, load_map
+from pipeline.backends import (
+    OnnxEmbedder,
+    TorchBf16Embedder,
+    cache_key_of,
+    cpu_supports_bf16,
+    make_embedder,
+    resolve_backend,
+)
+from pipeline.config import EmbedConfig
+from pipeline.embed import SentenceTransformerEmbedder
+from pipeline.errors import ConfigError
+
+
+def test_auto_picks_bf16_only_where_the_cpu_has_it(monkeypatch):
+    monkeypatch.setattr("pipeline.backends._cuda_available", lambda: False)
+    monkeypatch.setattr("pipeline.backends.cpu_supports_bf16", lambda: True)
+    assert resolve_backend("auto") == "torch-bf16"
+    monkeypatch.setattr("pipeline.backends.cpu_supports_bf16", lambda: False)
+    assert resolve_backend("auto") == "torch"
+    assert resolve_backend("onnx-int8") == "onnx-int8"
+    monkeypatch.setattr("pipeline.backends._cuda_available", lambda: True)
+    monkeypatch.setattr("pipeline.backends.cpu_supports_bf16", lambda: True)
+    assert resolve_backend("auto") == "torch"  # a GPU: float32 there
+
+
+def test_make_embedder_and_cache_keys_differ_per_backend(tmp_path):
+    made = {}
+    for backend in ("torch", "torch-bf16", "onnx", "onnx-int8"):
+        made[backend] = make_embedder(EmbedConfig(backend=backend), cache_dir=tmp_path)
+    assert type(made["torch"]) is SentenceTransformerEmbedder
+    assert isinstance(made["torch-bf16"], TorchBf16Embedder)
+    assert isinstance(made["onnx"], OnnxEmbedder) and not made["onnx"].quantized
+    assert made["onnx-int8"].quantized
+    keys = {cache_key_of(e) for e in made.values()}
+    assert len(keys) == 4
+    # Plain torch keeps the model name as its key: caches made before backends existed stay valid.
+    assert cache_key_of(made["torch"]) == "all-MiniLM-L6-v2"
+    assert all(e.name == "all-MiniLM-L6-v2" for e in made.values())
+    with pytest.raises(ConfigError, match=r"embed\.backend"):
+        make_embedder(EmbedConfig(backend="tensorrt"))
+    config = BuildConfig()
+    config.embed.backend = "tensorrt"
+    with pytest.raises(ConfigError, match=r"embed\.backend"):
+        config.validate()
+
+
+class KeyedFake(FakeEmbedder):
+    def __init__(self, backend: str) -> None:
+        super().__init__()
+        self.backend = backend
+        self.cache_key = f"{self.name}@{backend}"
+
+
+def test_vectors_of_different_backends_never_mix_in_the_cache(tmp_path):
+    source = tmp_path / "papers.csv"
+    make_corpus(8).to_csv(source, index=False)
+    first, second = KeyedFake("a"), KeyedFake("b")
+    build([source], tmp_path / "m1", embedder=first, cache_dir=tmp_path / "c",
+          show_progress=False)
+    build([source], tmp_path / "m2", embedder=second, cache_dir=tmp_path / "c",
+          show_progress=False)
+    assert second.texts_seen == first.texts_seen == 32  # nothing reused across backends
+    assert load_map(tmp_path / "m2").manifest["model"]["backend"] == "b"
+    folders = sorted(p.name for p in (tmp_path / "c" / "embeddings").iterdir())
+    assert folders == ["fake-hash-embedder_a", "fake-hash-embedder_b"]
+
+
+# --------------------------------------------------------------------------- real model
+
+TEXTS = [
+    "Graph neural networks for molecular property prediction. We pass messages along bonds.",
+    "Message passing networks on molecular graphs predict quantum chemistry properties.",
+    "A legged robot learns to walk on rough terrain with reinforcement learning.",
+    "Sourdough bread needs a starter, flour, water and salt.",
+    "Large language models answer questions about long documents by retrieval.",
+    "Semantic segmentation of street scenes with convolutional networks.",
+    "A short one.",
+    "Transformers " * 300,  # longer than the model's 256 tokens: truncated alike
+]
+
+
+@pytest.fixture(scope="module")
+def reference() -> np.ndarray:
+    return SentenceTransformerEmbedder("default").encode(TEXTS)
+
+
+@pytest.mark.slow
+def test_bf16_close_to_float32(reference):
+    if not cpu_supports_bf16():
+        with pytest.raises(Exception, match="bfloat16"):
+            TorchBf16Embedder().encode(TEXTS[:1])
+        return
+    vectors = TorchBf16Embedder().encode(TEXTS)
+    cosine = (vectors * reference).sum(axis=1)
+    assert cosine.min() > 0.999
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("quantized, floor", [(False, 0.9999), (True, 0.97)])
+def test_onnx_close_to_float32(reference, tmp_path_factory, quantized, floor):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    cache = tmp_path_factory.getbasetemp() / "onnx-cache"  # shared: export once per session
+    embedder = OnnxEmbedder(quantized=quantized, cache_dir=cache)
+    vectors = embedder.encode(TEXTS, batch_size=3)
+    assert vectors.shape == (len(TEXTS), 384)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    cosine = (vectors * reference).sum(axis=1)
+    assert cosine.min() > floor
+    # Batching and order do not change a float32 vector; int8 activations are scaled per
+    # batch, so there a text's vector moves a little with its batch companions.
+    again = embedder.encode(TEXTS[::-1], batch_size=8)[::-1]
+    if quantized:
+        assert (again * vectors).sum(axis=1).min() > 0.98
+    else:
+        np.testing.assert_allclose(again, vectors, atol=1e-4)
+    # The exported graph is cached and reused.
+    graph = embedder.onnx_path()
+    stamp = graph.stat().st_mtime_ns
+    OnnxEmbedder(quantized=quantized, cache_dir=cache).encode(TEXTS[:1])
+    assert graph.stat().st_mtime_ns == stamp

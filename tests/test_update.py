@@ -1,0 +1,251 @@
+"""Incremental updates: placement, cluster prediction, the command, atomicity."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import FakeEmbedder, make_corpus
+
+from pipeline import BuildConfig, build, load_map
+from pipeline.__main__ import main
+from pipeline.artifacts import FITTED, MANIFEST, sha256_file
+from pipeline.errors import MapFormatError
+from pipeline.update import (
+    advise,
+    hdbscan_arrays,
+    load_fitted,
+    place,
+    predict_clusters,
+    rebuild_map,
+    smooth_knn_weights,
+    update_map,
+)
+
+
+@pytest.fixture
+def fake_backend(monkeypatch):
+    """Every embedder the pipeline makes is the fast fake one."""
+    monkeypatch.setattr("pipeline.backends.make_embedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setattr("pipeline.run.make_embedder", lambda *a, **k: FakeEmbedder())
+
+
+@pytest.fixture
+def map_copy(small_map, tmp_path) -> Path:
+    target = tmp_path / "map"
+    shutil.copytree(small_map, target)
+    return target
+
+
+def new_papers(tmp_path: Path, n_per_topic: int = 5, seed: int = 7) -> Path:
+    frame = make_corpus(n_per_topic, seed=seed)
+    frame["id"] = "new-" + frame["id"]
+    frame["title"] = "Fresh " + frame["title"]
+    path = tmp_path / "new.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def file_hashes(directory: Path) -> dict[str, str]:
+    return {p.name: sha256_file(p) for p in sorted(directory.iterdir())}
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+def test_smooth_knn_weights_match_umap():
+    from umap.umap_ import smooth_knn_dist
+
+    rng = np.random.default_rng(0)
+    dists = np.sort(rng.uniform(0.05, 0.9, size=(50, 15)), axis=1).astype(np.float32)
+    sigmas, rhos = smooth_knn_dist(dists, 15.0, local_connectivity=0.0)
+    expected = np.exp(-(dists - rhos[:, None]) / sigmas[:, None])
+    np.testing.assert_allclose(smooth_knn_weights(dists, 15.0), expected, rtol=1e-4)
+
+
+def test_place_is_weighted_mean_of_neighbours_and_exact_for_duplicates():
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(60, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    layout = rng.normal(size=(60, 2)).astype(np.float32)
+    (positions,), neighbours = place(vectors[:3], vectors, [layout], n_neighbors=5)
+    # A paper already on the map lands exactly where it is.
+    np.testing.assert_allclose(positions, layout[:3], atol=1e-6)
+    assert neighbours[:, 0].tolist() == [0, 1, 2]
+    probe = vectors[:1] + 0.3 * vectors[1:2]
+    probe /= np.linalg.norm(probe)
+    (inside,), idx = place(probe, vectors, [layout], n_neighbors=5)
+    lo, hi = layout[idx[0]].min(axis=0), layout[idx[0]].max(axis=0)
+    assert np.all(inside[0] >= lo - 1e-6) and np.all(inside[0] <= hi + 1e-6)
+
+
+def test_predict_clusters_reproduces_hdbscan_approximate_predict():
+    import hdbscan
+
+    rng = np.random.default_rng(2)
+    centres = np.array([[0, 0], [6, 0], [0, 6], [6, 6]], dtype=float)
+    data = np.vstack([c + rng.normal(scale=0.7, size=(80, 2)) for c in centres])
+    data = np.vstack([data, rng.uniform(-3, 9, size=(40, 2))])
+    model = hdbscan.HDBSCAN(min_cluster_size=15, min_samples=5, prediction_data=True).fit(data)
+    # The pipeline renumbers clusters; use a permutation to check the mapping too.
+    permutation = np.array([2, 0, 3, 1, 4, 5, 6, 7])
+    ours = np.where(model.labels_ >= 0, permutation[np.maximum(model.labels_, 0)], -1)
+    fitted = hdbscan_arrays(model, ours)
+    fitted.update(cluster_space=data.astype(np.float32), n_fitted=np.array(len(data)),
+                  min_samples=np.array(5))
+    fitted["cluster_space"] = data  # full precision, as hdbscan sees it
+    probes = rng.uniform(-3, 9, size=(300, 2))
+    expected, expected_prob = hdbscan.approximate_predict(model, probes)
+    labels, probabilities = predict_clusters(probes, fitted)
+    expected_ours = np.where(expected >= 0, permutation[np.maximum(expected, 0)], -1)
+    assert (labels == expected_ours).mean() >= 0.99  # ties in distances aside
+    same = labels == expected_ours
+    np.testing.assert_allclose(probabilities[same], expected_prob[same], rtol=1e-5)
+    assert (labels == -1).any() and (labels >= 0).any()
+
+
+def test_advice():
+    assert advise(0.1, 0.1, 10, 1000) == []
+    assert "noise" in advise(0.6, 0.1, 10, 1000)[0]
+    assert "drifted" in advise(0.1, 0.1, 300, 1000)[0]
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def test_build_saves_fitted_state(small_map):
+    topic_map = load_map(small_map)
+    assert FITTED in topic_map.manifest["files"]
+    fitted = load_fitted(topic_map)
+    assert fitted["cluster_space"].shape[0] == len(topic_map.documents)
+    assert int(fitted["n_fitted"]) == len(topic_map.documents)
+    assert int(fitted["n_terms"]) > 0
+
+
+def test_update_adds_papers_and_keeps_old_ones(map_copy, tmp_path, fake_backend):
+    before = load_map(map_copy, mmap=False)
+    source = new_papers(tmp_path)
+    result = update_map(map_copy, [source], relabel_growth=0.0)
+    after = load_map(map_copy, mmap=False)
+    n_old = len(before.documents)
+    assert result.added == 20 and len(after.documents) == n_old + 20
+    old_part = after.documents.iloc[:n_old]
+    pd.testing.assert_frame_equal(old_part.reset_index(drop=True), before.documents)
+    np.testing.assert_array_equal(np.asarray(after.embeddings[:n_old]), before.embeddings)
+    new = after.documents.iloc[n_old:]
+    assert new["id"].str.startswith("new-").all()
+    assert np.isfinite(new[["x", "y"]].to_numpy()).all()
+    assert (new["theme"] >= 0).all()
+    # New papers join the cluster that holds most old papers of their topic.
+    topic = lambda ids: ids.str.replace("new-", "").str.split("-").str[0]  # noqa: E731
+    majority = old_part.groupby(topic(old_part["id"]))["cluster"].agg(lambda s: s.mode()[0])
+    expected = topic(new["id"]).map(majority)
+    clustered = new["cluster"] >= 0
+    assert clustered.mean() >= 0.8
+    assert (new["cluster"][clustered] == expected[clustered]).mean() >= 0.9
+    # Counts and sizes follow; relabelled classes have terms.
+    sizes = after.level("cluster").set_index("id")["size"]
+    counted = after.documents[after.documents["cluster"] >= 0]["cluster"].value_counts()
+    assert all(sizes[c] == counted.get(c, 0) for c in sizes.index)
+    assert result.relabelled["cluster"]
+    assert after.manifest["counts"]["kept"] == n_old + 20
+    assert after.manifest["updates"][-1]["added"] == 20
+    fitted = load_fitted(after)
+    assert fitted["cluster_space"].shape[0] == n_old + 20
+    assert int(fitted["n_fitted"]) == n_old
+
+
+def test_update_skips_papers_already_in_the_map(map_copy, tmp_path, fake_backend):
+    topic_map = load_map(map_copy)
+    again = topic_map.documents[["id", "title", "abstract"]].head(5)
+    path = tmp_path / "again.csv"
+    pd.concat([again, pd.read_csv(new_papers(tmp_path, 1))]).to_csv(path, index=False)
+    result = update_map(map_copy, [path])
+    assert result.skipped_duplicates == 5
+    assert result.added == 4
+
+
+def test_crash_while_writing_leaves_the_map_intact(map_copy, tmp_path, fake_backend,
+                                                   monkeypatch):
+    before = file_hashes(map_copy)
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("pipeline.artifacts.np.savez", crash)
+    with pytest.raises(KeyboardInterrupt):
+        update_map(map_copy, [new_papers(tmp_path)])
+    assert file_hashes(map_copy) == before
+    assert [p.name for p in map_copy.parent.iterdir() if p.name.startswith(".")] == []
+    assert len(load_map(map_copy).documents) == 100
+
+
+def test_cli_update_then_rebuild(map_copy, tmp_path, fake_backend, capsys):
+    source = new_papers(tmp_path, 10)
+    assert main(["update", str(map_copy), str(source), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "Added 40 papers" in out
+    # 40 new papers on a 100-paper map is more than the drift threshold.
+    assert "--rebuild" in out
+    assert main(["update", str(map_copy), "--rebuild", "-q"]) == 0
+    rebuilt = load_map(map_copy)
+    assert len(rebuilt.documents) == 140
+    assert int(load_fitted(rebuilt)["n_fitted"]) == 140
+    assert rebuilt.manifest["updates"][-1]["rebuild"] is True
+
+
+def test_update_of_a_map_without_saved_state_says_what_to_do(map_copy, tmp_path, fake_backend,
+                                                             capsys):
+    manifest = json.loads((map_copy / MANIFEST).read_text())
+    del manifest["files"][FITTED]
+    (map_copy / FITTED).unlink()
+    (map_copy / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(MapFormatError, match="--rebuild"):
+        update_map(map_copy, [new_papers(tmp_path)])
+    assert main(["update", str(map_copy), str(new_papers(tmp_path))]) == 2
+    assert "--rebuild" in capsys.readouterr().err
+    # --rebuild works on such a map and adds the state.
+    rebuild_map(map_copy)
+    assert FITTED in load_map(map_copy).manifest["files"]
+
+
+def test_update_with_precomputed_vectors(tmp_path):
+    frame = make_corpus(15)
+    source = tmp_path / "all.csv"
+    frame.to_csv(source, index=False)
+    embedder = FakeEmbedder()
+    texts = (frame["title"] + ". " + frame["abstract"]).tolist()
+    vectors = embedder.encode(texts)
+    old_rows, new_rows = np.arange(0, 60), np.arange(50, 60)
+    frame.iloc[:50].to_csv(tmp_path / "old.csv", index=False)
+    np.save(tmp_path / "old.npy", vectors[:50])
+    frame.iloc[50:].to_csv(tmp_path / "new.csv", index=False)
+    np.save(tmp_path / "new.npy", vectors[50:])
+    config = BuildConfig()
+    config.embed.embeddings_path = str(tmp_path / "old.npy")
+    build([tmp_path / "old.csv"], tmp_path / "m", config, show_progress=False)
+    result = update_map(tmp_path / "m", [tmp_path / "new.csv"],
+                        embeddings_path=tmp_path / "new.npy")
+    assert result.added == 10
+    topic_map = load_map(tmp_path / "m")
+    np.testing.assert_allclose(np.asarray(topic_map.embeddings[50:]), vectors[50:], atol=1e-6)
+    assert len(old_rows) == 60 and len(new_rows) == 10
+
+
+def test_class_weights_equal_the_builds_c_tf_idf():
+    from scipy import sparse
+
+    from pipeline.label import class_tfidf
+    from pipeline.update import class_weights
+
+    rng = np.random.default_rng(4)
+    counts = rng.poisson(0.3, size=(6, 80)).astype(float)
+    df = rng.integers(1, 40, size=80).astype(float)
+    full = class_tfidf(sparse.csr_matrix(counts), df, 120)
+    for c in range(6):
+        np.testing.assert_allclose(
+            class_weights(counts[c], counts.sum(axis=0), 6, df, 120), full[c], rtol=1e-9)
