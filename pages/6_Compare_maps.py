@@ -68,7 +68,9 @@ with st.expander("How clusters are matched"):
     st.markdown(
         f"Papers are matched by id. An old {level} **split** when two or more new {level}s "
         f"each come mostly (at least {threshold:.0%}) from it, each take at least 20% of it, and "
-        f"together hold at least {threshold:.0%} of it. Otherwise it **persists** when one new "
+        f"together hold at least {threshold:.0%} of it; two or more old {level}s **merged** "
+        f"when, the other way round, they each went mostly into one new {level} and each make "
+        f"at least 20% of it. Otherwise it **persists** when one new "
         f"{level} shares more than {threshold:.0%} of their combined papers (Jaccard); it "
         f"**merged** when at least {threshold:.0%} of its papers went into one new {level} that "
         f"also holds others; else it **vanished** (its papers became noise or scattered). A new "

@@ -7,12 +7,15 @@ in old cluster ``a`` and new cluster ``b``, and ``t`` the threshold (0.5):
 * **split**: at least two new clusters each come mostly (``overlap / |b| >= t``)
   from ``a`` and each hold at least ``min_part`` (0.2) of ``a``'s papers, and
   together they hold at least ``t`` of them;
-* **persists**: not split, and ``a`` and some ``b`` have Jaccard
+* **merged** (as a group): the mirror image of a split: at least two old
+  clusters each went mostly (``overlap / |a| >= t``) into one new ``b``, each
+  making at least ``min_part`` of it, and together at least ``t`` of it;
+* **persists**: none of these, and ``a`` and some ``b`` have Jaccard
   ``overlap / |a ∪ b| > t`` (for ``t >= 0.5`` at most one such ``b`` exists);
   a small splinter (under ``min_part``) shows up as a **new** cluster;
-* **merged**: neither, and at least ``t`` of ``a``'s papers went into one new
-  cluster ``b`` that also holds others (``merged_with`` names the other old
-  clusters that went into it);
+* **merged** (absorbed): none of these, and at least ``t`` of ``a``'s papers
+  went into one new cluster ``b`` that also holds others (``merged_with``
+  names the other old clusters that went into it);
 * **vanished**: none of the above (its papers became noise or scattered);
 * **new**: a new cluster that is no old cluster's persisting match, split
   part or merge target; ``came_from`` names the old clusters (or noise, -1)
@@ -74,6 +77,15 @@ def compare_labels(ids: list[str] | np.ndarray, old: np.ndarray, new: np.ndarray
         shared = ov(a, b)
         return shared / (old_size[a] + new_size[b] - shared) if shared else 0.0
 
+    # A merge group: a new cluster made mostly of two or more big old clusters
+    # (the mirror image of a split), whichever of them keeps a Jaccard near 0.5.
+    merge_into: dict[int, int] = {}
+    for b in new_ids:
+        members = [a for a in old_ids if ov(a, b) >= threshold * old_size[a]
+                   and ov(a, b) >= min_part * new_size[b]]
+        if len(members) >= 2 and sum(ov(a, b) for a in members) >= threshold * new_size[b]:
+            merge_into.update({a: b for a in members})
+
     goes_to: dict[int, list[int]] = {}
     status: dict[int, str] = {}
     for a in old_ids:
@@ -81,6 +93,9 @@ def compare_labels(ids: list[str] | np.ndarray, old: np.ndarray, new: np.ndarray
                  and ov(a, b) >= min_part * old_size[a]]
         if len(parts) >= 2 and sum(ov(a, b) for b in parts) >= threshold * old_size[a]:
             status[a], goes_to[a] = "split", parts
+            continue
+        if a in merge_into:
+            status[a], goes_to[a] = "merged", [merge_into[a]]
             continue
         best = max(new_ids, key=lambda b: (jaccard(a, b), -b), default=None)
         if best is not None and jaccard(a, best) > threshold:

@@ -101,6 +101,16 @@ def test_a_cluster_halved_with_a_big_new_part_is_a_split_not_persisting():
         lambda t: t["old"].map(lambda o: o == [0]), "status"].iloc[0] == "persists"
 
 
+def test_two_big_clusters_joined_are_a_merge_even_if_one_keeps_jaccard_half():
+    # New 0 (470 papers) = old 0 (238, Jaccard 0.504 with new 0) + old 1 (140) + 92 from noise.
+    ids, old, new = labelled([(237, 0, 0), (1, 0, 1), (140, 1, 0), (93, -1, 0), (50, 2, 2)])
+    table = compare_labels(ids, old, new).transitions
+    status = {tuple(r.old): r.status for r in table.itertuples() if r.old}
+    assert status[(0,)] == "merged" and status[(1,)] == "merged" and status[(2,)] == "persists"
+    merged = table[table["status"] == "merged"]
+    assert sorted(map(tuple, merged["merged_with"])) == [(0,), (1,)]
+
+
 def test_bad_threshold():
     ids, old, new = labelled(KNOWN)
     with pytest.raises(PipelineError, match="threshold"):

@@ -66,7 +66,7 @@ def shares_figure(report: TrendReport, *, groups: list[int] | None = None,
                       annotation_text="trend window", annotation_position="top left",
                       annotation_font={"size": 11, "color": "#4b5563"})
     fig.update_layout(
-        height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, font={"family": FONT},
+        height=height, margin={"l": 70, "r": 10, "t": 30, "b": 50}, font={"family": FONT},
         plot_bgcolor="white", paper_bgcolor="white", hovermode="closest", clickmode="event",
         legend={"title": {"text": "click a point to filter the map"}, "font": {"size": 11}},
         xaxis={"title": "year", "dtick": _tick(len(years)), "gridcolor": "#f1f5f9"},
@@ -84,7 +84,7 @@ def papers_per_year_figure(report: TrendReport, *, height: int = 180) -> go.Figu
         x=totals.index.to_numpy(), y=totals.to_numpy(),
         marker={"color": np.where(thin, NOISE_COLOUR, "#4c78a8").tolist()},
         hovertemplate="%{x}: %{y} papers<extra></extra>"))
-    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+    fig.update_layout(height=height, margin={"l": 70, "r": 10, "t": 10, "b": 30},
                       font={"family": FONT}, plot_bgcolor="white", paper_bgcolor="white",
                       xaxis={"dtick": _tick(len(totals))}, yaxis={"title": "papers"},
                       showlegend=False)
