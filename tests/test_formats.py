@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 import subprocess
 import sys
 import textwrap
@@ -13,7 +14,7 @@ import pandas as pd
 import pytest
 
 from pipeline.config import IngestConfig
-from pipeline.errors import InputError
+from pipeline.errors import InputError, PipelineError
 from pipeline.formats import display_name, rebuild_abstract
 from pipeline.ingest import read_papers
 
@@ -578,3 +579,45 @@ def test_cli_rejects_bad_arxiv_date(tmp_path):
                              str(tmp_path / "m"), "--arxiv-from", "last year"], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 2 and "arxiv_from must be a date" in result.stderr
+
+
+# --------------------------------------------------------------------------- mutated files
+
+
+def _mutate(data: bytes, rng: random.Random) -> bytes:
+    out = bytearray(data)
+    for _ in range(rng.randint(1, 3)):
+        at = rng.randrange(len(out)) if out else 0
+        roll = rng.random()
+        if roll < 0.3 and out:
+            del out[at:at + rng.randint(1, 50)]
+        elif roll < 0.6:
+            out[at:at] = bytes(rng.choice(b'{}"\\@,=\n\r\x00\xff<>&$%') for _ in range(3))
+        elif roll < 0.9 and out:
+            out[at] = rng.randrange(256)
+        else:
+            out = out[:rng.randrange(len(out) + 1)]
+    return bytes(out)
+
+
+def test_mutated_files_of_every_format_read_or_fail_clearly(tmp_path):
+    """Seeded random damage to each sample: papers, or a PipelineError naming the file."""
+    samples = {".bib": BIBTEX, ".ris": RIS, ".xml": ATOM, ".json": json.dumps(OPENALEX),
+               ".jsonl": "".join(json.dumps(r) + "\n" for r in snapshot_records()),
+               ".csv": ZOTERO}
+    rng = random.Random(6)
+    outcomes = {"papers": 0, "error": 0}
+    for n in range(240):
+        suffix = list(samples)[n % len(samples)]
+        data = _mutate(samples[suffix].encode(), rng)
+        path = tmp_path / f"case{n}{suffix}{'.gz' if n % 7 == 0 else ''}"
+        path.write_bytes(gzip.compress(data) if n % 7 == 0 else data)
+        try:
+            papers, _ = read_papers([path])
+        except PipelineError as exc:
+            assert path.name in str(exc), str(exc)
+            outcomes["error"] += 1
+        else:
+            assert len(papers) >= 3 and papers["id"].is_unique and (papers["id"] != "").all()
+            outcomes["papers"] += 1
+    assert outcomes["papers"] >= 24 and outcomes["error"] >= 24, outcomes  # both paths taken
