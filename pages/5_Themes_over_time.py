@@ -10,6 +10,7 @@ import streamlit as st
 
 from pipeline.errors import PipelineError
 from pipeline.trends import TrendRule, theme_trends
+from ui import state
 from ui.escape import escape
 from ui.figures import cluster_colours, map_figure, theme_colours
 from ui.loaders import map_assets
@@ -100,6 +101,11 @@ if selected is not None:
                   f"{years[0]}–{years[1]}** ({len(view):,} papers)")
     clear.button("Show all themes", key="tr_clear",
                  on_click=lambda: st.session_state.update(tr_selected=None))
+    if selected >= 0:
+        params = {level: str(selected)}
+        if state.param("map"):
+            params["map"] = state.param("map")
+        clear.page_link("dashboard.py", label="Open on the main map", query_params=params)
 else:
     head.markdown(f"**Map, {years[0]}–{years[1]}** ({len(view):,} papers) — click a point of "
                   "the chart to show one theme")
