@@ -1,0 +1,72 @@
+"""Scale: a long build is resumable (embeddings come from the cache), and the
+steps' memory stays linear in the corpus."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline import BuildConfig, build
+import pipeline.embed
+from pipeline.embed import EmbeddingCache
+from tests.conftest import FakeEmbedder, make_corpus
+
+
+class InterruptedEmbedder(FakeEmbedder):
+    """Embeds ``allowed`` calls, then behaves like Ctrl-C."""
+
+    def __init__(self, allowed: int) -> None:
+        super().__init__()
+        self.allowed = allowed
+
+    def encode(self, texts, *, batch_size=32, show_progress=False):
+        if self.calls >= self.allowed:
+            raise KeyboardInterrupt
+        return super().encode(texts, batch_size=batch_size, show_progress=show_progress)
+
+
+# Builds write a cache shard every ``pipeline.embed.SHARD_SIZE`` (2,048) texts; the test
+# lowers it so that a corpus of a few hundred papers spans two shards and builds quickly.
+SHARD_SIZE = 256
+
+
+@pytest.fixture
+def big_csv(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline.embed, "SHARD_SIZE", SHARD_SIZE)
+    corpus = make_corpus(n_per_topic=80, seed=3)  # 320 papers: a full shard and 64 more
+    path = tmp_path / "papers.csv"
+    corpus.to_csv(path, index=False)
+    return path, len(corpus)
+
+
+def test_interrupted_build_resumes_from_the_cache(big_csv, tmp_path):
+    path, n = big_csv
+    assert n > SHARD_SIZE
+    cache = tmp_path / "cache"
+    out = tmp_path / "map"
+    config = BuildConfig()
+
+    with pytest.raises(KeyboardInterrupt):
+        build([path], out, config, embedder=InterruptedEmbedder(allowed=1), cache_dir=cache,
+              show_progress=False)
+    assert not out.exists()  # nothing half-written
+    stored = EmbeddingCache(cache, FakeEmbedder.name)
+    shards = list(stored.dir.glob("*.npz"))
+    assert len(shards) == 1  # the first shard was saved before the interruption
+    with np.load(shards[0]) as data:
+        assert len(data["keys"]) == SHARD_SIZE
+
+    embedder = FakeEmbedder()
+    topic_map = build([path], out, config, embedder=embedder, cache_dir=cache,
+                      show_progress=False)
+    assert embedder.texts_seen == n - SHARD_SIZE  # only the remainder is embedded again
+    assert topic_map.manifest["counts"]["embedded"] == n - SHARD_SIZE
+    assert len(topic_map.documents) == n
+
+    # The vectors are those of an uninterrupted run, row for row.
+    from pipeline.embed import document_texts, normalize_rows
+
+    docs = topic_map.documents
+    expected = normalize_rows(FakeEmbedder().encode(
+        document_texts(docs["title"].tolist(), docs["abstract"].tolist())))
+    np.testing.assert_allclose(topic_map.embeddings, expected, atol=1e-6)
