@@ -25,8 +25,8 @@ NOISE = -1
 NOISE_COLOUR = "#b4b9c2"
 #: Base colours of themes: distinct hues, readable on white.
 THEME_PALETTE = [
-    "#1f77b4", "#e6550d", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-    "#17becf", "#bcbd22", "#3182bd", "#f59e0b", "#0f766e", "#7c3aed", "#be123c",
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#17becf", "#e377c2",
+    "#8c564b", "#bcbd22", "#0f766e", "#f59e0b", "#7c3aed", "#be123c", "#3182bd",
 ]
 CATEGORY_PALETTE = [
     "#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6",
@@ -72,13 +72,26 @@ def cluster_colours(cluster_parent: Mapping[int, int]) -> dict[int, str]:
 # --------------------------------------------------------------------------- hover text
 
 
+def hover_abstract_chars(n_papers: int) -> int:
+    """How much of each abstract the hover label carries, by map size.
+
+    Every hover label travels to the browser with the figure, so big maps get
+    shorter excerpts (the paper panel always shows the full abstract).
+    """
+    if n_papers <= 20_000:
+        return HOVER_CHARS
+    if n_papers <= 50_000:
+        return 150
+    return 0
+
+
 def hover_texts(documents: pd.DataFrame, cluster_names: Mapping[int, str],
                 theme_names: Mapping[int, str], *, abstract_chars: int = HOVER_CHARS,
-                width: int = 68) -> np.ndarray:
-    """One escaped hover label per paper (title, topic, year, authors, abstract start).
+                width: int = 76) -> np.ndarray:
+    """One escaped hover label per paper: title, topic · year · authors, abstract start.
 
     Computed once per map by the loaders and sliced per view, so a filter
-    change never rebuilds strings.
+    change never rebuilds strings. Kept short: every label is sent to the browser.
     """
     titles = documents["title"].to_numpy()
     abstracts = documents["abstract"].to_numpy()
@@ -90,17 +103,14 @@ def hover_texts(documents: pd.DataFrame, cluster_names: Mapping[int, str],
     for i in range(len(titles)):
         cluster = int(clusters[i])
         topic = cluster_names.get(cluster, "") if cluster != NOISE else \
-            f"unclustered · near {theme_names.get(int(themes[i]), '')}"
-        meta = [escape(topic, "html", limit=60)]
+            f"unclustered, near {theme_names.get(int(themes[i]), '')}"
+        meta = [escape(topic, "html", limit=50)]
         if np.isfinite(years[i]):
             meta.append(str(int(years[i])))
-        parts = [
-            "<b>" + wrap_html(titles[i], width=width - 8, max_lines=3) + "</b>",
-            "<span style=\"color:#4b5563\">" + " · ".join(meta) + "</span>",
-        ]
         if authors[i] is not None and str(authors[i]).strip() and str(authors[i]) != "nan":
-            parts.append("<span style=\"color:#4b5563\"><i>"
-                         + escape(authors[i], "html", limit=width - 4) + "</i></span>")
+            meta.append("<i>" + escape(authors[i], "html", limit=40) + "</i>")
+        parts = ["<b>" + wrap_html(titles[i], width=width - 6, max_lines=2) + "</b>",
+                 " · ".join(meta)]
         if abstract_chars > 0:
             parts.append(wrap_html(abstracts[i], width=width, limit=abstract_chars))
         out[i] = "<br>".join(parts)
@@ -128,6 +138,10 @@ def map_figure(view: pd.DataFrame, *, hover: np.ndarray, colour_by: str = "clust
     Noise is always drawn first, small and grey, so topics sit on top of it.
     """
     fig = go.Figure()
+    # Only the columns the traces need: slicing text columns per trace is costly.
+    keep = ["x", "y", "cluster", "theme"]
+    view = view[keep + ([colour_by] if colour_by in view.columns and colour_by not in keep
+                        else [])]
     is_noise = view["cluster"].to_numpy() == NOISE
     n = len(view)
     size = _marker_size(n)
@@ -151,7 +165,8 @@ def map_figure(view: pd.DataFrame, *, hover: np.ndarray, colour_by: str = "clust
             marker={"size": 20, "symbol": "circle-open", "color": "#111827",
                     "line": {"width": 3, "color": "#111827"}},
             showlegend=False))
-    annotations = _label_annotations(labels, label_size) if labels is not None else []
+    annotations = (_label_annotations(labels, label_size, view=view)
+                   if labels is not None else [])
     _layout(fig, annotations=annotations, uirevision=uirevision, height=height,
             showlegend=colour_by not in ("cluster", "theme"))
     if n == 0:
@@ -255,17 +270,57 @@ def _add_highlight(fig: go.Figure, view: pd.DataFrame, hover: np.ndarray,
         showlegend=False))
 
 
-def _label_annotations(labels: pd.DataFrame, size: int) -> list[dict]:
+#: Plot size in pixels assumed when keeping labels apart (the real one varies a little).
+LABEL_CANVAS = (640, 620)
+#: Vertical shifts, in label heights, tried in turn when a label would cover another.
+_SHIFTS = (0.0, -1.05, 1.05, -2.1, 2.1)
+
+
+def _label_annotations(labels: pd.DataFrame, size: int, *, view: pd.DataFrame | None = None,
+                       ) -> list[dict]:
+    """Readable name tags: biggest groups first; a tag that would cover an earlier one is
+    nudged up or down, and left out if no nudge frees it (hover still names every point)."""
+    if labels.empty:
+        return []
+    xs, ys = labels["x"].to_numpy(float), labels["y"].to_numpy(float)
+    ref_x = view["x"].to_numpy(float) if view is not None and len(view) else xs
+    ref_y = view["y"].to_numpy(float) if view is not None and len(view) else ys
+    x0, x1 = float(np.min(ref_x)), float(np.max(ref_x))
+    y0, y1 = float(np.min(ref_y)), float(np.max(ref_y))
+    width_px, height_px = LABEL_CANVAS
+    sx = width_px / (x1 - x0) if x1 > x0 else 1.0
+    sy = height_px / (y1 - y0) if y1 > y0 else 1.0
+    placed: list[tuple[float, float, float, float]] = []
     out = []
     for row in labels.itertuples(index=False):
+        text = wrap_html(row.label, width=20, max_lines=2)
+        lines = text.count("<br>") + 1
+        longest = max(len(part) for part in str(row.label)[:40].split()) if str(row.label) \
+            else 1
+        chars = min(20, max(longest, len(str(row.label)) // lines + 1))
+        w = chars * size * 0.6 + 8
+        h = lines * size * 1.25 + 6
+        cx, cy = (row.x - x0) * sx, (row.y - y0) * sy
+        for shift in _SHIFTS:
+            box = (cx - w / 2, cy + shift * h - h / 2, cx + w / 2, cy + shift * h + h / 2)
+            if not any(_overlap(box, other) for other in placed):
+                break
+        else:
+            continue
+        placed.append(box)
         out.append({
             "x": float(row.x), "y": float(row.y), "xref": "x", "yref": "y",
-            "text": "<b>" + wrap_html(row.label, width=22, max_lines=2) + "</b>",
+            "yshift": round(shift * h, 1),
+            "text": "<b>" + text + "</b>",
             "showarrow": False, "font": {"size": size, "color": "#111827", "family": FONT},
-            "bgcolor": "rgba(255,255,255,0.82)", "bordercolor": "rgba(17,24,39,0.18)",
-            "borderwidth": 1, "borderpad": 3, "opacity": 0.95,
+            "bgcolor": "rgba(255,255,255,0.84)", "bordercolor": "rgba(17,24,39,0.22)",
+            "borderwidth": 1, "borderpad": 3, "opacity": 0.96,
         })
     return out
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _layout(fig: go.Figure, *, annotations: list[dict], uirevision: str, height: int,

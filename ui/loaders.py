@@ -33,7 +33,7 @@ from pipeline.artifacts import MANIFEST
 from pipeline.embed import Embedder, SentenceTransformerEmbedder
 from pipeline.errors import PipelineError
 
-from .figures import HOVER_CHARS, hover_texts
+from .figures import hover_abstract_chars, hover_texts
 from .view import lowered_text
 
 #: ``module:callable`` returning an Embedder, used instead of the map's model.
@@ -41,8 +41,6 @@ from .view import lowered_text
 QUERY_EMBEDDER_ENV = "TOPICMAP_QUERY_EMBEDDER"
 #: Fewer papers than this are listed, not re-mapped, by the drill-down.
 MIN_DRILL_PAPERS = 12
-#: Above this many papers hover labels carry a shorter abstract excerpt.
-LARGE_MAP = 30000
 
 NOISE = -1
 
@@ -107,9 +105,9 @@ def build_assets(documents: pd.DataFrame, clusters: pd.DataFrame) -> MapAssets:
     themes = clusters[clusters["level"] == "theme"]
     cluster_names = dict(zip(fine["id"].astype(int), fine["label"].astype(str), strict=True))
     theme_names = dict(zip(themes["id"].astype(int), themes["label"].astype(str), strict=True))
-    chars = HOVER_CHARS if len(documents) <= LARGE_MAP else 140
     return MapAssets(
-        hover=hover_texts(documents, cluster_names, theme_names, abstract_chars=chars),
+        hover=hover_texts(documents, cluster_names, theme_names,
+                          abstract_chars=hover_abstract_chars(len(documents))),
         search_text=lowered_text(documents),
         cluster_names=cluster_names,
         theme_names=theme_names,
