@@ -50,6 +50,9 @@ def to_csv(documents: pd.DataFrame, columns: Sequence[str] | None = None) -> byt
     for column in table.columns:
         if table[column].dtype == object or pd.api.types.is_string_dtype(table[column]):
             table[column] = table[column].map(neutralise_cell)
+    # Column names come from the input files too (metadata columns): the header row
+    # is neutralised like any other.
+    table.columns = [neutralise_cell(_clean_cell(c)) for c in table.columns]
     buffer = io.StringIO()
     table.to_csv(buffer, index=False, lineterminator="\n")
     return buffer.getvalue().encode("utf-8-sig")
