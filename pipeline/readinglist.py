@@ -57,6 +57,9 @@ def store_path(map_path: Path | str) -> Path:
 class ReadingList:
     """The papers a reader picked on one map; persists across restarts."""
 
+    #: Seconds to wait for another writer (another window or process) before giving up.
+    timeout: float = 10.0
+
     def __init__(self, map_path: Path | str, *, db_path: Path | str | None = None) -> None:
         self.map_path = Path(map_path).resolve()
         self.db_path = Path(db_path) if db_path is not None else store_path(self.map_path)
@@ -67,7 +70,7 @@ class ReadingList:
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
             self.db_path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.db_path, timeout=10)
+            connection = sqlite3.connect(self.db_path, timeout=self.timeout)
         except (OSError, sqlite3.Error) as exc:
             raise ReadingListError(
                 f"cannot open the reading list {self.db_path} ({exc}); check that its folder "
@@ -77,6 +80,14 @@ class ReadingList:
             self._ensure_schema(connection)
             with connection:  # one transaction: committed on success, rolled back on error
                 yield connection
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise ReadingListError(
+                    f"the reading list {self.db_path} is busy (another window or process is "
+                    "writing it); try again in a moment") from None
+            raise ReadingListError(
+                f"the reading list {self.db_path} cannot be used ({exc}); check that its folder "
+                "is writable, or move the file aside") from None
         except sqlite3.DatabaseError as exc:
             raise ReadingListError(
                 f"the reading list {self.db_path} is unreadable ({exc}); move it aside and "

@@ -223,3 +223,21 @@ def test_reading_list_page(small_map, tmp_path, monkeypatch):
     assert not at.exception
     stored = ReadingList(root / "small").ids()
     assert stored[:3] == picked and len(stored) == 23 and "gone-after-rebuild" not in stored
+
+
+
+def test_a_locked_store_is_reported_as_busy(map_dir):
+    import sqlite3
+
+    reading = ReadingList(map_dir)
+    reading.add(["a"])
+    reading.timeout = 0.2
+    other = sqlite3.connect(store_path(map_dir))
+    try:
+        other.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(ReadingListError, match="is busy"):
+            reading.add(["b"])
+    finally:
+        other.rollback()
+        other.close()
+    assert reading.add(["b"]) == 1 and reading.ids() == ["a", "b"]
