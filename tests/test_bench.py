@@ -1,0 +1,83 @@
+"""The benchmark as a smoke run on a tiny synthetic corpus (no real model, no BERTopic)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import FakeEmbedder, make_corpus
+
+from pipeline import bench
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path):
+    frame = make_corpus(20)
+    frame["label"] = frame["venue"]
+    csv = tmp_path / "corpus.csv"
+    frame.to_csv(csv, index=False)
+    vectors = FakeEmbedder().encode((frame["title"] + ". " + frame["abstract"]).tolist())
+    npy = tmp_path / "corpus.npy"
+    np.save(npy, vectors)
+    return csv, npy
+
+
+def test_draw_is_seeded_and_capped():
+    a, b = bench.draw(100, 10, 1), bench.draw(100, 10, 1)
+    assert a.tolist() == b.tolist() and len(set(a.tolist())) == 10
+    assert bench.draw(100, 10, 2).tolist() != a.tolist()
+    assert bench.draw(50, 80, 1).tolist() == list(range(50))
+
+
+def test_step_recorder_measures_time_and_memory():
+    recorder = bench.StepRecorder()
+    with recorder.step("allocate"):
+        block = np.ones((4000, 4000))  # 122 MiB
+        block += 1
+    assert recorder.steps["allocate"]["seconds"] > 0
+    assert recorder.steps["allocate"]["peak_mb"] > 120
+    del block
+    with recorder.step("small"):
+        pass
+    if bench.reset_peak_rss():  # Linux: the mark is reset per step
+        assert recorder.steps["small"]["peak_mb"] < recorder.steps["allocate"]["peak_mb"]
+
+
+@pytest.mark.slow
+def test_quick_run_writes_the_report(tiny_corpus, tmp_path, capsys):
+    csv, npy = tiny_corpus
+    out = tmp_path / "report" / "BENCHMARKS.md"
+    code = bench.main(["--quick", "--sizes", "200", "--backends", "--no-bertopic",
+                       "--update-papers", "6", "--data", str(csv), "--vectors", str(npy),
+                       "--out", str(out)])
+    assert code == 0
+    text = out.read_text()
+    assert "## 80 papers" in text  # 200 asked, 80 exist
+    assert "the corpus has 80 papers" in text
+    assert "Incremental update (6 papers into a 74-paper map)" in text
+    assert "Command: `python -m pipeline.bench --quick" in text
+    results = json.loads(out.with_suffix(".json").read_text())
+    first = results["sizes"][0]
+    assert first["n"] == 80
+    steps = first["ours"]["steps"]
+    assert {"reduce", "cluster", "label"} <= set(steps)
+    assert all(v["seconds"] >= 0 and v["peak_mb"] > 0 for v in steps.values())
+    # Four clean synthetic topics: the map finds them.
+    assert first["ours"]["quality"]["nmi"] > 0.8
+    assert results["update"]["added"] == 6
+    assert 0 < results["update"]["update_s"]
+
+
+def test_missing_data_is_a_clear_error(tmp_path, capsys):
+    assert bench.main(["--quick", "--no-bertopic", "--data", str(tmp_path / "none.csv")]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_bertopic_side_runs_when_installed(tiny_corpus):
+    pytest.importorskip("bertopic")
+    csv, npy = tiny_corpus
+    result = bench.bertopic_side(str(csv), str(npy), 42)
+    assert len(result["labels"]) == 80
+    assert {"reduce", "cluster", "label", "2-D map", "figure"} <= set(result["steps"])
