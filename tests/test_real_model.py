@@ -8,6 +8,7 @@ from conftest import SHARED_DATA
 
 from pipeline import load_map
 from pipeline.__main__ import main
+from pipeline.backends import resolve_backend
 from pipeline.embed import SentenceTransformerEmbedder, default_model_path
 
 pytestmark = pytest.mark.slow
@@ -39,7 +40,8 @@ def test_trending_page_end_to_end(tmp_path, capsys):
     assert not fine["label"].str.fullmatch(r"[\d\W]+").any()
     assert docs["is_noise"].mean() <= 0.25
     assert topic_map.manifest["model"] == {"name": "all-MiniLM-L6-v2", "dimension": 384,
-                                           "source": "computed"}
+                                           "source": "computed",
+                                           "backend": resolve_backend("auto")}
     # Rebuilding with a warm cache embeds nothing.
     assert main(["build", str(page), "--out", str(out), "-q"]) == 0
     assert load_map(out).manifest["counts"]["embedded"] == 0
