@@ -70,8 +70,6 @@ for depth, (level, group) in enumerate(trail, start=1):
                          on_click=go_to, args=(trail[:depth],), disabled=depth == len(trail),
                          type="tertiary")
 
-current = submap(map_path, trail)
-
 if not trail:
     st.markdown("## Drill down")
     st.caption("Pick a theme or a cluster: see why it has its name, and map its papers on "
@@ -81,7 +79,7 @@ else:
     parent = submap(map_path, trail[:-1])
     row = group_row(parent.clusters, level, group)
     st.markdown(f"## {escape(row['label'], 'markdown')}")
-    st.caption(f"{level.capitalize()} of {len(current.documents):,} papers"
+    st.caption(f"{level.capitalize()} of {int(row['size']):,} papers"
                + (f" · {len(trail)} levels down" if len(trail) > 1 else ""))
     why, reps = st.columns([1, 1], gap="large")
     with why:
@@ -105,7 +103,8 @@ else:
             with st.expander(escape(paper["title"], "markdown", limit=120)):
                 st.markdown(escape(paper["abstract"], "markdown", limit=3000))
 
-# ---- the (sub-)map and drilling again
+# ---- the (sub-)map and drilling again (computed after the above is on screen)
+current = submap(map_path, trail)
 if current.mapped:
     st.markdown("### Its map" if trail else "### The map")
     docs = current.documents

@@ -285,6 +285,41 @@ def test_clicking_a_point_opens_its_paper(tab, small_map):
     assert str(docs["id"].iat[row]) in tab.page.url
 
 
+def test_box_selection_lists_the_selected_papers(tab):
+    tab.open(min_points=100)
+    tab.page.locator(".js-plotly-plot").first.hover()
+    tab.page.locator(".js-plotly-plot [data-title='Box Select']").first.click()
+    area = tab.page.evaluate("() => { const r = document.querySelector("
+                             "'.js-plotly-plot .nsewdrag').getBoundingClientRect();"
+                             " return {x: r.left, y: r.top, w: r.width, h: r.height}; }")
+    tab.page.mouse.move(area["x"] + 3, area["y"] + 3)
+    tab.page.mouse.down()
+    tab.page.mouse.move(area["x"] + area["w"] - 3, area["y"] + area["h"] - 3, steps=8)
+    tab.page.mouse.up()
+    heading = tab.page.get_by_text(re.compile(r"Selected papers \(\d+\)"))
+    heading.first.wait_for(timeout=60_000)
+    n = int(re.search(r"\((\d+)\)", heading.first.inner_text()).group(1))
+    assert 50 <= n <= 100
+    assert tab.page.get_by_role("button", name=re.compile(r"BibTeX \(")).count() >= 1
+
+
+def test_topics_table_row_drills_down(browser, small_server):
+    tab = Tab(browser, small_server.url)
+    try:
+        tab.page.goto(f"{small_server.url}/Topics")
+        table = tab.page.locator("[data-testid='stDataFrame']").first
+        table.wait_for(timeout=60_000)
+        tab.settle(1500)
+        box = table.bounding_box()
+        # The row-selection column is left of the first cell; row 1 is below the header.
+        tab.page.mouse.click(box["x"] + 15, box["y"] + 35 + 17)
+        tab.page.wait_for_url(re.compile(r"/Drill_down\?.*drill=theme"), timeout=60_000)
+        # The theme's name and why it has it come first; its sub-map follows.
+        tab.page.get_by_text("Why this name", exact=False).first.wait_for(timeout=120_000)
+    finally:
+        tab.close()
+
+
 # --------------------------------------------------------------------------- hostile text
 
 
@@ -323,7 +358,7 @@ def test_hostile_text_on_other_pages_runs_nothing(hostile_tab, hostile_map):
                 .iloc[0])
     tab = hostile_tab
     tab.open(f"/Drill_down?drill=theme:{theme}", min_points=1)
-    tab.page.get_by_text("Its papers", exact=False).first.wait_for(timeout=120_000)
+    tab.page.get_by_text("Its papers", exact=False).first.wait_for(timeout=240_000)
     tab.page.get_by_text("Representative papers", exact=False).first.wait_for()
     tab.page.goto(f"{tab.base_url}/Topics")
     tab.page.get_by_text("All topics", exact=False).first.wait_for(timeout=60_000)
