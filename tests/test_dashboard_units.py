@@ -319,3 +319,16 @@ def test_theme_label_sits_on_its_largest_cluster(small):
         assert row["x"] == pytest.approx(part["x"].median())
         assert row["y"] == pytest.approx(part["y"].median())
         assert row["size"] == (docs["theme"] == theme).sum()
+
+
+@pytest.mark.parametrize("n", [12, 60, 600, 5000])
+def test_drill_config_suits_small_subsets(small, n):
+    from ui.loaders import drill_config
+
+    manifest = dict(small.manifest)
+    manifest["config"] = dict(manifest["config"])
+    manifest["config"]["cluster"] = dict(manifest["config"]["cluster"], min_cluster_size=80)
+    config = drill_config(manifest, n)
+    assert config.cluster.min_cluster_size is None  # scales with the subset again
+    assert 5 <= config.reduce.n_neighbors <= max(5, n // 6)
+    assert config.embed.embeddings_path is None
