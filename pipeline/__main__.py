@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="arXiv inputs only: keep papers first submitted on or before DATE "
                             "(inclusive: 2020 keeps all of 2020)")
     build.add_argument("-q", "--quiet", action="store_true", help="log only warnings")
+    add_engine_arguments(build)
 
     add_update_parser(commands)
 
@@ -116,8 +117,15 @@ def run_build(args: argparse.Namespace) -> int:
     from .run import build
 
     config = config_from_args(args)
-    topic_map = build(args.paths, args.out, config, cache_dir=args.cache_dir,
-                      show_progress=not args.quiet and sys.stderr.isatty())
+    if getattr(args, "engine", "local") == "ray":
+        from .engine_ray import build_ray
+
+        topic_map = build_ray(args.paths, args.out, config, cache_dir=args.cache_dir,
+                              address=args.ray_address, workers=args.ray_workers,
+                              sample_size=args.ray_sample)
+    else:
+        topic_map = build(args.paths, args.out, config, cache_dir=args.cache_dir,
+                          show_progress=not args.quiet and sys.stderr.isatty())
     counts = topic_map.manifest["counts"]
     print(f"Map written to {topic_map.path}: {counts['kept']} papers, {counts['clusters']} "
           f"clusters, {counts['themes']} themes, {counts['noise']} noise.")
@@ -149,6 +157,20 @@ def run_info(args: argparse.Namespace) -> int:
             terms = ", ".join(list(row["terms"])[:5])
             print(f"    cluster {row['id']:>3}: {row['label']} ({row['size']}) - {terms}")
     return 0
+
+
+def add_engine_arguments(build: argparse.ArgumentParser) -> None:
+    """``--engine ray`` and its options (pipeline/engine_ray.py; docs/scale.md)."""
+    build.add_argument("--engine", choices=["local", "ray"], default="local",
+                       help="where the heavy steps run: this process (default) or Ray "
+                            "(pip install -r requirements-scale.txt)")
+    build.add_argument("--ray-address", metavar="ADDR",
+                       help="with --engine ray: an existing Ray cluster (default: local Ray)")
+    build.add_argument("--ray-workers", type=int, metavar="N",
+                       help="with --engine ray: embedding actors / local CPUs (default: cores)")
+    build.add_argument("--ray-sample", type=int, default=20000, metavar="N",
+                       help="with --engine ray: papers UMAP and HDBSCAN are fitted on; the "
+                            "rest are placed with transform/approximate_predict (default 20000)")
 
 
 def add_update_parser(commands) -> None:

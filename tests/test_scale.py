@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline import BuildConfig, build
 import pipeline.embed
+from pipeline import BuildConfig, build
 from pipeline.embed import EmbeddingCache
 from tests.conftest import FakeEmbedder, make_corpus
 
