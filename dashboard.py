@@ -14,7 +14,7 @@ import streamlit as st
 
 from ui import state
 from ui.escape import escape
-from ui.figures import map_figure, standalone_html
+from ui.figures import loading_figure, map_figure, standalone_html
 from ui.loaders import map_assets
 from ui.view import describe_counts, filter_mask, label_positions
 from ui.widgets import (
@@ -61,9 +61,17 @@ query = search_col.text_input(
 state.seed("view_k", 10)
 k = k_col.selectbox("Top", [5, 10, 20, 50], key="view_k")
 state.set_params(q=query.strip())
+notices = st.container()
+map_col, side_col = st.columns([2.6, 1], gap="medium")
+map_slot = map_col.empty()
+if "view_drawn" not in st.session_state:
+    # First run of a session: a tiny placeholder chart makes the browser fetch Plotly
+    # while the real figure (and perhaps the search model) is being prepared.
+    map_slot.plotly_chart(loading_figure(), theme=None, config={"displayModeBar": False})
+
 found, scores, search_error = semantic_search_results(topic_map, query, k=k, rows=visible_rows)
 if search_error:
-    st.warning(escape(search_error, "markdown"))
+    notices.warning(escape(search_error, "markdown"))
 
 # ---- the map and the side panel
 paper_row = current_paper_row(assets)
@@ -76,13 +84,11 @@ fig = map_figure(view, hover=assets.hover, colour_by=colour_by,
                  label_size=15 if label_level == "themes" else 11,
                  highlight=found.tolist(), highlight_scores=scores.tolist(),
                  selected=paper_row, uirevision=str(map_path))
-
-map_col, side_col = st.columns([2.6, 1], gap="medium")
-with map_col:
-    st.plotly_chart(fig, key=CHART_KEY, on_select=map_select_callback(docs),
-                    selection_mode=("points", "box", "lasso"), theme=None,
-                    config={"displaylogo": False, "scrollZoom": True,
-                            "modeBarButtonsToRemove": ["toImage", "autoScale2d"]})
+map_slot.plotly_chart(fig, key=CHART_KEY, on_select=map_select_callback(docs),
+                      selection_mode=("points", "box", "lasso"), theme=None,
+                      config={"displaylogo": False, "scrollZoom": True,
+                              "modeBarButtonsToRemove": ["toImage", "autoScale2d"]})
+st.session_state["view_drawn"] = True
 with side_col:
     if paper_row is not None:
         paper_panel(topic_map, assets, paper_row, map_path=map_path)

@@ -13,12 +13,18 @@ Playwright with Debian's /usr/bin/chromium, 1500x1000 viewport):
 
 - **first plot, cold**: the first navigation after the server started (map
   loaded from disk, hover texts built, every import done);
-- **first plot, warm**: a fresh page (a new session) navigating to the app,
-  from ``navigationStart`` to the animation frame in which the Plotly graph
-  holds every paper (``performance.now()`` in the page, polled each frame);
-- **filter change**: from the click on a theme in the sidebar's multiselect
-  (and on its remove button, alternately) to the frame in which the graph
-  holds exactly that theme's papers (all papers after removing it);
+- **first plot, warm**: a fresh browser profile (a new session, empty HTTP
+  cache) navigating to the app, from ``navigationStart`` to the animation
+  frame in which the Plotly graph holds every paper (``performance.now()`` in
+  the page, polled each frame);
+- **first plot, same tab**: the same, navigating again in one tab (the
+  browser's HTTP and code caches warm, as for a reader reloading or following
+  a shared link);
+- **filter change**: from the click on a theme in the sidebar's multiselect to
+  the frame in which the graph holds exactly that theme's papers (a different
+  theme each run, so a view the browser has not seen), and from the click on
+  its remove button to the frame with every paper again (a view seen before:
+  Streamlit sends only a reference to a figure the browser already has);
 - **bytes**: WebSocket bytes the browser received for the first page and per
   filter change (Streamlit sends the figure as JSON with binary-encoded
   coordinates).
@@ -132,19 +138,22 @@ def main() -> int:
     map_path = args.map.resolve()
     documents = pd.read_parquet(map_path / "documents.parquet", columns=["theme"])
     clusters = pd.read_parquet(map_path / "clusters.parquet")
-    themes = clusters[clusters["level"] == "theme"].sort_values("size")
-    # A mid-sized theme: a real change of the figure, neither tiny nor nearly everything.
-    theme = themes.iloc[len(themes) // 2]
-    n_all, n_theme = len(documents), int((documents["theme"] == theme["id"]).sum())
-    theme_label = f"{theme['label']} ({int(theme['size']):,})"
+    themes = clusters[clusters["level"] == "theme"].sort_values(["size", "id"],
+                                                                ascending=[False, True])
+    n_all = len(documents)
+    # One theme per run, never the same twice in a row: each selection is a view the
+    # browser has not seen (Streamlit re-sends only figures the browser lacks).
+    picks = [themes.iloc[i % len(themes)] for i in range(args.runs)]
+    targets = [(f"{t['label']} ({int(t['size']):,})", int((documents["theme"] == t["id"]).sum()))
+               for t in picks]
 
     from playwright.sync_api import sync_playwright
 
     port = free_port()
     log = Path(tempfile.gettempdir()) / f"bench-dashboard-{port}.log"
     server = start_server(map_path, port, log)
-    results: dict = {"map": str(map_path), "papers": n_all, "theme": theme_label,
-                     "theme_papers": n_theme, "machine": machine()}
+    results: dict = {"map": str(map_path), "papers": n_all, "machine": machine(),
+                     "themes_selected": [label for label, _ in targets]}
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
@@ -159,30 +168,38 @@ def main() -> int:
                 page.page.wait_for_timeout(500)
                 first_bytes.append(page.received)
                 page.page.close()
+            # Navigations in one browser tab (its HTTP and code caches warm): a reload.
             page = Page(browser, f"http://127.0.0.1:{port}/")
             page.first_plot(n_all)
+            reload_ms = []
+            for _ in range(args.runs):
+                page.page.wait_for_timeout(500)
+                reload_ms.append(page.first_plot(n_all))
             page.page.wait_for_timeout(1500)
-            changes, change_bytes = [], []
-            for i in range(2 * args.runs):
+            select_ms, select_bytes, back_ms, back_bytes = [], [], [], []
+            for label, n_theme in targets:
+                # Select one theme: a new view.
                 before = page.received
+                page.page.locator("[data-testid='stMultiSelect']").first.click()
+                option = page.page.locator("[role='option']").filter(
+                    has_text=re.compile(re.escape(label) + "$"))
                 start = time.perf_counter()
-                if i % 2 == 0:
-                    page.page.locator("[data-testid='stMultiSelect']").first.click()
-                    option = page.page.locator("[role='option']").filter(
-                        has_text=re.compile(re.escape(theme_label) + "$"))
-                    start = time.perf_counter()
-                    option.first.click()
-                    page.wait_count(n_theme)
-                else:
-                    page.page.keyboard.press("Escape")
-                    remove = page.page.locator(
-                        "[data-testid='stMultiSelect'] button[aria-label^='Remove']").first
-                    start = time.perf_counter()
-                    remove.click()
-                    page.wait_count(n_all)
-                changes.append((time.perf_counter() - start) * 1000)
+                option.first.click()
+                page.wait_count(n_theme)
+                select_ms.append((time.perf_counter() - start) * 1000)
                 page.page.wait_for_timeout(700)
-                change_bytes.append(page.received - before)
+                select_bytes.append(page.received - before)
+                # Remove it again: back to the whole map, a view seen before.
+                page.page.keyboard.press("Escape")
+                before = page.received
+                remove = page.page.locator(
+                    "[data-testid='stMultiSelect'] button[aria-label^='Remove']").first
+                start = time.perf_counter()
+                remove.click()
+                page.wait_count(n_all)
+                back_ms.append((time.perf_counter() - start) * 1000)
+                page.page.wait_for_timeout(700)
+                back_bytes.append(page.received - before)
             browser.close()
     finally:
         server.terminate()
@@ -194,9 +211,15 @@ def main() -> int:
         "first_plot_warm_ms": [round(v) for v in warm],
         "first_plot_warm_median_ms": round(statistics.median(warm)),
         "first_page_bytes_median": int(statistics.median(first_bytes)),
-        "filter_change_ms": [round(v) for v in changes],
-        "filter_change_median_ms": round(statistics.median(changes)),
-        "filter_change_bytes_median": int(statistics.median(change_bytes)),
+        "first_plot_same_tab_ms": [round(v) for v in reload_ms],
+        "first_plot_same_tab_median_ms": round(statistics.median(reload_ms)),
+        "select_theme_ms": [round(v) for v in select_ms],
+        "select_theme_median_ms": round(statistics.median(select_ms)),
+        "select_theme_bytes_median": int(statistics.median(select_bytes)),
+        "back_to_all_ms": [round(v) for v in back_ms],
+        "back_to_all_median_ms": round(statistics.median(back_ms)),
+        "back_to_all_bytes_median": int(statistics.median(back_bytes)),
+        "filter_change_median_ms": round(statistics.median(select_ms + back_ms)),
     })
     print(json.dumps(results, indent=2))
     if args.json:

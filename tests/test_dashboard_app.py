@@ -291,3 +291,33 @@ def test_hostile_text_reaches_the_page_escaped(hostile_map, monkeypatch):
         assert "<script" not in spec and "<img" not in spec and "<a href" not in spec
     hover = json.dumps(map_spec(at)["data"])
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in hover
+
+
+def test_map_picker_switches_maps_and_forgets_the_view(small_map, tmp_path, monkeypatch):
+    root = tmp_path / "maps"
+    shutil.copytree(small_map, root / "alpha")
+    shutil.copytree(small_map, root / "beta")
+    monkeypatch.setenv("TOPICMAP_MAPS_DIR", str(root))
+    theme = int(load_map(root / "alpha").documents["theme"].iloc[0])
+    at = run_app(map="alpha", theme=str(theme))
+    assert_ok(at)
+    assert n_points(map_spec(at)) < 100
+    picker = at.selectbox(key="map_picker")
+    assert [o for o in picker.options] == ["alpha", "beta"]
+    picker.set_value(str((root / "beta").resolve())).run()
+    assert_ok(at)
+    assert at.query_params.get("map") in ("beta", ["beta"])
+    assert "theme" not in at.query_params
+    assert n_points(map_spec(at)) == 100
+
+
+def test_a_broken_map_is_reported_not_crashed(small_map, tmp_path, monkeypatch):
+    root = tmp_path / "maps"
+    shutil.copytree(small_map, root / "good")
+    (root / "broken").mkdir()
+    (root / "broken" / "manifest.json").write_text("{not json", encoding="utf-8")
+    monkeypatch.setenv("TOPICMAP_MAPS_DIR", str(root))
+    at = run_app(map="broken")
+    assert not at.exception
+    assert "rebuild the map" in at.error[0].value
+    assert at.selectbox(key="map_picker").options == ["broken", "good"]

@@ -340,6 +340,16 @@ def _layout(fig: go.Figure, *, annotations: list[dict], uirevision: str, height:
     )
 
 
+def loading_figure(height: int = 640) -> go.Figure:
+    """An empty map with a "Loading" note: shown while the real figure is prepared."""
+    fig = go.Figure(go.Scattergl(x=[], y=[], mode="markers"))
+    _layout(fig, annotations=[{"text": "Loading the map…", "showarrow": False,
+                               "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
+                               "font": {"size": 16, "color": "#5b6270"}}],
+            uirevision="loading", height=height, showlegend=False)
+    return fig
+
+
 # --------------------------------------------------------------------------- other figures
 
 
