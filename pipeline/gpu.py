@@ -8,9 +8,11 @@ comparing both on one machine).
   (sentence-transformers picks CUDA by itself with ``device=None``; the
   static embedder's distillation uses this.)
 - ``cuml_available()``: cuML importable and a GPU present. ``pipeline.reduce``
-  and ``pipeline.cluster`` then use ``cuml.UMAP`` and ``cuml.cluster.hdbscan``
-  through ``umap_class()`` and ``hdbscan_class()``, which take the same
-  settings and give arrays of the same shapes and meaning.
+  then fits ``cuml.UMAP`` through ``make_umap()``, with the same settings
+  (those cuML lacks, CPU threading and memory hints, are dropped) and
+  arrays of the same shapes and meaning out. ``hdbscan_class()`` names
+  cuML's HDBSCAN likewise; ``pipeline.cluster`` does not use it yet, since
+  ``pipeline.update`` saves the CPU library's condensed tree (see docs/scale.md).
 """
 
 from __future__ import annotations
@@ -69,6 +71,19 @@ def umap_class():
     import umap
 
     return umap.UMAP
+
+
+#: umap-learn settings cuML's UMAP does not take (threads and memory use of the CPU code).
+CPU_ONLY_UMAP_ARGS = ("n_jobs", "low_memory")
+
+
+def make_umap(**settings):
+    """A UMAP model: cuML's on a GPU when installed, else umap-learn's, same settings."""
+    cls = umap_class()
+    if cuml_available():
+        settings = {k: v for k, v in settings.items() if k not in CPU_ONLY_UMAP_ARGS}
+        log.info("UMAP on the GPU (cuML)")
+    return cls(**settings)
 
 
 def hdbscan_class():

@@ -93,9 +93,9 @@ def reduce(vectors: np.ndarray, config: ReduceConfig, *, random_state: int = 42)
 
 def _fit_umap(vectors: np.ndarray, knn: tuple, *, n_neighbors: int, n_components: int,
               min_dist: float, metric: str, init: str, random_state: int) -> np.ndarray:
-    import umap
+    from .gpu import make_umap  # cuML's UMAP on a GPU when installed, else umap-learn's
 
-    model = umap.UMAP(
+    model = make_umap(
         n_neighbors=n_neighbors, n_components=n_components, min_dist=min_dist, metric=metric,
         init=init, random_state=random_state, precomputed_knn=knn, n_jobs=1, low_memory=True,
         verbose=False,

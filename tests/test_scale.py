@@ -3,6 +3,9 @@ steps' memory stays linear in the corpus."""
 
 from __future__ import annotations
 
+import sys
+import types
+
 import numpy as np
 import pytest
 
@@ -70,3 +73,62 @@ def test_interrupted_build_resumes_from_the_cache(big_csv, tmp_path):
     expected = normalize_rows(FakeEmbedder().encode(
         document_texts(docs["title"].tolist(), docs["abstract"].tolist())))
     np.testing.assert_allclose(topic_map.embeddings, expected, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- GPU paths
+
+
+def test_gpu_paths_fall_back_without_cuda_or_cuml(monkeypatch):
+    import umap
+
+    from pipeline import gpu
+
+    gpu._cuml.cache_clear()
+    monkeypatch.setitem(sys.modules, "cuml", None)  # import cuml -> ImportError
+    assert not gpu.cuml_available()
+    assert gpu.umap_class() is umap.UMAP
+    model = gpu.make_umap(n_neighbors=5, n_jobs=1, low_memory=True)
+    assert isinstance(model, umap.UMAP) and model.low_memory is True
+    import hdbscan
+
+    assert gpu.hdbscan_class() is hdbscan.HDBSCAN
+    monkeypatch.setenv(gpu.NO_GPU_ENV, "1")
+    assert gpu.torch_device() == "cpu" and not gpu.cuda_available()
+    gpu._cuml.cache_clear()
+
+
+def test_gpu_paths_use_cuml_when_present(monkeypatch):
+    from pipeline import gpu
+
+    class FakeUMAP:
+        def __init__(self, **settings):
+            self.settings = settings
+
+    fake = types.ModuleType("cuml")
+    fake.UMAP = FakeUMAP
+    gpu._cuml.cache_clear()
+    monkeypatch.setitem(sys.modules, "cuml", fake)
+    monkeypatch.setattr(gpu, "cuda_available", lambda: True)
+    monkeypatch.delenv(gpu.NO_GPU_ENV, raising=False)
+    try:
+        assert gpu.cuml_available()
+        model = gpu.make_umap(n_neighbors=5, n_components=2, n_jobs=1, low_memory=True)
+        assert isinstance(model, FakeUMAP)
+        assert model.settings == {"n_neighbors": 5, "n_components": 2}  # CPU-only args dropped
+        monkeypatch.setenv(gpu.NO_GPU_ENV, "1")
+        assert not gpu.cuml_available()
+    finally:
+        gpu._cuml.cache_clear()
+
+
+def test_static_distillation_device_follows_cuda(monkeypatch):
+    from pipeline import gpu
+
+    monkeypatch.setenv(gpu.NO_GPU_ENV, "1")
+    assert gpu.torch_device() == "cpu"
+    monkeypatch.delenv(gpu.NO_GPU_ENV)
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert gpu.torch_device() == "cuda"
+    assert gpu.describe()["torch_device"] == "cuda"
