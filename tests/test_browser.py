@@ -189,7 +189,7 @@ class Tab:
         assert point is not None, f"row {row} is not on the map"
         self.unhover()
         self.page.evaluate(FX_HOVER_JS, point)
-        self.page.wait_for_function(f"() => ({HOVER_JS})().length > 0", timeout=10_000)
+        self.page.wait_for_function(f"() => ({HOVER_JS})().length > 0", timeout=30_000)
         return self.page.evaluate(HOVER_JS)
 
     def mouse_hover_row(self, row: int) -> str:
@@ -199,14 +199,14 @@ class Tab:
         self.unhover()
         self.page.mouse.move(point["x"] + 30, point["y"] + 30)
         self.page.mouse.move(point["x"], point["y"], steps=3)
-        self.page.wait_for_function(f"() => ({HOVER_JS})().length > 0", timeout=10_000)
+        self.page.wait_for_function(f"() => ({HOVER_JS})().length > 0", timeout=30_000)
         return self.page.evaluate(HOVER_JS)
 
     def unhover(self) -> None:
         self.page.mouse.move(2, 2)  # away from the plot: any previous label goes
         self.page.evaluate("() => window.Plotly.Fx.unhover(document.querySelector("
                            "'.js-plotly-plot'))")
-        self.page.wait_for_function(f"() => ({HOVER_JS})().length === 0", timeout=10_000)
+        self.page.wait_for_function(f"() => ({HOVER_JS})().length === 0", timeout=30_000)
 
     def pwned(self) -> bool:
         return self.page.evaluate("() => typeof window.__pwned !== 'undefined'")
