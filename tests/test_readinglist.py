@@ -241,3 +241,30 @@ def test_a_locked_store_is_reported_as_busy(map_dir):
         other.rollback()
         other.close()
     assert reading.add(["b"]) == 1 and reading.ids() == ["a", "b"]
+
+
+def test_review_pages_show_hostile_text_as_text(hostile_map, tmp_path, monkeypatch):
+    """Reading list, themes over time and compare pages on a map whose papers carry payloads."""
+    from conftest import HTML_PAYLOADS
+
+    root = tmp_path / "maps"
+    shutil.copytree(hostile_map, root / "hostile")
+    shutil.copytree(hostile_map, root / "hostile-copy")
+    monkeypatch.setenv("TOPICMAP_MAPS_DIR", str(root))
+    ReadingList(root / "hostile").add([f"hostile-{name}" for name in HTML_PAYLOADS])
+    app = Path(__file__).resolve().parents[1] / "dashboard.py"
+    for page in ("pages/4_Reading_list.py", "pages/5_Themes_over_time.py",
+                 "pages/6_Compare_maps.py"):
+        at = AppTest.from_file(str(app), default_timeout=120)
+        at.query_params["map"] = "hostile"
+        at.switch_page(page).run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        markdown = "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption]
+                             + [w.value for w in at.warning] + [b.label for b in at.button])
+        charts = json.dumps([json.loads(c.proto.spec) for c in at.get("plotly_chart")])
+        for marker in ("<script", "<img", "<svg", "<a href"):
+            assert marker not in markdown and marker not in charts, (page, marker)
+        assert "](javascript" not in markdown, page  # no Markdown link can be formed
+        if page.endswith("Reading_list.py"):
+            titles = set(at.dataframe[0].value["title"])
+            assert f"{HTML_PAYLOADS['script']} title script" in titles  # shown as text
