@@ -23,6 +23,7 @@ from ui.widgets import (
     add_to_reading_list_button,
     current_paper_row,
     download_buttons,
+    file_stem,
     map_picker,
     map_select_callback,
     open_current_map,
@@ -129,4 +130,4 @@ with st.expander(f"Take it away: the current view ({len(view):,} papers)"):
     download_buttons(view, assets, stem=f"{map_path.name}-view", key="dl_view")
     st.download_button("Interactive map (HTML)", key="dl_view_html", on_click="ignore",
                        data=lambda: standalone_html(fig, title=f"Topic map: {map_path.name}"),
-                       file_name=f"{map_path.name}-map.html", mime="text/html")
+                       file_name=f"{file_stem(map_path.name)}-map.html", mime="text/html")

@@ -332,3 +332,11 @@ def test_drill_config_suits_small_subsets(small, n):
     assert config.cluster.min_cluster_size is None  # scales with the subset again
     assert 5 <= config.reduce.n_neighbors <= max(5, n // 6)
     assert config.embed.embeddings_path is None
+
+
+def test_download_file_names_are_safe():
+    from ui.widgets import file_stem
+
+    assert file_stem("../../etc/passwd") == "etc_passwd"
+    assert file_stem("my map <script>") == "my_map_script"
+    assert file_stem("...") == "papers"

@@ -347,12 +347,17 @@ def papers_table(documents: pd.DataFrame, assets: MapAssets, *, key: str,
     return st.dataframe(table, **kwargs)
 
 
+def file_stem(text: str) -> str:
+    """A download file name stem of safe characters only."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_.")[:80] or "papers"
+
+
 def download_buttons(documents: pd.DataFrame, assets: MapAssets, *, stem: str, key: str,
                      formats: Sequence[str] = ("csv", "bib", "ris"), where: object = None,
                      ) -> None:
     """Download buttons for ``documents``; files are generated only when clicked."""
     target = where or st
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("_")[:80] or "papers"
+    stem = file_stem(stem)
     table = export_table(documents, assets)
     makers = {
         "csv": ("CSV", "text/csv", lambda: to_csv(table)),
