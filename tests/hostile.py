@@ -69,8 +69,9 @@ def hostile_corpus(n_per_topic: int = 25) -> pd.DataFrame:
     """``make_corpus()`` with a payload or awkward text in most papers' fields.
 
     Paper ids are ``hostile-<name>`` for each name in ``PAYLOADS`` and
-    ``TEXTS``; ``long-abstract`` has a 100,000-character abstract; one paper's
-    id is itself a payload. A metadata column's name is a payload too.
+    ``TEXTS``; ``hostile-all`` carries all of them in its abstract and authors;
+    ``long-abstract`` has a 100,000-character abstract; one paper's id is itself
+    a payload. A metadata column's name is a payload too.
     """
     corpus = make_corpus(n_per_topic=n_per_topic)
     items = list(PAYLOADS.items()) + list(TEXTS.items())
@@ -84,6 +85,12 @@ def hostile_corpus(n_per_topic: int = 25) -> pd.DataFrame:
         corpus.loc[row, "authors"] = f"{text}; Author {name}"
         corpus.loc[row, "venue"] = text
         corpus.loc[row, "url"] = f"javascript:window.__pwned='url_{name}'"
+    every = corpus.index[3]  # one paper carrying every payload and text at once
+    corpus.loc[every, "id"] = "hostile-all"
+    corpus.loc[every, "title"] = "Every payload at once: " + PAYLOADS["script"]
+    corpus.loc[every, "abstract"] = " ".join(text for _, text in items) + " " + \
+        corpus.loc[every, "abstract"]
+    corpus.loc[every, "authors"] = "; ".join(PAYLOADS.values())
     long_row = corpus.index[1]
     words = corpus.loc[long_row, "abstract"].split()
     long_text = " ".join(words[i % len(words)] for i in range(LONG_ABSTRACT_CHARS // 5))

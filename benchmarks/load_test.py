@@ -1,0 +1,525 @@
+"""Many readers: concurrent dashboard sessions against one app process, on loopback.
+
+    .venv/bin/python benchmarks/load_test.py                      # 20 sessions, 120 s
+    .venv/bin/python benchmarks/load_test.py --sessions 5 --seconds 30 --browsers 0
+
+Starts ``streamlit run dashboard.py`` on a free 127.0.0.1 port with the map
+(default ``maps/cs_venues``, the 9,852-paper venue corpus; build it with
+``python -m pipeline build ../shared/data/cs_venues_balanced.csv.gz --embeddings
+../shared/data/cs_venues_balanced.all-MiniLM-L6-v2.npy --out maps/cs_venues``),
+then runs, for a bounded time:
+
+- ``--sessions`` protocol sessions: each speaks Streamlit's own websocket
+  protocol (the messages the browser sends: rerun with a query string, page
+  and widget states) and loops over filter changes (the words filter and the
+  year range), semantic searches and drill-downs into themes, checking that
+  each rerun finishes without an exception and that the map it sends has
+  exactly the papers the filter lets through;
+- ``--browsers`` real sessions in one headless Chromium (Playwright), which
+  open the map, hover points, change the words filter and drill down.
+
+It reports errors (0 expected), p50/p95 of a filter change (from the widget
+change to the finished rerun with the new map), the server's memory (RSS
+idle, after the first session, with every session open, and the peak), and
+the memory added per extra session next to the size of the map in memory:
+data and models are cached once per process (``st.cache_resource``), so an
+extra session should cost far less than a copy of the map.
+
+Everything runs on loopback; the server is stopped at the end whatever happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+SPECIAL_TRACES = ("search results", "open paper")
+WORDS = ["learning", "graph", "neural", "language", "robot", "image", "privacy", "network",
+         "optimization", "reinforcement", "attention", "quantum", "protein", "security"]
+QUERIES = ["robots learning to grasp objects", "privacy of federated learning",
+           "graph neural networks for molecules", "translation between languages",
+           "adversarial examples for image classifiers", "convex optimization methods"]
+
+
+# --------------------------------------------------------------------------- server
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rss_kib(pid: int) -> tuple[int, int]:
+    """(VmRSS, VmHWM) of ``pid`` in KiB, from /proc."""
+    values = {}
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                key, value = line.split(":", 1)
+                values[key] = int(value.split()[0])
+    return values.get("VmRSS", 0), values.get("VmHWM", 0)
+
+
+class Server:
+    """``streamlit run dashboard.py -- --map MAP`` on 127.0.0.1, with an RSS sampler."""
+
+    def __init__(self, map_path: Path, log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log = open(log_path, "w")  # closed in stop()
+        env = dict(os.environ, TOPICMAP_MAPS_DIR=str(map_path.parent))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
+             "--server.headless", "true", "--server.address", "127.0.0.1",
+             "--server.port", str(self.port), "--server.fileWatcherType", "none",
+             "--browser.gatherUsageStats", "false", "--", "--map", str(map_path)],
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+
+    def wait_healthy(self, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited: {self.log_tail()}")
+            with suppress(OSError), urllib.request.urlopen(
+                    f"{self.url}/_stcore/health", timeout=2) as reply:
+                if reply.status == 200:
+                    self._sampler.start()
+                    return
+            time.sleep(0.3)
+        raise RuntimeError(f"streamlit not healthy after {timeout}s: {self.log_tail()}")
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            with suppress(OSError):
+                self.samples.append((time.monotonic(), rss_kib(self.process.pid)[0]))
+            self._stop.wait(0.25)
+
+    def rss_mib(self) -> float:
+        return rss_kib(self.process.pid)[0] / 1024
+
+    def peak_mib(self) -> float:
+        return rss_kib(self.process.pid)[1] / 1024
+
+    def log_tail(self, n: int = 3000) -> str:
+        return self.log_path.read_text(errors="replace")[-n:]
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=20)
+        self._log.close()
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class Results:
+    timings: dict[str, list[float]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    reruns: int = 0
+
+    def add(self, kind: str, seconds: float) -> None:
+        self.timings.setdefault(kind, []).append(seconds)
+
+    def error(self, where: str, what: str) -> None:
+        self.errors.append(f"{where}: {what}"[:300])
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+# --------------------------------------------------------------------------- protocol sessions
+
+
+def trace_length(trace: dict) -> int:
+    x = trace.get("x", [])
+    if isinstance(x, dict):  # Plotly's typed array: base64 of float32/float64 values
+        size = 4 if x.get("dtype", "f4") in ("f4", "float32") else 8
+        return len(base64.b64decode(x["bdata"])) // size
+    return len(x)
+
+
+def points_in(spec: str) -> int:
+    figure = json.loads(spec)
+    return sum(trace_length(t) for t in figure.get("data", [])
+               if t.get("name") not in SPECIAL_TRACES and t.get("type") == "scattergl")
+
+
+class Session:
+    """One dashboard session over Streamlit's websocket protocol."""
+
+    def __init__(self, name: str, port: int, map_name: str, results: Results) -> None:
+        self.name = name
+        self.port = port
+        self.map_name = map_name
+        self.results = results
+        self.ws = None
+        self.pages: dict[str, str] = {}  # url path -> page script hash
+        self.widgets: dict[str, str] = {}  # user key -> widget id
+        self.states: dict[str, object] = {}  # widget id -> WidgetState
+
+    async def connect(self) -> None:
+        import websockets
+
+        self.ws = await websockets.connect(
+            f"ws://127.0.0.1:{self.port}/_stcore/stream", subprotocols=["streamlit"],
+            origin=f"http://127.0.0.1:{self.port}", max_size=None, open_timeout=60,
+            ping_timeout=None)
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            with suppress(Exception):
+                await self.ws.close()
+
+    async def rerun(self, *, page: str = "", query: dict | None = None,
+                    timeout: float = 300) -> dict:
+        """Send a rerun; wait for it to finish. Returns what the page sent back."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        message = BackMsg()
+        message.rerun_script.query_string = urlencode({"map": self.map_name, **(query or {})})
+        message.rerun_script.page_script_hash = self.pages.get(page, "")
+        for state in self.states.values():
+            message.rerun_script.widget_states.widgets.append(state)
+        await self.ws.send(message.SerializeToString())
+        seen: dict = {"charts": {}, "exceptions": [], "markdown": []}
+        deadline = time.monotonic() + timeout
+        while True:
+            data = await asyncio.wait_for(self.ws.recv(), deadline - time.monotonic())
+            reply = ForwardMsg()
+            reply.ParseFromString(data)
+            kind = reply.WhichOneof("type")
+            if kind in ("new_session", "navigation"):
+                for app_page in getattr(reply, kind).app_pages:
+                    self.pages["/" + app_page.url_pathname if app_page.url_pathname else ""] = \
+                        app_page.page_script_hash
+            elif kind == "delta" and reply.delta.WhichOneof("type") == "new_element":
+                element = reply.delta.new_element
+                which = element.WhichOneof("type")
+                proto = getattr(element, which)
+                widget_id = getattr(proto, "id", "")
+                if widget_id:
+                    self.widgets[widget_id.rsplit("-", 1)[-1]] = widget_id
+                if which == "plotly_chart":
+                    seen["charts"][widget_id.rsplit("-", 1)[-1]] = proto.spec
+                elif which == "exception":
+                    seen["exceptions"].append(f"{proto.type}: {proto.message}")
+                elif which == "markdown":
+                    seen["markdown"].append(proto.body)
+            elif kind == "script_finished":
+                self.results.reruns += 1
+                seen["status"] = reply.script_finished
+                return seen
+
+    def set_widget(self, key: str, **value) -> None:
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+        widget_id = self.widgets[key]
+        state = WidgetState(id=widget_id)
+        for field_name, field_value in value.items():
+            if field_name == "double_array_value":
+                state.double_array_value.data.extend(field_value)
+            else:
+                setattr(state, field_name, field_value)
+        self.states[widget_id] = state
+
+    def check(self, where: str, seen: dict) -> bool:
+        if seen.get("status") != 0:  # FINISHED_SUCCESSFULLY
+            self.results.error(f"{self.name} {where}", f"script finished with {seen.get('status')}")
+            return False
+        if seen["exceptions"]:
+            self.results.error(f"{self.name} {where}", "; ".join(seen["exceptions"]))
+            return False
+        return True
+
+
+async def protocol_session(name: str, port: int, map_name: str, deadline: float,
+                           expected: dict, results: Results, rng: random.Random) -> None:
+    session = Session(name, port, map_name, results)
+    try:
+        await session.connect()
+        started = time.monotonic()
+        seen = await session.rerun()
+        results.add("first page", time.monotonic() - started)
+        if not session.check("first page", seen):
+            return
+        # Widgets keep their last value unless the client sends another, as a browser
+        # does: every rerun sends the filters and the search box explicitly.
+        full_years = expected["full_years"]
+
+        def widgets(find: str = "", years: tuple = full_years, query: str = "") -> None:
+            session.set_widget("view_find", string_value=find)
+            session.set_widget("view_years", double_array_value=list(years))
+            session.set_widget("view_q", string_value=query)
+
+        step = 0
+        while time.monotonic() < deadline:
+            step += 1
+            action = ["words", "years", "words", "search", "drill"][step % 5]
+            if action in ("words", "years"):
+                if action == "words":
+                    word = rng.choice([*WORDS, ""])
+                    widgets(find=word)
+                    want = expected["words"][word]
+                else:
+                    years = rng.choice(expected["year_ranges"])
+                    widgets(years=years)
+                    want = expected["years"][years]
+                started = time.monotonic()
+                seen = await session.rerun()
+                results.add("filter change", time.monotonic() - started)
+                if session.check(action, seen):
+                    got = points_in(seen["charts"].get("map_chart", "{}"))
+                    if got != want:
+                        results.error(f"{name} {action}", f"map has {got} papers, expected {want}")
+            elif action == "search":
+                widgets(query=rng.choice(QUERIES))
+                started = time.monotonic()
+                seen = await session.rerun()
+                results.add("search", time.monotonic() - started)
+                if session.check("search", seen) and not any(
+                        "nearest papers to your search" in m for m in seen["markdown"]):
+                    results.error(f"{name} search", "no search results shown")
+            else:
+                theme = rng.choice(expected["themes"])
+                widgets()
+                started = time.monotonic()
+                seen = await session.rerun(page="/Drill_down", query={"drill": f"theme:{theme}"})
+                results.add("drill-down", time.monotonic() - started)
+                if session.check("drill-down", seen) and "drill_map" not in seen["charts"]:
+                    results.error(f"{name} drill-down", "no map of the theme")
+                seen = await session.rerun()  # back to the map page
+                session.check("back to the map", seen)
+    except Exception as exc:  # noqa: BLE001 - every failure is a counted error
+        results.error(name, f"{type(exc).__name__}: {exc}")
+    finally:
+        await session.close()
+
+
+# --------------------------------------------------------------------------- browsers
+
+
+COUNT_JS = """() => {
+  const gd = document.querySelector('.js-plotly-plot');
+  if (!gd || !gd._fullData) return -1;
+  return gd._fullData.filter(t => !SPECIAL.includes(t.name)).reduce((a, t) => a + t._length, 0);
+}""".replace("SPECIAL", json.dumps(SPECIAL_TRACES))
+HOVER_ANY_JS = """(k) => {
+  const gd = document.querySelector('.js-plotly-plot');
+  const t = gd._fullData.find(t => t._length > 0 && !SPECIAL.includes(t.name));
+  const i = k % t._length;
+  window.Plotly.Fx.hover(gd, {xval: t.x[i], yval: t.y[i]});
+  return document.querySelectorAll('.hoverlayer .hovertext').length;
+}""".replace("SPECIAL", json.dumps(SPECIAL_TRACES))
+
+
+async def browser_session(browser, name: str, url: str, map_name: str, deadline: float,
+                          expected: dict, results: Results, rng: random.Random) -> None:
+    context = await browser.new_context(viewport={"width": 1400, "height": 900})
+    page = await context.new_page()
+    page.on("pageerror", lambda exc: results.error(f"{name} page", str(exc)))
+    timeout = 240_000
+    try:
+        started = time.monotonic()
+        await page.goto(f"{url}/?map={map_name}")
+        await page.wait_for_function(f"() => ({COUNT_JS})() === {expected['total']}",
+                                     timeout=timeout)
+        results.add("browser first page", time.monotonic() - started)
+        while time.monotonic() < deadline:
+            for k in range(5):  # hovering is the browser's own work
+                await page.evaluate(HOVER_ANY_JS, rng.randrange(10**6) + k)
+                await page.wait_for_timeout(100)
+            word = rng.choice(WORDS)
+            box = page.get_by_label("Words in title or abstract")
+            started = time.monotonic()
+            await box.fill(word)
+            await box.press("Enter")
+            await page.wait_for_function(
+                f"() => ({COUNT_JS})() === {expected['words'][word]}", timeout=timeout)
+            results.add("browser filter change", time.monotonic() - started)
+            await box.fill("")
+            await box.press("Enter")
+            await page.wait_for_function(f"() => ({COUNT_JS})() === {expected['total']}",
+                                         timeout=timeout)
+            if await page.locator("[data-testid='stException']").count():
+                results.error(name, "exception shown on the page")
+            theme = rng.choice(expected["themes"])
+            started = time.monotonic()
+            await page.goto(f"{url}/Drill_down?map={map_name}&drill=theme:{theme}")
+            await page.get_by_text("Its papers", exact=False).first.wait_for(timeout=timeout)
+            results.add("browser drill-down", time.monotonic() - started)
+            await page.goto(f"{url}/?map={map_name}")
+            await page.wait_for_function(f"() => ({COUNT_JS})() === {expected['total']}",
+                                         timeout=timeout)
+    except Exception as exc:  # noqa: BLE001 - every failure is a counted error
+        results.error(name, f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+    finally:
+        await context.close()
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def expectations(map_path: Path) -> dict:
+    """What each filter must leave on the map, computed with the dashboard's own rules."""
+    from pipeline import load_map
+    from ui.view import Filters, filter_mask, lowered_text
+
+    topic_map = load_map(map_path)
+    docs = topic_map.documents
+    text = lowered_text(docs)
+    words = {w: int(filter_mask(docs, Filters(text=w), search_text=text).sum())
+             for w in [*WORDS, ""]}
+    years = docs["year"].dropna()
+    low, high = int(years.min()), int(years.max())
+    ranges = [(low, high - 1), (low + 1, high), (max(low, high - 3), high),
+              (low, max(low, high - 5))]
+    ranges = [r for r in ranges if r[0] <= r[1]]
+    by_years = {r: int(filter_mask(docs, Filters(years=r), search_text=text).sum())
+                for r in ranges}
+    themes = topic_map.level("theme")
+    memory = docs.memory_usage(deep=True).sum() + topic_map.embeddings.nbytes
+    return {"total": len(docs), "words": words, "years": by_years,
+            "year_ranges": [(float(a), float(b)) for a, b in ranges],
+            "full_years": (float(low), float(high)),
+            "themes": themes["id"].astype(int).tolist(), "map_mib": memory / 2**20}
+
+
+async def run(args: argparse.Namespace, server: Server, expected: dict) -> tuple[Results, dict]:
+    results = Results()
+    expected = dict(expected)
+    expected["years"] = {(float(a), float(b)): n for (a, b), n in expected["years"].items()}
+    memory = {"idle_mib": server.rss_mib()}
+    rng = random.Random(args.seed)
+    map_name = args.map.name
+
+    # One session first: the map, its hover texts and the search model load here, once.
+    warm = Results()
+    await protocol_session("warm-up", server.port, map_name, time.monotonic() + 40,
+                           expected, warm, random.Random(0))
+    results.errors += warm.errors
+    memory["after_first_session_mib"] = server.rss_mib()
+    memory["first_page_cold_s"] = warm.timings.get("first page", [float("nan")])[0]
+
+    deadline = time.monotonic() + args.seconds
+    tasks = [protocol_session(f"s{i:02d}", server.port, map_name, deadline, expected, results,
+                              random.Random(rng.random())) for i in range(args.sessions)]
+    playwright = browser = None
+    if args.browsers:
+        if not CHROMIUM.exists():
+            results.error("browsers", f"{CHROMIUM} missing; run with --browsers 0")
+        else:
+            from playwright.async_api import async_playwright
+
+            playwright = await async_playwright().start()
+            browser = await playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                                       headless=True, args=CHROMIUM_ARGS)
+            tasks += [browser_session(browser, f"b{i}", server.url, map_name, deadline,
+                                      expected, results, random.Random(rng.random()))
+                      for i in range(args.browsers)]
+
+    async def measure_open() -> None:
+        await asyncio.sleep(min(30, args.seconds / 2))
+        memory["all_sessions_open_mib"] = server.rss_mib()
+
+    try:
+        await asyncio.gather(measure_open(), *tasks)
+    finally:
+        if browser is not None:
+            await browser.close()
+        if playwright is not None:
+            await playwright.stop()
+    memory["end_mib"] = server.rss_mib()
+    memory["peak_mib"] = server.peak_mib()
+    return results, memory
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--map", type=Path, default=ROOT / "maps" / "cs_venues")
+    parser.add_argument("--sessions", type=int, default=20, help="protocol sessions")
+    parser.add_argument("--browsers", type=int, default=2, help="real Chromium sessions too")
+    parser.add_argument("--seconds", type=float, default=120, help="how long they run")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, help="write the numbers here too")
+    args = parser.parse_args()
+    args.map = args.map.resolve()
+    if not (args.map / "manifest.json").is_file():
+        print(f"no map at {args.map}; build it first (see this script's docstring)",
+              file=sys.stderr)
+        return 2
+    expected = expectations(args.map)
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"load_test_streamlit_{os.getpid()}.log"
+    server = Server(args.map, log)
+    try:
+        server.wait_healthy()
+        results, memory = asyncio.run(run(args, server, expected))
+        server_log = server.log_tail(10**7)
+    finally:
+        server.stop()
+    tracebacks = len(re.findall(r"Traceback", server_log))
+    if tracebacks:
+        results.error("server log", f"{tracebacks} traceback(s); see {log}")
+
+    n = args.sessions
+    per_session = (memory.get("all_sessions_open_mib", float("nan"))
+                   - memory["after_first_session_mib"]) / max(1, n + args.browsers)
+    report = {
+        "map": str(args.map), "papers": expected["total"], "sessions": n,
+        "browsers": args.browsers, "seconds": args.seconds, "reruns": results.reruns,
+        "errors": len(results.errors), "error_examples": results.errors[:10],
+        "timings": {kind: {"n": len(v), "p50_s": round(percentile(v, 50), 3),
+                           "p95_s": round(percentile(v, 95), 3),
+                           "max_s": round(max(v), 3), "mean_s": round(statistics.fmean(v), 3)}
+                    for kind, v in sorted(results.timings.items()) if v},
+        "memory": {k: round(v, 1) for k, v in memory.items()},
+        "map_in_memory_mib": round(expected["map_mib"], 1),
+        "added_per_session_mib": round(per_session, 1),
+        "server_log": str(log),
+    }
+    print(json.dumps(report, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    return 0 if not results.errors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
