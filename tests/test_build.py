@@ -112,7 +112,9 @@ def test_interrupted_build_leaves_previous_map_intact(tmp_path, corpus_csv, monk
     monkeypatch.undo()
     assert (out / MANIFEST).read_text() == before
     assert load_map(out).manifest["config"]["seed"] == 42
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".m.")] == []
+    leftovers = [p.name for p in tmp_path.iterdir()
+                 if p.name.startswith((".m.tmp-", ".m.old-"))]
+    assert leftovers == []
 
 
 def test_other_schema_version_is_refused(tmp_path, small_map):
