@@ -11,12 +11,11 @@ An update then, for the new papers only:
 1. reads them with the map's saved ingest settings and drops those already in
    the map (same normalised title, or same given id);
 2. embeds them (through the embedding cache, or from ``--embeddings``);
-3. places them as UMAP's ``transform`` initialises new points: each new paper's
-   ``n_neighbors`` nearest map papers by cosine get UMAP's fuzzy-set weights
-   (``smooth_knn_dist`` with UMAP's transform settings), and its position on the
-   2-D map and in the clustering space is the weighted mean of theirs. UMAP's
-   transform would then run a few optimisation epochs; they are skipped here, so
-   an added paper sits at the centre of its neighbours;
+3. places them as UMAP's ``transform`` does, re-done over the saved arrays: each
+   new paper's ``n_neighbors`` nearest map papers by cosine get UMAP's fuzzy-set
+   weights (``smooth_knn_dist`` with UMAP's transform settings); its position on
+   the 2-D map and in the clustering space starts at the weighted mean of theirs
+   and then follows UMAP's transform epochs with the map held fixed;
 4. assigns clusters exactly as ``hdbscan.approximate_predict`` does, re-done over
    the saved arrays (nearest mutual-reachability neighbour, then the condensed
    tree walked up to the lambda where the new point joins); noise is reassigned
@@ -206,11 +205,15 @@ def smooth_knn_weights(distances: np.ndarray, k: float) -> np.ndarray:
 
 
 def place(new_vectors: np.ndarray, map_vectors: np.ndarray, layouts: Sequence[np.ndarray],
-          *, n_neighbors: int) -> tuple[list[np.ndarray], np.ndarray]:
-    """Positions of new points in each layout, as UMAP's transform initialises them.
+          *, n_neighbors: int, min_dists: Sequence[float] | None = None, seed: int = 42,
+          ) -> tuple[list[np.ndarray], np.ndarray]:
+    """Positions of new points in each layout, as UMAP's ``transform`` places them.
 
+    The start is UMAP's transform initialisation (the weighted mean of the
+    neighbours' positions; a new point identical to a map point takes its
+    position). With ``min_dists`` (one per layout) UMAP's transform epochs
+    follow (``optimize_layout`` with the map fixed; see ``refine``).
     Returns one ``(n_new, dim)`` array per layout, and the neighbour indices.
-    A new point identical to a map point (weight 1) takes its position.
     """
     k = max(1, min(n_neighbors, len(map_vectors)))
     similarity = np.asarray(new_vectors, dtype=np.float32) @ np.asarray(map_vectors,
@@ -232,7 +235,101 @@ def place(new_vectors: np.ndarray, map_vectors: np.ndarray, layouts: Sequence[np
             first = np.argmax(weights >= 1.0, axis=1)
             positions[exact] = layout[top[exact, first[exact]]]
         out.append(positions.astype(np.float32))
+    if min_dists is not None:
+        out = [refine(start, np.asarray(layout, dtype=np.float32), top, weights,
+                      min_dist=min_dist, seed=seed, keep=exact)
+               for start, layout, min_dist in zip(out, layouts, min_dists, strict=True)]
     return out, top
+
+
+def ab_params(min_dist: float, spread: float = 1.0) -> tuple[float, float]:
+    """UMAP's ``find_ab_params``: the curve ``1 / (1 + a d^2b)`` fitted to its target."""
+    from scipy.optimize import curve_fit
+
+    xv = np.linspace(0, spread * 3, 300)
+    yv = np.where(xv < min_dist, 1.0, np.exp(-(xv - min_dist) / spread))
+    params, _ = curve_fit(lambda x, a, b: 1.0 / (1.0 + a * x ** (2 * b)), xv, yv)
+    return float(params[0]), float(params[1])
+
+
+def refine(start: np.ndarray, layout: np.ndarray, neighbours: np.ndarray, weights: np.ndarray,
+           *, min_dist: float, seed: int, n_epochs: int = 100, negative_rate: int = 5,
+           keep: np.ndarray | None = None) -> np.ndarray:
+    """UMAP's transform epochs: new points move, the map stays fixed.
+
+    ``optimize_layout_euclidean`` as UMAP runs it for ``transform`` (100 epochs,
+    initial learning rate 1/4, five negative samples per positive one, edges
+    sampled in proportion to their weight, gradients clipped to 4), compiled
+    with numba as UMAP's is. Negative samples come from numba's seeded
+    generator instead of UMAP's tau-rand, so positions match UMAP's in kind,
+    not bit for bit.
+    """
+    a, b = ab_params(min_dist)
+    w = np.array(weights, dtype=np.float64)
+    w[w < w.max() / n_epochs] = 0.0
+    with np.errstate(divide="ignore"):
+        per_sample = np.where(w > 0, w.max() / w, -1.0)
+    moving = np.ones(len(start), dtype=np.bool_) if keep is None else ~np.asarray(keep)
+    return _optimize(np.array(start, dtype=np.float64), np.asarray(layout, dtype=np.float64),
+                     np.asarray(neighbours, dtype=np.int64), per_sample, moving, float(a),
+                     float(b), int(n_epochs), int(negative_rate), int(seed)).astype(np.float32)
+
+
+def _optimize(current, tail, neighbours, per_sample, moving, a, b, n_epochs, negative_rate,
+              seed):
+    """The compiled loop of ``refine`` (compiled on first use, cached on disk)."""
+    global _optimize_compiled
+    if _optimize_compiled is None:
+        import numba
+
+        _optimize_compiled = numba.njit(cache=True)(_optimize_loop)
+    return _optimize_compiled(current, tail, neighbours, per_sample, moving, a, b, n_epochs,
+                              negative_rate, seed)
+
+
+_optimize_compiled = None
+
+
+def _optimize_loop(current, tail, neighbours, per_sample, moving, a, b, n_epochs,
+                   negative_rate, seed):  # pragma: no cover - runs compiled
+    np.random.seed(seed)
+    n, k = neighbours.shape
+    dim = current.shape[1]
+    n_tail = tail.shape[0]
+    next_sample = per_sample.copy()
+    per_negative = per_sample / negative_rate
+    next_negative = per_negative.copy()
+    for epoch in range(n_epochs):
+        alpha = 0.25 * (1.0 - epoch / n_epochs)
+        for i in range(n):
+            if not moving[i]:
+                continue
+            for j in range(k):
+                if per_sample[i, j] <= 0 or next_sample[i, j] > epoch:
+                    continue
+                other = tail[neighbours[i, j]]
+                d2 = 0.0
+                for d in range(dim):
+                    d2 += (current[i, d] - other[d]) ** 2
+                if d2 > 0.0:
+                    coeff = -2.0 * a * b * d2 ** (b - 1.0) / (a * d2**b + 1.0)
+                    for d in range(dim):
+                        grad = min(4.0, max(-4.0, coeff * (current[i, d] - other[d])))
+                        current[i, d] += grad * alpha
+                next_sample[i, j] += per_sample[i, j]
+                n_negative = int((epoch - next_negative[i, j]) / per_negative[i, j])
+                for _ in range(max(n_negative, 0)):
+                    other = tail[np.random.randint(n_tail)]
+                    d2 = 0.0
+                    for d in range(dim):
+                        d2 += (current[i, d] - other[d]) ** 2
+                    if d2 > 0.0:
+                        coeff = 2.0 * b / ((0.001 + d2) * (a * d2**b + 1.0))
+                        for d in range(dim):
+                            grad = min(4.0, max(-4.0, coeff * (current[i, d] - other[d])))
+                            current[i, d] += grad * alpha
+                next_negative[i, j] += max(n_negative, 0) * per_negative[i, j]
+    return current
 
 
 # --------------------------------------------------------------------------- HDBSCAN
@@ -401,7 +498,9 @@ def update_map(map_path: Path | str, paths: Sequence[Path | str], *,
 
     (coords, space), _ = place(vectors, old_vectors,
                                [old[["x", "y"]].to_numpy(), fitted["cluster_space"]],
-                               n_neighbors=config.reduce.neighbors_for(n_old))
+                               n_neighbors=config.reduce.neighbors_for(n_old),
+                               min_dists=[config.reduce.map_min_dist,
+                                          config.reduce.cluster_min_dist], seed=config.seed)
     labels, probabilities = predict_clusters(space, fitted)
     is_noise = labels == NOISE
     old_labels = old["cluster"].to_numpy(dtype=np.int32)
