@@ -249,3 +249,22 @@ def test_class_weights_equal_the_builds_c_tf_idf():
     for c in range(6):
         np.testing.assert_allclose(
             class_weights(counts[c], counts.sum(axis=0), 6, df, 120), full[c], rtol=1e-9)
+
+
+def test_refine_pulls_new_points_into_their_neighbours_cluster():
+    from pipeline.update import refine
+
+    rng = np.random.default_rng(5)
+    layout = np.vstack([rng.normal(0, 0.3, size=(50, 2)), rng.normal((8, 0), 0.3, size=(50, 2))])
+    # Started half-way, but all neighbours are in the left cluster.
+    start = np.full((4, 2), (4.0, 0.0))
+    neighbours = np.tile(np.arange(10), (4, 1))
+    weights = np.full((4, 10), 0.8)
+    out = refine(start, layout.astype(np.float32), neighbours, weights, min_dist=0.0, seed=1)
+    assert np.isfinite(out).all()
+    assert np.linalg.norm(out - layout[:50].mean(axis=0), axis=1).max() < 2.0
+    again = refine(start, layout.astype(np.float32), neighbours, weights, min_dist=0.0, seed=1)
+    np.testing.assert_array_equal(out, again)  # seeded: reproducible
+    kept = refine(start, layout.astype(np.float32), neighbours, weights, min_dist=0.0, seed=1,
+                  keep=np.array([True, False, False, False]))
+    np.testing.assert_array_equal(kept[0], start[0])
