@@ -11,8 +11,9 @@ then runs, for a bounded time:
 
 - ``--sessions`` protocol sessions: each speaks Streamlit's own websocket
   protocol (the messages the browser sends: rerun with a query string, page
-  and widget states) and loops over filter changes (the words filter and the
-  year range), semantic searches and drill-downs into themes, checking that
+  and widget states) and loops, pausing ``--think`` seconds on average between
+  actions as a reader would (0: flat out), over filter changes (the words filter
+  and the year range), semantic searches and drill-downs into themes, checking that
   each rerun finishes without an exception and that the map it sends has
   exactly the papers the filter lets through;
 - ``--browsers`` real sessions in one headless Chromium (Playwright), which
@@ -21,7 +22,8 @@ then runs, for a bounded time:
 It reports errors (0 expected), p50/p95 of a filter change (from the widget
 change to the finished rerun with the new map), the server's memory (RSS
 idle, after the first session, with every session open, and the peak), and
-the memory added per extra session next to the size of the map in memory:
+the memory each extra idle session adds (sessions opened one by one before the
+load phase; least-squares slope) next to the size of the map in memory:
 data and models are cached once per process (``st.cache_resource``), so an
 extra session should cost far less than a copy of the map.
 
@@ -70,6 +72,13 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time ``pid`` has used, from /proc."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid: int) -> tuple[int, int]:
@@ -272,7 +281,8 @@ class Session:
 
 
 async def protocol_session(name: str, port: int, map_name: str, deadline: float,
-                           expected: dict, results: Results, rng: random.Random) -> None:
+                           expected: dict, results: Results, rng: random.Random,
+                           think: tuple[float, float] = (0.0, 0.0)) -> None:
     session = Session(name, port, map_name, results)
     try:
         await session.connect()
@@ -293,6 +303,9 @@ async def protocol_session(name: str, port: int, map_name: str, deadline: float,
         step = 0
         while time.monotonic() < deadline:
             step += 1
+            await asyncio.sleep(rng.uniform(*think))  # a reader looks before the next change
+            if time.monotonic() >= deadline:
+                break
             action = ["words", "years", "words", "search", "drill"][step % 5]
             if action in ("words", "years"):
                 if action == "words":
@@ -357,6 +370,8 @@ async def browser_session(browser, name: str, url: str, map_name: str, deadline:
     page = await context.new_page()
     page.on("pageerror", lambda exc: results.error(f"{name} page", str(exc)))
     timeout = 240_000
+    page.set_default_timeout(timeout)
+    page.set_default_navigation_timeout(timeout)
     try:
         started = time.monotonic()
         await page.goto(f"{url}/?map={map_name}")
@@ -435,13 +450,45 @@ async def run(args: argparse.Namespace, server: Server, expected: dict) -> tuple
     warm = Results()
     await protocol_session("warm-up", server.port, map_name, time.monotonic() + 40,
                            expected, warm, random.Random(0))
-    results.errors += warm.errors
-    memory["after_first_session_mib"] = server.rss_mib()
     memory["first_page_cold_s"] = warm.timings.get("first page", [float("nan")])[0]
+    # Drill-downs re-map a theme (UMAP) once per process; do each once here, as a
+    # deployment warming its cache would, so the load phase measures steady state.
+    session = Session("warm-drill", server.port, map_name, warm)
+    await session.connect()
+    await session.rerun()
+    for theme in expected["themes"]:
+        started = time.monotonic()
+        seen = await session.rerun(page="/Drill_down", query={"drill": f"theme:{theme}"})
+        warm.add("drill-down cold", time.monotonic() - started)
+        session.check(f"warm drill theme {theme}", seen)
+    await session.close()
+    results.errors += warm.errors
+    memory["drill_down_cold_s"] = round(max(warm.timings["drill-down cold"]), 1)
+    memory["after_first_session_mib"] = server.rss_mib()
 
+    # Memory per connected session: open them one by one (first page, then idle).
+    idle_sessions = []
+    ramp = [server.rss_mib()]
+    for i in range(args.sessions):
+        session = Session(f"idle{i}", server.port, map_name, results)
+        await session.connect()
+        seen = await session.rerun()
+        session.check("idle first page", seen)
+        idle_sessions.append(session)
+        await asyncio.sleep(0.5)
+        ramp.append(server.rss_mib())
+    memory["ramp_mib"] = [round(v, 1) for v in ramp]
+    memory["idle_sessions_open_mib"] = ramp[-1]
+    for session in idle_sessions:
+        await session.close()
+
+    cpu_before = cpu_seconds(server.process.pid)
+    reruns_before = results.reruns
     deadline = time.monotonic() + args.seconds
+    think = (args.think / 2, args.think * 1.5)
     tasks = [protocol_session(f"s{i:02d}", server.port, map_name, deadline, expected, results,
-                              random.Random(rng.random())) for i in range(args.sessions)]
+                              random.Random(rng.random()), think)
+             for i in range(args.sessions)]
     playwright = browser = None
     if args.browsers:
         if not CHROMIUM.exists():
@@ -467,6 +514,9 @@ async def run(args: argparse.Namespace, server: Server, expected: dict) -> tuple
             await browser.close()
         if playwright is not None:
             await playwright.stop()
+    cpu = cpu_seconds(server.process.pid) - cpu_before
+    memory["load_phase_server_cpu_s"] = round(cpu, 1)
+    memory["server_cpu_s_per_rerun"] = round(cpu / max(1, results.reruns - reruns_before), 3)
     memory["end_mib"] = server.rss_mib()
     memory["peak_mib"] = server.peak_mib()
     return results, memory
@@ -478,6 +528,8 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=20, help="protocol sessions")
     parser.add_argument("--browsers", type=int, default=2, help="real Chromium sessions too")
     parser.add_argument("--seconds", type=float, default=120, help="how long they run")
+    parser.add_argument("--think", type=float, default=3.0,
+                        help="mean pause between a session's actions, seconds (0: flat out)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="write the numbers here too")
     args = parser.parse_args()
@@ -500,11 +552,16 @@ def main() -> int:
         results.error("server log", f"{tracebacks} traceback(s); see {log}")
 
     n = args.sessions
-    per_session = (memory.get("all_sessions_open_mib", float("nan"))
-                   - memory["after_first_session_mib"]) / max(1, n + args.browsers)
+    ramp = memory.pop("ramp_mib")
+    # Least-squares slope of RSS over the number of idle sessions open.
+    xs = list(range(len(ramp)))
+    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ramp)
+    per_session = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ramp, strict=True)) / \
+        max(1e-9, sum((x - mean_x) ** 2 for x in xs))
     report = {
         "map": str(args.map), "papers": expected["total"], "sessions": n,
-        "browsers": args.browsers, "seconds": args.seconds, "reruns": results.reruns,
+        "browsers": args.browsers, "seconds": args.seconds, "think_s": args.think,
+        "reruns": results.reruns, "load_average": os.getloadavg(),
         "errors": len(results.errors), "error_examples": results.errors[:10],
         "timings": {kind: {"n": len(v), "p50_s": round(percentile(v, 50), 3),
                            "p95_s": round(percentile(v, 95), 3),
@@ -512,7 +569,8 @@ def main() -> int:
                     for kind, v in sorted(results.timings.items()) if v},
         "memory": {k: round(v, 1) for k, v in memory.items()},
         "map_in_memory_mib": round(expected["map_mib"], 1),
-        "added_per_session_mib": round(per_session, 1),
+        "idle_session_ramp_mib": ramp,
+        "added_per_idle_session_mib": round(per_session, 1),
         "server_log": str(log),
     }
     print(json.dumps(report, indent=2))
