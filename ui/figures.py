@@ -349,8 +349,8 @@ def loading_figure(height: int = 640) -> go.Figure:
                                    "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
                                    "font": {"size": 16, "color": "#5b6270"}}],
                      uirevision="loading", height=height, showlegend=False)
-    return go.Figure(data=[{"type": "scattergl", "x": [], "y": [], "mode": "markers"}],
-                     layout=layout, _validate=False)
+    # No trace at all: a WebGL context would be created only to be thrown away.
+    return go.Figure(data=[], layout=layout, _validate=False)
 
 
 # --------------------------------------------------------------------------- other figures
