@@ -110,7 +110,8 @@ if len(found):
     st.subheader("Search results")
     papers_table(docs.iloc[found], assets, key="view_hits_table", scores=scores)
 
-selection = [r for r in st.session_state.get(SELECTION_KEY, []) if r in set(visible_rows)]
+visible = set(visible_rows.tolist())
+selection = [r for r in st.session_state.get(SELECTION_KEY, []) if r in visible]
 if selection:
     st.subheader(f"Selected papers ({len(selection):,})")
     chosen = docs.iloc[np.array(selection, dtype=np.int64)]
