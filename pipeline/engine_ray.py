@@ -53,7 +53,7 @@ from .embed import (
     text_key,
 )
 from .errors import PipelineError
-from .label import TermCounts, count_terms, label_classes
+from .label import TermCounts, count_terms
 from .reduce import reduce
 from .themes import assign_themes, auto_n_themes, cluster_centroids, group_clusters
 
@@ -226,7 +226,7 @@ def build_ray(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig
     """Build a map with the heavy steps on Ray; write it atomically to ``out``."""
     from .backends import backend_of, cache_key_of, make_embedder
     from .ingest import read_papers
-    from .run import StepTimer, package_versions
+    from .run import StepTimer, label_levels, package_versions
     from .update import fitted_state
 
     config = (config or BuildConfig()).validate()
@@ -345,18 +345,7 @@ def build_ray(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig
             from scipy import sparse
 
             counts = TermCounts(sparse.vstack(parts).tocsr(), vocabulary)
-            cluster_rows = label_classes(labels, n_clusters, documents=documents,
-                                         embeddings=embeddings, counts=counts,
-                                         config=config.label, level="cluster")
-            cluster_rows["parent"] = cluster_theme[cluster_rows["id"].to_numpy()].astype(int) \
-                if len(cluster_rows) else []
-            theme_ids = documents["theme"].to_numpy()
-            theme_rows = label_classes(theme_ids, int(theme_ids.max()) + 1 if n_clusters else 0,
-                                       documents=documents, embeddings=embeddings, counts=counts,
-                                       config=config.label, level="theme")
-            theme_rows["parent"] = -1
-        clusters = pd.concat([theme_rows, cluster_rows], ignore_index=True)
-        clusters["parent"] = clusters["parent"].astype(int)
+            clusters = label_levels(documents, embeddings, counts, labels, cluster_theme, config)
         extra = [c for c in documents.columns if c not in DOCUMENT_COLUMNS]
         documents = documents[DOCUMENT_COLUMNS + extra]
 
