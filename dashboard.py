@@ -2,6 +2,8 @@
 
     streamlit run dashboard.py -- --map maps/NAME
 
+Maps of more than 20,000 papers in view open on an overview (a fixed sample of
+points, every label); ``--overview-points N`` changes the threshold (0: off).
 Without ``--map`` it opens ``maps/sample`` (``make run`` builds it) and a
 picker in the sidebar lists every map under ``maps/``. Other pages live in
 ``pages/``; what they share lives in ``ui/``.
@@ -16,7 +18,8 @@ from ui import state
 from ui.escape import escape
 from ui.figures import loading_figure, map_figure, standalone_html
 from ui.loaders import map_assets
-from ui.view import describe_counts, filter_mask, label_positions
+from ui.readinglist_figures import add_reading_list
+from ui.view import describe_counts, filter_mask, label_positions, overview_view
 from ui.widgets import (
     CHART_KEY,
     SELECTION_KEY,
@@ -28,8 +31,11 @@ from ui.widgets import (
     map_select_callback,
     open_current_map,
     open_paper,
+    overview_note,
+    overview_toggle,
     paper_panel,
     papers_table,
+    reading_list_rows,
     semantic_search_results,
     sidebar_filters,
 )
@@ -41,10 +47,13 @@ assets = map_assets(map_path)
 docs = topic_map.documents
 map_picker(map_path)
 filters, colour_by, label_level = sidebar_filters(topic_map, assets)
+overview_points = state.overview_limit()
+draw_every_paper = overview_toggle(len(docs), overview_points)
 
 mask = filter_mask(docs, filters, search_text=assets.search_text)
 view = docs[mask]
 visible_rows = view.index.to_numpy()
+visible = set(visible_rows.tolist())
 
 # ---- header and semantic search
 counts = topic_map.manifest.get("counts", {})
@@ -80,12 +89,20 @@ labels = None
 if label_level != "none":
     level = "theme" if label_level == "themes" else "cluster"
     labels = label_positions(view, topic_map.clusters, level)
-fig = map_figure(view, hover=assets.hover, colour_by=colour_by,
+# Big views open on an overview: a fixed sample of points (plus the search hits and the
+# open paper); every label is still placed from all papers in view.
+drawn = view if draw_every_paper else overview_view(
+    view, assets.priority, limit=overview_points, keep=(*found.tolist(), paper_row))
+sampled = len(drawn) < len(view)
+overview_note(notices, len(drawn), len(view), main_map=True)
+fig = map_figure(drawn, hover=assets.hover, colour_by=colour_by,
                  cluster_parent=assets.cluster_parent, labels=labels,
                  label_size=15 if label_level == "themes" else 11,
                  highlight=found.tolist(), highlight_scores=scores.tolist(),
                  selected=paper_row, uirevision=str(map_path))
-map_slot.plotly_chart(fig, key=CHART_KEY, on_select=map_select_callback(docs),
+add_reading_list(fig, view, assets.hover, reading_list_rows(map_path, assets))
+map_slot.plotly_chart(fig, key=CHART_KEY,
+                      on_select=map_select_callback(docs, sampled_view=view if sampled else None),
                       selection_mode=("points", "box", "lasso"), theme=None,
                       config={"displaylogo": False, "scrollZoom": True,
                               "modeBarButtonsToRemove": ["toImage", "autoScale2d"]})
@@ -110,7 +127,6 @@ if len(found):
     st.subheader("Search results")
     papers_table(docs.iloc[found], assets, key="view_hits_table", scores=scores)
 
-visible = set(visible_rows.tolist())
 selection = [r for r in st.session_state.get(SELECTION_KEY, []) if r in visible]
 if selection:
     st.subheader(f"Selected papers ({len(selection):,})")

@@ -17,7 +17,8 @@ from ui.escape import escape
 from ui.figures import map_figure
 from ui.loaders import map_assets
 from ui.readinglist_figures import add_reading_list
-from ui.widgets import download_buttons, map_picker, open_current_map
+from ui.view import overview_view
+from ui.widgets import download_buttons, map_picker, open_current_map, overview_note
 
 st.set_page_config(page_title="Reading list · Topic map", page_icon="📚", layout="wide")
 
@@ -66,7 +67,9 @@ if not ids:
             "＋ Reading list, or select papers with a box or lasso and add them all.")
     st.stop()
 
-fig = map_figure(docs, hover=assets.hover, colour_by="theme",
+drawn = overview_view(docs, assets.priority, limit=state.overview_limit(), keep=rows)
+overview_note(st, len(drawn), len(docs))
+fig = map_figure(drawn, hover=assets.hover, colour_by="theme",
                  cluster_parent=assets.cluster_parent, uirevision=f"rl-{map_path}", height=460)
 add_reading_list(fig, docs, assets.hover, rows)
 st.plotly_chart(fig, key="rl_map", theme=None, config={"displaylogo": False,

@@ -15,8 +15,8 @@ from ui.escape import escape
 from ui.figures import cluster_colours, map_figure, theme_colours
 from ui.loaders import map_assets
 from ui.trends_figures import clicked_group, papers_per_year_figure, shares_figure, shown_groups
-from ui.view import year_bounds
-from ui.widgets import map_picker, open_current_map
+from ui.view import overview_view, year_bounds
+from ui.widgets import map_picker, open_current_map, overview_note
 
 st.set_page_config(page_title="Themes over time · Topic map", page_icon="📈", layout="wide")
 
@@ -109,7 +109,9 @@ if selected is not None:
 else:
     head.markdown(f"**Map, {years[0]}–{years[1]}** ({len(view):,} papers) — click a point of "
                   "the chart to show one theme")
-st.plotly_chart(map_figure(view, hover=assets.hover, colour_by=level,
+drawn = overview_view(view, assets.priority, limit=state.overview_limit())
+overview_note(st, len(drawn), len(view))
+st.plotly_chart(map_figure(drawn, hover=assets.hover, colour_by=level,
                            cluster_parent=assets.cluster_parent, uirevision=f"tr-{map_path}",
                            height=520),
                 key="tr_map", theme=None, config={"displaylogo": False, "scrollZoom": True})

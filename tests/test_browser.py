@@ -32,7 +32,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
-SPECIAL_TRACES = ("search results", "open paper")
+SPECIAL_TRACES = ("search results", "open paper", "reading list")
 
 # Number of papers drawn, read from Plotly's own trace data in the page.
 COUNT_JS = """() => {

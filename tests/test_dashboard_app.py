@@ -61,7 +61,7 @@ def trace_length(trace: dict) -> int:
 
 def n_points(spec: dict) -> int:
     return sum(trace_length(t) for t in spec["data"]
-               if t.get("name") not in ("search results", "open paper"))
+               if t.get("name") not in ("search results", "open paper", "reading list"))
 
 
 def search_trace(spec: dict) -> dict | None:
@@ -321,3 +321,45 @@ def test_a_broken_map_is_reported_not_crashed(small_map, tmp_path, monkeypatch):
     assert not at.exception
     assert "rebuild the map" in at.error[0].value
     assert at.selectbox(key="map_picker").options == ["broken", "good"]
+
+
+# --------------------------------------------------------------------------- big maps, reading list
+
+
+def test_reading_list_papers_are_starred_on_the_main_map(small_map, tmp_path, monkeypatch):
+    copy = tmp_path / "small"
+    shutil.copytree(small_map, copy)
+    monkeypatch.setenv("TOPICMAP_MAPS_DIR", str(tmp_path))
+    at = run_app()
+    assert_ok(at)
+    assert not any(t.get("name") == "reading list" for t in map_spec(at)["data"])
+    ids = load_map(copy).documents["id"].astype(str).tolist()[:3]
+    ReadingList(copy).add(ids)
+    at.run()
+    stars = [t for t in map_spec(at)["data"] if t.get("name") == "reading list"]
+    assert len(stars) == 1 and trace_length(stars[0]) == 3
+    assert n_points(map_spec(at)) == 100  # the stars are drawn over the points, not instead
+
+
+def test_big_view_opens_on_an_overview_that_fills_in_when_filtered(maps_dir, monkeypatch):
+    monkeypatch.setenv("TOPICMAP_OVERVIEW_POINTS", "30")
+    small = load_map(maps_dir / "small")
+    at = run_app()
+    assert_ok(at)
+    spec = map_spec(at)
+    assert n_points(spec) == 30
+    assert any("Overview: 30 of the 100 papers" in i.value for i in at.info)
+    # Every theme is still labelled although only a sample is drawn.
+    assert len(spec["layout"]["annotations"]) == small.documents["theme"].nunique()
+    # A cluster of at most 30 papers is drawn whole, and no overview notice remains.
+    sizes = small.documents["cluster"].value_counts().drop(-1, errors="ignore")
+    cluster = int(sizes[sizes <= 30].index[0])
+    at.multiselect(key="view_clusters").set_value([cluster]).run()
+    assert_ok(at)
+    assert n_points(map_spec(at)) == int(sizes[cluster])
+    assert not any("Overview" in i.value for i in at.info)
+    # Back to the whole map, with every paper drawn on request.
+    at.multiselect(key="view_clusters").set_value([]).run()
+    at.checkbox(key="view_all_points").check().run()
+    assert_ok(at)
+    assert n_points(map_spec(at)) == 100

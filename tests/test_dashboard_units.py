@@ -25,17 +25,22 @@ from ui.figures import (
     topics_treemap,
 )
 from ui.paths import map_by_name, resolve_cli_map
-from ui.state import cli_map_arg, int_list
+from ui.state import cli_map_arg, int_list, overview_limit
 from ui.view import (
+    OVERVIEW_POINTS,
     Filters,
     colour_columns,
     filter_mask,
     label_positions,
     nearest_neighbours,
+    overview_rows,
+    rows_in_region,
+    sample_priority,
     search_words,
     semantic_search,
     year_bounds,
 )
+from ui.widgets import selection_region
 
 PAYLOADS = [
     "<script>window.__pwned=1</script>",
@@ -340,3 +345,59 @@ def test_download_file_names_are_safe():
     assert file_stem("../../etc/passwd") == "etc_passwd"
     assert file_stem("my map <script>") == "my_map_script"
     assert file_stem("...") == "papers"
+
+
+# --------------------------------------------------------------------------- overview of big maps
+
+
+def test_sample_priority_is_a_fixed_permutation():
+    a, b = sample_priority(1000), sample_priority(1000)
+    assert np.array_equal(a, b)
+    assert sorted(a.tolist()) == list(range(1000))
+    assert not np.array_equal(a, np.arange(1000))
+
+
+def test_overview_rows_sample_is_nested_so_filtering_only_adds_points():
+    priority = sample_priority(5000, seed=3)
+    everything = np.arange(5000)
+    wide = overview_rows(everything, priority, limit=400)
+    assert len(wide) == 400 and np.all(np.diff(wide) > 0)
+    narrow_view = everything[everything % 3 == 0]  # 1,667 papers, still over the limit
+    narrow = overview_rows(narrow_view, priority, limit=400)
+    assert len(narrow) == 400 and set(narrow) <= set(narrow_view)
+    assert set(wide) & set(narrow_view) <= set(narrow)
+    small_view = everything[:250]
+    assert np.array_equal(overview_rows(small_view, priority, limit=400), small_view)
+    assert np.array_equal(overview_rows(everything, priority, limit=0), everything)
+
+
+def test_rows_in_region_box_and_lasso():
+    view = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0, 0.2], "y": [0.0, 1.0, 2.0, 3.0, 2.9]},
+                        index=[10, 11, 12, 13, 14])
+    assert rows_in_region(view, box=(0.5, 2.5, 0.5, 2.5)).tolist() == [11, 12]
+    assert rows_in_region(view, box=(2.5, 0.5, 2.5, 0.5)).tolist() == [11, 12]  # reversed
+    triangle = (np.array([-1.0, 4.0, -1.0]), np.array([-1.0, -1.0, 4.0]))  # below x + y = 3
+    assert rows_in_region(view, polygon=triangle).tolist() == [10, 11]
+    assert rows_in_region(view).tolist() == []
+
+
+def test_selection_region_reads_box_and_lasso_events():
+    box = {"selection": {"points": [], "box": [{"x": [1, 2], "y": [3, 4]}], "lasso": []}}
+    assert selection_region(box) == {"box": (1.0, 2.0, 3.0, 4.0)}
+    lasso = {"selection": {"points": [], "box": [],
+                           "lasso": [{"x": [0, 1, 0], "y": [0, 0, 1]}]}}
+    xs, ys = selection_region(lasso)["polygon"]
+    assert xs.tolist() == [0, 1, 0] and ys.tolist() == [0, 0, 1]
+    assert selection_region({"selection": {"points": [], "box": [{"x": "junk"}]}}) == {}
+    assert selection_region(None) == {}
+
+
+def test_overview_limit_from_arguments_then_environment(monkeypatch):
+    monkeypatch.delenv("TOPICMAP_OVERVIEW_POINTS", raising=False)
+    assert overview_limit([]) == OVERVIEW_POINTS
+    assert overview_limit(["--map", "m", "--overview-points", "5,000"]) == 5000
+    assert overview_limit(["--overview-points=0"]) == 0
+    monkeypatch.setenv("TOPICMAP_OVERVIEW_POINTS", "123")
+    assert overview_limit([]) == 123
+    monkeypatch.setenv("TOPICMAP_OVERVIEW_POINTS", "lots")
+    assert overview_limit([]) == OVERVIEW_POINTS

@@ -226,6 +226,28 @@ def test_reading_list_page(small_map, tmp_path, monkeypatch):
 
 
 
+def test_reading_list_page_on_an_overview_keeps_every_star(small_map, tmp_path, monkeypatch):
+    root = tmp_path / "maps"
+    shutil.copytree(small_map, root / "small")
+    monkeypatch.setenv("TOPICMAP_MAPS_DIR", str(root))
+    monkeypatch.setenv("TOPICMAP_OVERVIEW_POINTS", "25")
+    docs = load_map(root / "small").documents
+    ReadingList(root / "small").add(docs["id"].astype(str).tolist()[::10])  # 10 papers
+    app = Path(__file__).resolve().parents[1] / "dashboard.py"
+    at = AppTest.from_file(str(app), default_timeout=120)
+    at.switch_page("pages/4_Reading_list.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Overview:" in i.value for i in at.info)
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    drawn = sum(len(base64.b64decode(t["x"]["bdata"])) // 4 if isinstance(t["x"], dict)
+                else len(t["x"]) for t in spec["data"] if t.get("name") != "reading list")
+    stars = next(t for t in spec["data"] if t.get("name") == "reading list")
+    n_stars = (len(base64.b64decode(stars["x"]["bdata"])) // 4 if isinstance(stars["x"], dict)
+               else len(stars["x"]))
+    assert n_stars == 10
+    assert 25 <= drawn <= 35  # the sample, plus listed papers outside it
+
+
 def test_a_locked_store_is_reported_as_busy(map_dir):
     import sqlite3
 

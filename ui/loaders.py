@@ -34,7 +34,7 @@ from pipeline.embed import Embedder, SentenceTransformerEmbedder
 from pipeline.errors import PipelineError
 
 from .figures import hover_abstract_chars, hover_texts
-from .view import lowered_text
+from .view import lowered_text, sample_priority
 
 #: ``module:callable`` returning an Embedder, used instead of the map's model.
 #: For tests and load tests only; unset in production.
@@ -85,6 +85,7 @@ class MapAssets:
     cluster_sizes: dict[int, int]
     theme_sizes: dict[int, int]
     row_of_id: dict[str, int]
+    priority: np.ndarray  # fixed random rank per paper: which ones an overview draws
 
 
 def map_assets(path: Path | str) -> MapAssets:
@@ -115,6 +116,7 @@ def build_assets(documents: pd.DataFrame, clusters: pd.DataFrame) -> MapAssets:
         cluster_sizes=dict(zip(fine["id"].astype(int), fine["size"].astype(int), strict=True)),
         theme_sizes=dict(zip(themes["id"].astype(int), themes["size"].astype(int), strict=True)),
         row_of_id={str(v): i for i, v in enumerate(documents["id"].tolist())},
+        priority=sample_priority(len(documents)),
     )
 
 

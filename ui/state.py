@@ -18,6 +18,7 @@ ones dropped by the pages; map names are checked to stay in the maps folder.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -27,20 +28,40 @@ import streamlit as st
 from pipeline.errors import MapFormatError
 
 from . import paths
+from .view import OVERVIEW_POINTS
 
 MAP_KEY = "topicmap_map_path"  # session: the map this session looks at
 MAX_PARAM_CHARS = 2000
+OVERVIEW_ENV = "TOPICMAP_OVERVIEW_POINTS"
+
+
+def cli_arg(name: str, argv: Sequence[str] | None = None) -> str | None:
+    """The value of ``--NAME`` in the script's arguments (``streamlit run dashboard.py -- --NAME X``)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    flag = f"--{name}"
+    for i, arg in enumerate(args):
+        if arg == flag and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith(flag + "="):
+            return arg.split("=", 1)[1]
+    return None
 
 
 def cli_map_arg(argv: Sequence[str] | None = None) -> str | None:
     """The value of ``--map`` in the script's arguments (``streamlit run dashboard.py -- --map X``)."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    for i, arg in enumerate(args):
-        if arg == "--map" and i + 1 < len(args):
-            return args[i + 1]
-        if arg.startswith("--map="):
-            return arg.split("=", 1)[1]
-    return None
+    return cli_arg("map", argv)
+
+
+def overview_limit(argv: Sequence[str] | None = None) -> int:
+    """How many points a big view draws before it opens on an overview.
+
+    ``--overview-points N`` on the command line, else ``$TOPICMAP_OVERVIEW_POINTS``,
+    else :data:`ui.view.OVERVIEW_POINTS`; 0 turns the overview off. A value that is
+    not a whole number is ignored (the default applies).
+    """
+    raw = cli_arg("overview-points", argv) or os.environ.get(OVERVIEW_ENV, "")
+    raw = raw.strip().replace(",", "").replace("_", "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else OVERVIEW_POINTS
 
 
 def param(name: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -181,3 +182,72 @@ def describe_counts(n_shown: int, n_total: int) -> str:
         return f"all {n_total:,} papers"
     share = 100 * n_shown / n_total if n_total else 0
     return f"{n_shown:,} of {n_total:,} papers ({share:.0f}%)" if math.isfinite(share) else ""
+
+
+# --------------------------------------------------------------------------- overview of big maps
+
+#: Past this many papers in view the map opens on an overview: a seeded sample is drawn
+#: (every label is still written), and every paper appears once filters narrow the view.
+OVERVIEW_POINTS = 20_000
+
+
+def sample_priority(n_papers: int, *, seed: int = 0) -> np.ndarray:
+    """A fixed random rank per paper (row position -> rank), the same on every run.
+
+    The overview draws the papers of lowest rank in view, so the points drawn for a
+    narrower view always include those drawn for a wider one: filtering fills the
+    map in, it never reshuffles it.
+    """
+    ranks = np.empty(n_papers, dtype=np.int64)
+    ranks[np.random.default_rng(seed).permutation(n_papers)] = np.arange(n_papers)
+    return ranks
+
+
+def overview_rows(rows: np.ndarray, priority: np.ndarray, *, limit: int = OVERVIEW_POINTS,
+                  ) -> np.ndarray:
+    """The row positions to draw: all of ``rows`` when they fit in ``limit``, else the
+    ``limit`` of lowest ``priority``, in map order."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if limit <= 0 or len(rows) <= limit:
+        return rows
+    pick = np.argpartition(priority[rows], limit - 1)[:limit]
+    return np.sort(rows[pick])
+
+
+def overview_view(view: pd.DataFrame, priority: np.ndarray, *, limit: int = OVERVIEW_POINTS,
+                  keep: Sequence[int | None] = ()) -> pd.DataFrame:
+    """The part of ``view`` to draw: all of it when it fits in ``limit``, else the seeded
+    overview sample plus the rows of ``keep`` that are in view (search hits, open paper)."""
+    rows = view.index.to_numpy()
+    drawn = overview_rows(rows, priority, limit=limit)
+    if len(drawn) == len(rows):
+        return view
+    extra = np.asarray([r for r in keep if r is not None and r in view.index], dtype=np.int64)
+    return view.loc[np.union1d(drawn, extra)]
+
+
+def rows_in_region(view: pd.DataFrame, *, box: tuple[float, float, float, float] | None = None,
+                   polygon: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Row positions of ``view`` inside a box ``(x0, x1, y0, y1)`` or a lasso polygon.
+
+    Used when the map draws only a sample: a box or lasso then selects every paper in
+    the region, drawn or not.
+    """
+    x = view["x"].to_numpy(dtype=np.float64)
+    y = view["y"].to_numpy(dtype=np.float64)
+    if box is not None:
+        x0, x1, y0, y1 = box
+        inside = ((x >= min(x0, x1)) & (x <= max(x0, x1))
+                  & (y >= min(y0, y1)) & (y <= max(y0, y1)))
+    elif polygon is not None:
+        px, py = (np.asarray(a, dtype=np.float64) for a in polygon)
+        inside = np.zeros(len(x), dtype=bool)
+        for i in range(len(px)):  # even-odd rule, one edge at a time over all points
+            xa, ya, xb, yb = px[i - 1], py[i - 1], px[i], py[i]
+            crosses = (ya > y) != (yb > y)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                at = xa + (y - ya) * (xb - xa) / (yb - ya)
+            inside ^= crosses & (x < at)
+    else:
+        return np.empty(0, dtype=np.int64)
+    return view.index.to_numpy()[inside]

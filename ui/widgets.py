@@ -22,7 +22,14 @@ from pipeline.readinglist import ReadingList
 from . import state
 from .escape import escape, safe_url
 from .loaders import MapAssets, embed_query, load_topic_map, query_model
-from .view import Filters, colour_columns, nearest_neighbours, semantic_search, year_bounds
+from .view import (
+    Filters,
+    colour_columns,
+    nearest_neighbours,
+    rows_in_region,
+    semantic_search,
+    year_bounds,
+)
 
 PAPER_KEY = "view_paper"
 SELECTION_KEY = "view_selection"
@@ -195,12 +202,44 @@ def selected_rows_from_event(event: object) -> tuple[str, list[int]]:
     return ("area", rows) if rows else ("none", [])
 
 
-def map_select_callback(documents: pd.DataFrame) -> Callable[[], None]:
-    """The ``on_select`` callback of the map: a click opens a paper, an area selects papers."""
+def selection_region(event: object) -> dict[str, tuple]:
+    """The box (``{"box": (x0, x1, y0, y1)}``) or lasso (``{"polygon": (xs, ys)}``) of a
+    Plotly selection event, or ``{}`` when it has neither."""
+    selection = getattr(event, "selection", None)
+    if selection is None and isinstance(event, dict):
+        selection = event.get("selection")
+    if not selection:
+        return {}
+    try:
+        for box in selection.get("box") or []:
+            x, y = box.get("x") or [], box.get("y") or []
+            if len(x) >= 2 and len(y) >= 2:
+                return {"box": (float(x[0]), float(x[-1]), float(y[0]), float(y[-1]))}
+        for lasso in selection.get("lasso") or []:
+            x, y = lasso.get("x") or [], lasso.get("y") or []
+            if len(x) >= 3 and len(x) == len(y):
+                return {"polygon": (np.asarray(x, dtype=float), np.asarray(y, dtype=float))}
+    except (TypeError, ValueError, AttributeError):
+        return {}
+    return {}
+
+
+def map_select_callback(documents: pd.DataFrame, *, sampled_view: pd.DataFrame | None = None,
+                        ) -> Callable[[], None]:
+    """The ``on_select`` callback of the map: a click opens a paper, an area selects papers.
+
+    ``sampled_view``: the whole view when the map draws only a sample of it (overview);
+    a box or lasso then selects every paper of the view inside the region.
+    """
     ids = documents["id"].astype(str).to_numpy()
 
     def _callback() -> None:
-        kind, rows = selected_rows_from_event(st.session_state.get(CHART_KEY))
+        event = st.session_state.get(CHART_KEY)
+        kind, rows = selected_rows_from_event(event)
+        if kind == "area" and sampled_view is not None:
+            region = selection_region(event)
+            if region:
+                rows = rows_in_region(sampled_view, **region).tolist()
         rows = [r for r in rows if 0 <= r < len(ids)]
         if kind == "click":
             open_paper(str(ids[rows[0]]))
@@ -274,6 +313,47 @@ def add_to_reading_list_button(map_path: Path, paper_ids: Sequence[str], *, key:
     """One button adding many papers (a selection) to the map's reading list."""
     (where or st).button(f"Add {len(paper_ids):,} to reading list", key=key,
                          on_click=_reading_list_change, args=(map_path, list(paper_ids), True))
+
+
+def reading_list_rows(map_path: Path, assets: MapAssets) -> list[int]:
+    """Row positions of the map's reading-list papers (empty if the list cannot be read)."""
+    try:
+        ids = ReadingList(map_path).ids()
+    except PipelineError:
+        return []
+    return [assets.row_of_id[i] for i in ids if i in assets.row_of_id]
+
+
+def overview_toggle(n_papers: int, limit: int) -> bool:
+    """The sidebar switch that draws every paper of a big map; True when ticked.
+
+    Only offered when the map has more papers than the overview draws (``limit``).
+    """
+    if limit <= 0 or n_papers <= limit:
+        return False
+    state.seed("view_all_points", False)
+    return bool(st.sidebar.checkbox(
+        "Draw every paper", key="view_all_points",
+        help=f"Views of more than {limit:,} papers open on an overview: "
+             "a fixed random sample is drawn and every label is written. Filtering or "
+             "drilling down fills the map in. Drawing every point sends more to the "
+             "browser and makes each change slower."))
+
+
+def overview_note(where: object, n_drawn: int, n_view: int, *, main_map: bool = False) -> None:
+    """Say, above a map that draws a sample, how much of the view is drawn and how to see
+    the rest (``main_map``: the landing page, with its sidebar switch and area selection)."""
+    if n_drawn >= n_view:
+        return
+    text = (f"Overview: {n_drawn:,} of the {n_view:,} papers in view are drawn (a fixed random "
+            "sample); every theme and cluster label is written. ")
+    if main_map:
+        text += ("Filter to a theme or cluster, or drill down, to draw them all, or tick *Draw "
+                 "every paper* in the sidebar. A box or lasso selects every paper inside it, "
+                 "drawn or not.")
+    else:
+        text += "Narrow the view to draw every paper."
+    where.info(text)
 
 
 def _reading_list_change(map_path: Path, paper_ids: list[str], add: bool) -> None:
