@@ -29,6 +29,11 @@ Playwright with Debian's /usr/bin/chromium, 1500x1000 viewport):
   filter change (Streamlit sends the figure as JSON with binary-encoded
   coordinates).
 
+Views of more than ``--overview-points`` papers (the dashboard's default) open on an
+overview that draws a sample of that many points: "every paper" and "that theme's
+papers" then mean the points the overview draws. ``--overview-points 0`` measures the
+map with every point drawn.
+
 Medians of ``--runs`` repetitions; the machine (CPU, cores, load) is printed
 with the numbers. Not part of ``make test``: timings depend on the machine.
 """
@@ -51,6 +56,9 @@ from pathlib import Path
 
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ui.view import OVERVIEW_POINTS
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -58,7 +66,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 COUNT_JS = """() => {
   const gd = document.querySelector('.js-plotly-plot');
   if (!gd || !gd._fullData) return -1;
-  return gd._fullData.filter(t => !['search results', 'open paper'].includes(t.name))
+  return gd._fullData.filter(t => !['search results', 'open paper', 'reading list'].includes(t.name))
     .reduce((a, t) => a + t._length, 0);
 }"""
 
@@ -69,13 +77,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(map_path: Path, port: int, log: Path) -> subprocess.Popen:
+def start_server(map_path: Path, port: int, log: Path, overview_points: int,
+                 ) -> subprocess.Popen:
     env = dict(os.environ, TOPICMAP_MAPS_DIR=str(map_path.parent))
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
          "--server.headless", "true", "--server.address", "127.0.0.1",
          "--server.port", str(port), "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false", "--", "--map", str(map_path)],
+         "--browser.gatherUsageStats", "false", "--", "--map", str(map_path),
+         "--overview-points", str(overview_points)],
         cwd=tempfile.gettempdir(), env=env, stdout=open(log, "w"),
         stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 180
@@ -134,6 +144,9 @@ def main() -> int:
     parser.add_argument("--map", required=True, type=Path, help="map directory")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--overview-points", type=int, default=OVERVIEW_POINTS,
+                        help="the dashboard's overview threshold (default %(default)s; "
+                             "0 draws every paper)")
     args = parser.parse_args()
     map_path = args.map.resolve()
     documents = pd.read_parquet(map_path / "documents.parquet", columns=["theme"])
@@ -141,40 +154,47 @@ def main() -> int:
     themes = clusters[clusters["level"] == "theme"].sort_values(["size", "id"],
                                                                 ascending=[False, True])
     n_all = len(documents)
+    limit = args.overview_points
+
+    def drawn(n: int) -> int:
+        """Points the map holds for a view of n papers (the overview draws a sample)."""
+        return min(n, limit) if limit > 0 else n
+
     # One theme per run, never the same twice in a row: each selection is a view the
     # browser has not seen (Streamlit re-sends only figures the browser lacks).
     picks = [themes.iloc[i % len(themes)] for i in range(args.runs)]
-    targets = [(f"{t['label']} ({int(t['size']):,})", int((documents["theme"] == t["id"]).sum()))
-               for t in picks]
+    targets = [(f"{t['label']} ({int(t['size']):,})",
+                drawn(int((documents["theme"] == t["id"]).sum()))) for t in picks]
 
     from playwright.sync_api import sync_playwright
 
     port = free_port()
     log = Path(tempfile.gettempdir()) / f"bench-dashboard-{port}.log"
-    server = start_server(map_path, port, log)
-    results: dict = {"map": str(map_path), "papers": n_all, "machine": machine(),
+    server = start_server(map_path, port, log, limit)
+    results: dict = {"map": str(map_path), "papers": n_all, "points_drawn": drawn(n_all),
+                     "overview_points": limit, "machine": machine(),
                      "themes_selected": [label for label, _ in targets]}
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                                  args=CHROMIUM_ARGS)
             cold = Page(browser, f"http://127.0.0.1:{port}/")
-            results["first_plot_cold_ms"] = round(cold.first_plot(n_all))
+            results["first_plot_cold_ms"] = round(cold.first_plot(drawn(n_all)))
             cold.page.close()
             warm, first_bytes = [], []
             for _ in range(args.runs):
                 page = Page(browser, f"http://127.0.0.1:{port}/")
-                warm.append(page.first_plot(n_all))
+                warm.append(page.first_plot(drawn(n_all)))
                 page.page.wait_for_timeout(500)
                 first_bytes.append(page.received)
                 page.page.close()
             # Navigations in one browser tab (its HTTP and code caches warm): a reload.
             page = Page(browser, f"http://127.0.0.1:{port}/")
-            page.first_plot(n_all)
+            page.first_plot(drawn(n_all))
             reload_ms = []
             for _ in range(args.runs):
                 page.page.wait_for_timeout(500)
-                reload_ms.append(page.first_plot(n_all))
+                reload_ms.append(page.first_plot(drawn(n_all)))
             page.page.wait_for_timeout(1500)
             select_ms, select_bytes, back_ms, back_bytes = [], [], [], []
             for label, n_theme in targets:
@@ -196,7 +216,7 @@ def main() -> int:
                     "[data-testid='stMultiSelect'] button[aria-label^='Remove']").first
                 start = time.perf_counter()
                 remove.click()
-                page.wait_count(n_all)
+                page.wait_count(drawn(n_all))
                 back_ms.append((time.perf_counter() - start) * 1000)
                 page.page.wait_for_timeout(700)
                 back_bytes.append(page.received - before)

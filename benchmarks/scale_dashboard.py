@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = [
     ("papers", "papers"),
+    ("points_drawn", "points drawn on the first page"),
     ("first_plot_cold_ms", "first plot, cold server (ms)"),
     ("first_plot_warm_median_ms", "first plot, new session (ms, median)"),
     ("first_page_bytes_median", "bytes to the browser, first page"),
@@ -36,21 +37,27 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("maps", nargs="+", type=Path)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--overview-points", type=int, nargs="+", default=[20_000],
+                        help="overview thresholds to measure each map at (0: every point)")
     parser.add_argument("--out", type=Path,
                         default=ROOT / "benchmarks" / "results" / "scale_dashboard.json")
     args = parser.parse_args()
     results = []
-    for map_path in args.maps:
-        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
-            out = Path(handle.name)
-        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_dashboard.py"),
-                        "--map", str(map_path), "--runs", str(args.runs), "--json", str(out)],
-                       check=True, stdout=subprocess.DEVNULL)
-        results.append(json.loads(out.read_text()))
-        out.unlink()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print("| | " + " | ".join(Path(r["map"]).name for r in results) + " |")
+    for map_path in args.maps:
+        for limit in args.overview_points:
+            with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+                out = Path(handle.name)
+            subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_dashboard.py"),
+                            "--map", str(map_path), "--runs", str(args.runs), "--json", str(out),
+                            "--overview-points", str(limit)],
+                           check=True, stdout=subprocess.DEVNULL)
+            results.append(json.loads(out.read_text()))
+            out.unlink()
+            # Written after every run, so an interrupted comparison keeps what it measured.
+            args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print("| | " + " | ".join(f"{Path(r['map']).name} (overview {r.get('overview_points')})"
+                              for r in results) + " |")
     print("|---|" + "---|" * len(results))
     for key, title in ROWS:
         print(f"| {title} | " + " | ".join(f"{r.get(key, '–'):,}" if isinstance(r.get(key), int)

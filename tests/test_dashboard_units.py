@@ -401,3 +401,18 @@ def test_overview_limit_from_arguments_then_environment(monkeypatch):
     assert overview_limit([]) == 123
     monkeypatch.setenv("TOPICMAP_OVERVIEW_POINTS", "lots")
     assert overview_limit([]) == OVERVIEW_POINTS
+
+
+def test_area_selection_on_an_overview_takes_every_paper_in_the_region(monkeypatch):
+    import ui.widgets as widgets
+
+    docs = pd.DataFrame({"id": [f"p{i}" for i in range(6)],
+                         "x": [0.0, 1.0, 2.0, 3.0, 1.5, 9.0], "y": [0.0] * 6})
+    event = {"selection": {"points": [{"customdata": [1]}],  # only one drawn point in the box
+                           "box": [{"x": [0.5, 2.5], "y": [-1, 1]}], "lasso": []}}
+    session: dict = {widgets.CHART_KEY: event}
+    monkeypatch.setattr(widgets.st, "session_state", session)
+    widgets.map_select_callback(docs)()
+    assert session[widgets.SELECTION_KEY] == [1]
+    widgets.map_select_callback(docs, sampled_view=docs.iloc[:5])()
+    assert sorted(session[widgets.SELECTION_KEY]) == [1, 2, 4]
