@@ -169,24 +169,28 @@ def stream_snapshot(path: Path, keep: ArxivFilter) -> Iterator[tuple[str, ...]]:
         raise InputError(f"{path}: read failed after line {number} ({exc})") from None
 
 
-def read_snapshot(path: Path, config: IngestConfig) -> pd.DataFrame:
-    """The arXiv metadata snapshot, streamed and filtered (see the module docstring)."""
+def read_snapshot(path: Path, config: IngestConfig) -> Iterator[pd.DataFrame]:
+    """The arXiv metadata snapshot, streamed and filtered (see the module docstring).
+
+    Yields the kept papers in chunks of ``_CHUNK_ROWS``: ingest cleans each chunk
+    as it arrives, so the Python strings of at most one chunk are alive at once
+    and the kept text is stored once, in compact string columns.
+    """
     keep = ArxivFilter.from_config(config)
-    # Kept papers go into compact string columns a chunk at a time, so the Python
-    # objects of at most one chunk are alive at once.
-    chunks: list[pd.DataFrame] = []
     rows: list[tuple[str, ...]] = []
+    kept = 0
     for row in stream_snapshot(path, keep):
         rows.append(row)
         if len(rows) >= _CHUNK_ROWS:
-            chunks.append(pd.DataFrame(rows, columns=COLUMNS))
+            kept += len(rows)
+            yield pd.DataFrame(rows, columns=COLUMNS)
             rows = []
-    if rows or not chunks:
-        chunks.append(pd.DataFrame(rows, columns=COLUMNS))
-    if len(chunks) == 1 and chunks[0].empty and keep.active:
+    if rows:
+        kept += len(rows)
+        yield pd.DataFrame(rows, columns=COLUMNS)
+    if not kept and keep.active:
         raise InputError(f"{path}: no arXiv paper matches the filter ({keep.describe()}); "
                          "widen --arxiv-category / --arxiv-from / --arxiv-until")
-    return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
 
 
 def _snapshot_date(record: dict[str, Any]) -> str:

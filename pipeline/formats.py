@@ -1,6 +1,6 @@
 """Bibliographic input formats, registered with ``pipeline.ingest``'s readers.
 
-Importing this module registers them; ``ingest.read_file`` does so on first use.
+Importing this module registers them; ``ingest.read_chunks`` does so on first use.
 Each reader returns a raw table with the standard columns (id, title, abstract,
 authors, year, url) plus metadata such as doi, venue, keywords and categories;
 ``ingest.standardise`` and the cleaning after it do the rest.
@@ -34,6 +34,7 @@ import functools
 import json
 import logging
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -299,8 +300,8 @@ OPENALEX_COLUMNS = [*BIB_COLUMNS, "topic", "cited_by_count"]
 
 
 @reader(".json", ".jsonl", ".ndjson")
-def read_json_family(path: Path, config: IngestConfig) -> pd.DataFrame:
-    """arXiv snapshot, OpenAlex works or a plain JSON table, told apart by content."""
+def read_json_family(path: Path, config: IngestConfig) -> pd.DataFrame | Iterator[pd.DataFrame]:
+    """arXiv snapshot (yielded in chunks), OpenAlex works or a plain JSON table, told apart by content."""
     if arxiv.looks_like_snapshot(arxiv.first_record(path)):
         log.info("%s: arXiv metadata snapshot, streamed (%s)", path.name,
                  arxiv.ArxivFilter.from_config(config).describe())

@@ -6,6 +6,11 @@ trending-papers page; bibliographic formats registered in ``pipeline.formats``),
 finds the title/abstract/id/year/authors/url columns, normalises the text,
 drops rows without a usable abstract and merges duplicates, counting both.
 
+A reader returns one table, or yields tables in chunks (the arXiv snapshot
+does): each chunk is standardised and cleaned on its own as it arrives, so a
+big input's text is turned into Python strings a chunk at a time, never a
+whole column at once (that costs several times the text's size in memory).
+
 Text is cleaned (HTML entities decoded, control characters and runs of
 whitespace removed) but never interpreted: markup stays literal characters,
 and the dashboard escapes it when it shows it.
@@ -19,7 +24,7 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,8 +49,9 @@ COLUMN_ALIASES: dict[str, list[str]] = {
     "url": ["url", "link", "pdf_url", "href", "doi_url"],
 }
 
-Reader = Callable[[Path, IngestConfig], pd.DataFrame]
-#: Suffix (without .gz) -> reader returning a raw table. Extended by ``pipeline.formats``.
+Reader = Callable[[Path, IngestConfig], pd.DataFrame | Iterator[pd.DataFrame]]
+#: Suffix (without .gz) -> reader returning a raw table, or yielding it in chunks (same
+#: columns in each). Extended by ``pipeline.formats``.
 READERS: dict[str, Reader] = {}
 
 
@@ -330,6 +336,8 @@ def standardise(frame: pd.DataFrame, path: Path, config: IngestConfig) -> pd.Dat
 
 # --------------------------------------------------------------------------- text
 
+#: Core columns whose text goes through ``clean_text``.
+TEXT_COLUMNS = ("title", "abstract", "authors", "url", "id")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\ufeff]")
 _SPACE = re.compile(r"\s+")
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d|2100)(?!\d)")
@@ -351,6 +359,15 @@ def parse_year(value: str) -> float:
     return float(match.group(1)) if match else np.nan
 
 
+def clean_papers(frame: pd.DataFrame) -> pd.DataFrame:
+    """A standardised table (or chunk of one) with missing values blank, text cleaned, year parsed."""
+    frame = frame.fillna("")
+    for column in TEXT_COLUMNS:
+        frame[column] = frame[column].map(clean_text)
+    frame["year"] = frame["year"].map(parse_year)
+    return frame
+
+
 def normalise_title(title: str) -> str:
     """Lower-case letters and digits only: the key for duplicate titles."""
     return re.sub(r"[\W_]+", "", title.casefold())
@@ -359,8 +376,11 @@ def normalise_title(title: str) -> str:
 # --------------------------------------------------------------------------- main
 
 
-def read_file(path: Path, config: IngestConfig) -> pd.DataFrame:
-    """Read one input file into the standard columns (no cleaning yet)."""
+def read_chunks(path: Path, config: IngestConfig) -> Iterator[pd.DataFrame]:
+    """Read one input file into the standard columns (no cleaning yet), chunk by chunk.
+
+    Most readers give the whole file as one chunk; streaming readers give many.
+    """
     from . import formats  # noqa: F401 - registers the bibliographic readers
 
     if not path.exists():
@@ -373,8 +393,13 @@ def read_file(path: Path, config: IngestConfig) -> pd.DataFrame:
             f"{path}: unknown format {suffix or '(no extension)'!r}; supported: {known} "
             "(each may also be gzip-compressed, .gz)"
         )
-    frame = read(path, config)
-    return standardise(frame, path, config)
+    result = read(path, config)
+    empty = True
+    for chunk in [result] if isinstance(result, pd.DataFrame) else result:
+        empty = False
+        yield standardise(chunk, path, config)
+    if empty:  # a streaming reader that kept nothing
+        yield standardise(pd.DataFrame(), path, config)
 
 
 def read_papers(paths: Sequence[Path | str], config: IngestConfig | None = None,
@@ -384,25 +409,26 @@ def read_papers(paths: Sequence[Path | str], config: IngestConfig | None = None,
     if not paths:
         raise InputError("no input files given; pass one or more files of papers")
     report = IngestReport()
-    frames = []
+    pieces = []
     for raw in paths:
         path = Path(raw)
-        frame = read_file(path, config)
-        frame["_source"] = path.name
-        frames.append(frame)
-        report.inputs.append({"path": str(path.resolve()), "rows": len(frame)})
-    papers = pd.concat(frames, ignore_index=True, sort=False).fillna("")
-    report.read = len(papers)
-    papers["_row"] = np.arange(len(papers))  # position in the inputs, for --embeddings
-    for column in ("title", "abstract", "authors", "url", "id"):
-        papers[column] = papers[column].map(clean_text)
-    papers["year"] = papers["year"].map(parse_year)
-
-    usable = papers["abstract"].str.len() >= config.min_abstract_chars
-    report.skipped_no_abstract = int((~usable).sum())
-    papers = papers[usable]
-
-    papers = _merge_duplicates(papers, report)
+        rows = 0
+        for chunk in read_chunks(path, config):
+            chunk = clean_papers(chunk)
+            chunk["_source"] = path.name
+            # Position in the inputs (for --embeddings), counted before any row is dropped.
+            chunk["_row"] = np.arange(report.read, report.read + len(chunk))
+            report.read += len(chunk)
+            rows += len(chunk)
+            usable = chunk["abstract"].str.len() >= config.min_abstract_chars
+            report.skipped_no_abstract += int((~usable).sum())
+            # Filtering copies every column: only when a row goes, and a chunk at a time.
+            pieces.append(chunk if usable.all() else chunk[usable])
+        report.inputs.append({"path": str(path.resolve()), "rows": rows})
+    papers = _merge_duplicates(pieces, report)
+    # Blanks the metadata columns some inputs lack (core columns are clean already).
+    papers = papers.fillna(dict.fromkeys(papers.columns.difference(CORE_COLUMNS), ""))
+    papers["_row"] = papers.pop("_row")  # last, after every input's metadata columns
     papers = papers.drop(columns="_source" if len(paths) == 1 else [])
     papers = papers.rename(columns={"_source": "source_file"})
     papers["id"] = _unique_ids(papers)
@@ -421,14 +447,26 @@ def read_papers(paths: Sequence[Path | str], config: IngestConfig | None = None,
     return papers, report
 
 
-def _merge_duplicates(papers: pd.DataFrame, report: IngestReport) -> pd.DataFrame:
-    """Keep the first of papers sharing an id or a normalised title."""
-    title_key = papers["title"].map(normalise_title)
-    id_key = papers["id"].str.casefold()
+def _merge_duplicates(pieces: list[pd.DataFrame], report: IngestReport) -> pd.DataFrame:
+    """The pieces stacked, keeping the first of papers sharing an id or a normalised title.
+
+    Duplicates are found over all pieces, but each piece is filtered on its own
+    and replaced in ``pieces`` (filtering the stacked table would copy every
+    column of it at once).
+    """
+    title_key = pd.concat([p["title"].map(normalise_title) for p in pieces], ignore_index=True)
+    id_key = pd.concat([p["id"].str.casefold() for p in pieces], ignore_index=True)
     duplicate = title_key.duplicated() & (title_key != "")
     duplicate |= id_key.duplicated() & (id_key != "")
     report.duplicates_merged = int(duplicate.sum())
-    return papers[~duplicate]
+    keep = ~duplicate.to_numpy()
+    start = 0
+    for i, piece in enumerate(pieces):
+        mask = keep[start:start + len(piece)]
+        start += len(piece)
+        if not mask.all():
+            pieces[i] = piece[mask]
+    return _concat(pieces)
 
 
 def _unique_ids(papers: pd.DataFrame) -> pd.Series:
@@ -443,6 +481,12 @@ def _unique_ids(papers: pd.DataFrame) -> pd.Series:
         seen.add(candidate)
         out.append(candidate)
     return pd.Series(out, index=papers.index, dtype=str)
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Frames stacked with a fresh index (string columns are joined without copying their text)."""
+    return frames[0].reset_index(drop=True) if len(frames) == 1 else pd.concat(
+        frames, ignore_index=True, sort=False)
 
 
 def _first_line(exc: BaseException) -> str:

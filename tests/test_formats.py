@@ -13,10 +13,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipeline import arxiv, ingest
 from pipeline.config import IngestConfig
 from pipeline.errors import InputError, PipelineError
 from pipeline.formats import display_name, rebuild_abstract
-from pipeline.ingest import read_papers
+from pipeline.ingest import clean_text, normalise_title, read_papers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -415,6 +416,107 @@ def test_arxiv_snapshot_streams_in_bounded_memory(tmp_path):
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["kept"] == 5
     assert result["growth_kb"] < size_kb / 4, result
+
+
+def quirky_snapshot_records() -> list[dict]:
+    """Snapshot lines whose text needs cleaning, with duplicates that land in other chunks."""
+    quirks = ["Caf&eacute; &amp; <b>bold</b>\u200b", "Schr\\\"odinger $\\alpha$-space \\emph{x}",
+              "e\u0301 with a combining accent", "tab\tand\x07bell\x00 \r\n end"]
+    records = []
+    for i in range(14):
+        record = snapshot_record(i, "cs.CL")
+        record["title"] = f"  {quirks[i % 4]}\n   title {i}  "
+        record["abstract"] = f"\n  {quirks[(i + 1) % 4]}  " + record["abstract"]
+        record["authors_parsed"] = [["M&uuml;ller", "J.", ""], [" Lee\u200b ", "M.", ""]]
+        records.append(record)
+    records[5]["abstract"] = "  too &amp; short "
+    records[9]["title"] = records[1]["title"].replace(" ", "\n  ").upper()  # same title key
+    records[12]["id"] = records[2]["id"]  # same id, different title
+    return records
+
+
+def test_arxiv_snapshot_is_cleaned_a_chunk_at_a_time_like_a_whole_table(tmp_path, monkeypatch):
+    """Per-chunk cleaning gives what one pass over whole columns gave, and never runs twice.
+
+    A chunk of 2 rows puts the duplicates (rows 9 and 12 of 1 and 2) in other chunks.
+    """
+    path = write_snapshot(tmp_path / "snap.json", quirky_snapshot_records())
+    monkeypatch.setattr(arxiv, "_CHUNK_ROWS", 2)
+    cleaned_sizes: list[int] = []
+    text_cleanings = 0
+
+    def counting_clean_text(value: object) -> str:
+        nonlocal text_cleanings
+        text_cleanings += 1
+        return clean_text(value)
+
+    def recording_clean_papers(frame: pd.DataFrame) -> pd.DataFrame:
+        cleaned_sizes.append(len(frame))
+        return real_clean_papers(frame)
+
+    real_clean_papers = ingest.clean_papers
+    monkeypatch.setattr(ingest, "clean_text", counting_clean_text)
+    monkeypatch.setattr(ingest, "clean_papers", recording_clean_papers)
+    papers, report = read_papers([path])
+
+    # The reference: every raw row cleaned on its own, then the usual skip and merge rules.
+    raw = [dict(zip(arxiv.COLUMNS, row, strict=True))
+           for row in arxiv.stream_snapshot(path, arxiv.ArxivFilter())]
+    expected, titles, ids, usable = [], set(), set(), 0
+    for row in raw:
+        paper = {column: clean_text(row[column]) for column in ingest.TEXT_COLUMNS}
+        if len(paper["abstract"]) < IngestConfig().min_abstract_chars:
+            continue
+        usable += 1
+        keys = (normalise_title(paper["title"]), paper["id"].casefold())
+        if not ((keys[0] in titles) or (keys[1] in ids)):
+            expected.append(paper)
+        titles.add(keys[0])
+        ids.add(keys[1])
+    assert any(row["title"] != clean_text(row["title"]) for row in raw)
+    assert papers[list(ingest.TEXT_COLUMNS)].to_dict("records") == expected
+    assert expected[0]["title"] == "Café & <b>bold</b> title 0"
+    assert expected[0]["authors"] == "J. Müller; M. Lee"
+    assert report.counts() == {"read": 14, "skipped_no_abstract": 1,
+                               "duplicates_merged": usable - len(expected), "kept": len(expected)}
+    assert report.duplicates_merged == 2
+    assert cleaned_sizes == [2] * 7  # a chunk at a time, each row once
+    assert text_cleanings == len(ingest.TEXT_COLUMNS) * 14  # no second whole-column pass
+
+
+BROAD_PROBE = """
+import json, resource, sys
+from pathlib import Path
+from pipeline.ingest import read_papers
+read_papers([Path(sys.argv[1])])  # loads the libraries and one chunk's working set
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+papers, _ = read_papers([Path(sys.argv[2])])
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+text = int(papers["abstract"].str.len().sum() + papers["title"].str.len().sum())
+print(json.dumps({"kept": len(papers), "growth_kb": after - before, "text_kb": text // 1024}))
+"""
+
+
+def test_arxiv_snapshot_keeping_many_papers_holds_their_text_about_once(tmp_path):
+    """A broad filter keeps 30,000 papers (~42 MB of text): memory must not grow by several copies.
+
+    Cleaning whole columns after reading grew by ~5.7x the kept text here; a chunk at a
+    time ~2.5x (the text once in compact columns, plus the other fields and allocator slack).
+    """
+    words = "model data method learning network results propose show performance".split()
+    big = tmp_path / "big.json"
+    with open(big, "w", encoding="utf-8") as handle:
+        for i in range(30_000):
+            record = snapshot_record(i, "cs.CL")
+            record["id"] = f"1801.{i:05d}"
+            record["abstract"] = " ".join(words[(i * 7 + k) % 9] + str(k % 13) for k in range(160))
+            handle.write(json.dumps(record) + "\n")
+    warm = write_snapshot(tmp_path / "warm.json", [snapshot_record(i) for i in range(6000)])
+    out = subprocess.run([sys.executable, "-c", BROAD_PROBE, str(warm), str(big)], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["kept"] == 30_000
+    assert result["growth_kb"] < 4 * result["text_kb"], result
 
 
 # --------------------------------------------------------------------------- OpenAlex
