@@ -5,7 +5,8 @@
 Draws ``--n`` papers (seeded) from ``../shared/data/cs_venues_balanced.csv.gz``,
 builds a map of them with the local engine and with ``--engine ray`` (local Ray,
 ``--workers`` actors) for each ``--samples`` size (the papers UMAP and HDBSCAN
-are fitted on; the rest are placed), all with ``--model fast``, and reports the
+are fitted on; the rest are placed), all with ``--model fast`` (or, with
+``--vectors precomputed``, the shipped all-MiniLM-L6-v2 vectors), and reports the
 wall time of each, the time ratio, and the NMI between the Ray map's clusters
 and the local engine's (noise as a class), plus each map's NMI against the
 venue field. For scale, the NMI between two local builds that differ only in
@@ -34,6 +35,7 @@ from pipeline.metrics import partition_scores  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 CSV = DATA / "cs_venues_balanced.csv.gz"
+VECTORS = DATA / "cs_venues_balanced.all-MiniLM-L6-v2.npy"
 
 
 def main() -> int:
@@ -42,6 +44,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--samples", type=int, nargs="+", default=[5000, 2500])
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--vectors", choices=["fast", "precomputed"], default="fast",
+                        help="embed with --model fast (default), or use the shipped "
+                             "all-MiniLM-L6-v2 vectors of the corpus (no embedding step)")
     parser.add_argument("--out", type=Path,
                         default=ROOT / "benchmarks" / "results" / "scale_ray.json")
     args = parser.parse_args()
@@ -55,12 +60,17 @@ def main() -> int:
     frame.to_csv(source, index=False)
     cache = work / "cache"
     config = BuildConfig(seed=args.seed)
-    config.embed.model = "fast"
+    if args.vectors == "precomputed":
+        np.save(work / "vectors.npy", np.load(VECTORS)[frame.index.to_numpy()])
+        config.embed.embeddings_path = str(work / "vectors.npy")
+    else:
+        config.embed.model = "fast"
     config.validate()
     # Warm the embedding cache and numba once, so that both engines are timed on equal terms.
     build([source], work / "warm", config, cache_dir=cache, show_progress=False)
 
-    result: dict = {"papers": args.n, "workers": args.workers, "runs": []}
+    result: dict = {"papers": args.n, "workers": args.workers, "vectors": args.vectors,
+                    "runs": []}
     started = time.perf_counter()
     local = build([source], work / "local", config, cache_dir=cache, show_progress=False)
     result["local_seconds"] = round(time.perf_counter() - started, 1)

@@ -170,7 +170,9 @@ def add_engine_arguments(build: argparse.ArgumentParser) -> None:
                        help="with --engine ray: embedding actors / local CPUs (default: cores)")
     build.add_argument("--ray-sample", type=int, default=20000, metavar="N",
                        help="with --engine ray: papers UMAP and HDBSCAN are fitted on; the "
-                            "rest are placed with transform/approximate_predict (default 20000)")
+                            "rest are placed by their nearest sample papers (UMAP's transform "
+                            "start; cluster by their vote). A corpus within N gives the local "
+                            "engine's map (default 20000)")
 
 
 def add_update_parser(commands) -> None:

@@ -13,8 +13,10 @@ cluster with ``--ray-address``. Ray is an optional dependency
     cluster   HDBSCAN fitted on the same sample (driver), sizes scaled to the sample
     place     every other paper in parallel Ray tasks, in batches: its position on
               the 2-D map and in the clustering space as UMAP's ``transform``
-              initialises it, and its cluster by ``approximate_predict``, both from
-              ``pipeline.update`` (the code incremental updates use)
+              initialises it (``pipeline.update.place``, the code incremental
+              updates use), and its cluster by a vote of its nearest sample papers
+              in the embedding space (``cluster.vote_clusters``: HDBSCAN's
+              ``approximate_predict`` made twice the sample's share of them noise)
     themes    on the driver (cluster centroids are small)
     label     vocabulary from the sample; term counts per partition in Ray tasks,
               merged on the driver; c-TF-IDF as a local build
@@ -40,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from .artifacts import DOCUMENT_COLUMNS, TopicMap, sha256_file, write_map
-from .cluster import NOISE, auto_min_cluster_size, cluster, reassign_noise
+from .cluster import NOISE, auto_min_cluster_size, cluster, reassign_noise, vote_clusters
 from .config import BuildConfig
 from .embed import (
     SHARD_SIZE,
@@ -186,13 +188,19 @@ def embed_on_ray(texts: Sequence[str], factory: Callable[[], Embedder], *,
 
 
 def _place_partition(vectors: np.ndarray, sample_vectors: np.ndarray, layouts: list,
-                     fitted: dict, n_neighbors: int) -> tuple[np.ndarray, np.ndarray,
+                     sample_labels: np.ndarray, n_neighbors: int) -> tuple[np.ndarray, np.ndarray,
                                                           np.ndarray, np.ndarray]:
-    """Coordinates, clustering-space positions, labels and probabilities of a batch."""
-    from .update import place, predict_clusters
+    """Coordinates, clustering-space positions, labels and probabilities of a batch.
 
-    (coords, space), _ = place(vectors, sample_vectors, layouts, n_neighbors=n_neighbors)
-    labels, probabilities = predict_clusters(space, fitted)
+    Positions as UMAP's ``transform`` initialises them; clusters by a vote of the
+    same nearest sample papers (``cluster.vote_clusters``; see there why not
+    ``approximate_predict``).
+    """
+    from .update import place
+
+    (coords, space), neighbours = place(vectors, sample_vectors, layouts,
+                                        n_neighbors=n_neighbors)
+    labels, probabilities = vote_clusters(neighbours, sample_labels)
     return coords, space, labels, probabilities
 
 
@@ -307,7 +315,7 @@ def build_ray(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig
                 remote = ray.remote(_place_partition)
                 shared = [ray.put(sample_vectors),
                           ray.put([reduction.coords, reduction.cluster_space]),
-                          ray.put(fitted)]
+                          ray.put(fitted_cluster.labels)]
                 k = config.reduce.neighbors_for(n_sample)
                 starts = list(range(n_sample, n, PARTITION))
                 futures = [remote.remote(embeddings[s:s + PARTITION], *shared, k) for s in starts]
