@@ -122,7 +122,7 @@ def vote_clusters(neighbours: np.ndarray, fitted_labels: np.ndarray,
     share and agrees better with a map fitted on every paper.
     """
     votes = np.asarray(fitted_labels, dtype=np.int64)[np.asarray(neighbours, dtype=np.int64)]
-    if votes.ndim != 2 or votes.size == 0:
+    if votes.size == 0:
         return np.full(len(votes), NOISE, dtype=np.int32), np.zeros(len(votes), np.float32)
     m, k = votes.shape
     columns = votes - NOISE  # noise is column 0

@@ -218,13 +218,7 @@ def embed_texts(texts: Sequence[str], embedder: Embedder, *, batch_size: int = 3
     Cached vectors are reused; the rest are embedded in chunks of
     ``SHARD_SIZE``, each saved to the cache as soon as it is done.
     """
-    keys = [text_key(t) for t in texts]
-    found = cache.get(keys) if cache is not None else [None] * len(texts)
-    # Embed each distinct missing text once.
-    todo: dict[bytes, int] = {}
-    for i, (key, vector) in enumerate(zip(keys, found, strict=True)):
-        if vector is None and key not in todo:
-            todo[key] = i
+    keys, found, todo = lookup_cached(texts, cache)
     computed: dict[bytes, np.ndarray] = {}
     if todo:
         order = list(todo.items())
@@ -243,12 +237,35 @@ def embed_texts(texts: Sequence[str], embedder: Embedder, *, batch_size: int = 3
                 log.info("    embedded %d/%d (%.1f papers/s)", done, len(order),
                          done / max(time.perf_counter() - started, 1e-9))
         progress.close()
+    return assemble_vectors(keys, found, computed, cache), len(todo)
+
+
+def lookup_cached(texts: Sequence[str], cache: EmbeddingCache | None,
+                  ) -> tuple[list[bytes], list[np.ndarray | None], dict[bytes, int]]:
+    """Cache keys of ``texts``, their cached vectors (``None`` where missing), and the
+    texts to embed: each distinct missing key with the index of its first text."""
+    keys = [text_key(t) for t in texts]
+    found = cache.get(keys) if cache is not None else [None] * len(texts)
+    todo: dict[bytes, int] = {}
+    for i, (key, vector) in enumerate(zip(keys, found, strict=True)):
+        if vector is None and key not in todo:
+            todo[key] = i
+    return keys, found, todo
+
+
+def assemble_vectors(keys: Sequence[bytes], found: Sequence[np.ndarray | None],
+                     computed: dict[bytes, np.ndarray], cache: EmbeddingCache | None,
+                     ) -> np.ndarray:
+    """One L2-normalised row per text: the cached vector, else the one just computed.
+
+    A cache holding vectors of another size than the model gives is refused.
+    """
     rows = [v if v is not None else computed[k] for k, v in zip(keys, found, strict=True)]
     if cache is not None and len({len(row) for row in rows}) > 1:
         raise PipelineError(
             f"the embedding cache {cache.dir} holds vectors of another size than the model "
             "gives (was the model replaced?); delete that folder or build with --no-cache")
-    return normalize_rows(np.vstack(rows)), len(todo)
+    return normalize_rows(np.vstack(rows))
 
 
 def load_precomputed(path: Path | str, n_rows: int) -> np.ndarray:

@@ -48,16 +48,17 @@ from .embed import (
     SHARD_SIZE,
     Embedder,
     EmbeddingCache,
+    assemble_vectors,
     default_cache_dir,
     document_texts,
     load_precomputed,
+    lookup_cached,
     normalize_rows,
-    text_key,
 )
 from .errors import PipelineError
 from .label import TermCounts, count_terms
 from .reduce import reduce
-from .themes import assign_themes, auto_n_themes, cluster_centroids, group_clusters
+from .themes import group_into_themes
 
 log = logging.getLogger("pipeline")
 
@@ -148,12 +149,7 @@ def embed_on_ray(texts: Sequence[str], factory: Callable[[], Embedder], *,
                  gpus_per_actor: float = 0.0) -> tuple[np.ndarray, int]:
     """Vectors of ``texts`` (cached ones reused) and how many were computed on Ray."""
     ray = _ray()
-    keys = [text_key(t) for t in texts]
-    found = cache.get(keys) if cache is not None else [None] * len(texts)
-    todo: dict[bytes, int] = {}
-    for i, (key, vector) in enumerate(zip(keys, found, strict=True)):
-        if vector is None and key not in todo:
-            todo[key] = i
+    keys, found, todo = lookup_cached(texts, cache)
     computed: dict[bytes, np.ndarray] = {}
     if todo:
         rows = np.fromiter(todo.values(), dtype=np.int64, count=len(todo))
@@ -180,8 +176,7 @@ def embed_on_ray(texts: Sequence[str], factory: Callable[[], Embedder], *,
                      len(computed) / max(time.perf_counter() - started, 1e-9))
         if cache is not None and pending_keys:
             cache.put(pending_keys, np.vstack(pending_vectors))
-    out = [v if v is not None else computed[k] for k, v in zip(keys, found, strict=True)]
-    return normalize_rows(np.vstack(out)), len(todo)
+    return assemble_vectors(keys, found, computed, cache), len(todo)
 
 
 # --------------------------------------------------------------------------- placement
@@ -337,10 +332,8 @@ def build_ray(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig
                  n_clusters, 100 * is_noise.mean(), size, samples)
 
         with timer.step("themes", f"grouping {n_clusters} clusters"):
-            n_themes = config.label.n_themes or auto_n_themes(n_clusters)
-            centroids = cluster_centroids(embeddings, labels, n_clusters)
-            cluster_theme = group_clusters(centroids, n_themes=min(n_themes, n_clusters))
-            documents["theme"] = assign_themes(embeddings, labels, cluster_theme)
+            cluster_theme, documents["theme"] = group_into_themes(
+                embeddings, labels, n_clusters, n_themes=config.label.n_themes)
 
         with timer.step("label", "vocabulary from the sample, term counts per partition"):
             texts = (documents["title"] + ". " + documents["abstract"]).tolist()

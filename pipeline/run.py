@@ -36,7 +36,7 @@ from .embed import (
 from .ingest import read_papers
 from .label import count_terms, label_classes
 from .reduce import reduce
-from .themes import assign_themes, auto_n_themes, cluster_centroids, group_clusters
+from .themes import group_into_themes
 from .update import fitted_state
 
 log = logging.getLogger("pipeline")
@@ -94,10 +94,8 @@ def map_papers(documents: pd.DataFrame, embeddings: np.ndarray, config: BuildCon
                    result.min_samples)
 
     with timer.step("themes", f"grouping {n_clusters} clusters"):
-        n_themes = config.label.n_themes or auto_n_themes(n_clusters)
-        centroids = cluster_centroids(embeddings, labels, n_clusters)
-        cluster_theme = group_clusters(centroids, n_themes=min(n_themes, n_clusters))
-        documents["theme"] = assign_themes(embeddings, labels, cluster_theme)
+        cluster_theme, documents["theme"] = group_into_themes(
+            embeddings, labels, n_clusters, n_themes=config.label.n_themes)
 
     with timer.step("label", "c-TF-IDF key phrases and representative papers"):
         counts = count_terms((documents["title"] + ". " + documents["abstract"]).tolist(),

@@ -61,6 +61,16 @@ def assign_themes(embeddings: np.ndarray, labels: np.ndarray, cluster_theme: np.
     return themes
 
 
+def group_into_themes(embeddings: np.ndarray, labels: np.ndarray, n_clusters: int, *,
+                      n_themes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(theme of each cluster, theme of each paper)``: clusters grouped by Ward linkage
+    of their centroids into ``n_themes`` (default :func:`auto_n_themes`)."""
+    n_themes = min(n_themes or auto_n_themes(n_clusters), n_clusters)
+    cluster_theme = group_clusters(cluster_centroids(embeddings, labels, n_clusters),
+                                   n_themes=n_themes)
+    return cluster_theme, assign_themes(embeddings, labels, cluster_theme)
+
+
 def _order_by_first(groups: np.ndarray) -> np.ndarray:
     """Renumber groups 0..k-1 in order of first appearance (cluster 0 is the largest)."""
     mapping: dict[int, int] = {}

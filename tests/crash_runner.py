@@ -38,7 +38,7 @@ from pipeline import BuildConfig, artifacts, embed, run  # noqa: E402
 #: Steps and the function in ``pipeline.run`` that starts each.
 STEP_FUNCTIONS = {
     "ingest": "read_papers", "reduce": "reduce", "cluster": "cluster",
-    "themes": "group_clusters", "label": "label_classes",
+    "themes": "group_into_themes", "label": "label_classes",
 }
 SAVE_POINTS = ["save-partial", "save-written", "save-swap", "save-cleanup"]
 STEPS = ["ingest", "embed", "reduce", "cluster", "themes", "label", *SAVE_POINTS]
