@@ -19,7 +19,7 @@ from ui.escape import escape
 from ui.figures import loading_figure, map_figure, standalone_html
 from ui.loaders import map_assets
 from ui.readinglist_figures import add_reading_list
-from ui.view import describe_counts, filter_mask, label_positions, overview_view
+from ui.view import describe_counts, filter_mask, label_positions
 from ui.widgets import (
     CHART_KEY,
     SELECTION_KEY,
@@ -31,7 +31,7 @@ from ui.widgets import (
     map_select_callback,
     open_current_map,
     open_paper,
-    overview_note,
+    overview,
     overview_toggle,
     paper_panel,
     papers_table,
@@ -91,10 +91,10 @@ if label_level != "none":
     labels = label_positions(view, topic_map.clusters, level)
 # Big views open on an overview: a fixed sample of points (plus the search hits and the
 # open paper); every label is still placed from all papers in view.
-drawn = view if draw_every_paper else overview_view(
-    view, assets.priority, limit=overview_points, keep=(*found.tolist(), paper_row))
+drawn = view if draw_every_paper else overview(
+    view, assets.priority, where=notices, keep=(*found.tolist(), paper_row), main_map=True,
+    limit=overview_points)
 sampled = len(drawn) < len(view)
-overview_note(notices, len(drawn), len(view), main_map=True)
 fig = map_figure(drawn, hover=assets.hover, colour_by=colour_by,
                  cluster_parent=assets.cluster_parent, labels=labels,
                  label_size=15 if label_level == "themes" else 11,

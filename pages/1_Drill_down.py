@@ -19,12 +19,12 @@ from ui.drill import (
 from ui.escape import escape
 from ui.figures import map_figure, terms_figure, theme_colours
 from ui.loaders import MIN_DRILL_PAPERS, map_assets, submap
-from ui.view import label_positions, overview_view
+from ui.view import label_positions
 from ui.widgets import (
     download_buttons,
     map_picker,
     open_current_map,
-    overview_note,
+    overview,
     paper_panel,
     papers_table,
     selected_rows_from_event,
@@ -110,8 +110,7 @@ if current.mapped:
     st.markdown("### Its map" if trail else "### The map")
     docs = current.documents
     labels = label_positions(docs, current.clusters, "cluster")
-    drawn = overview_view(docs, current.assets.priority, limit=state.overview_limit())
-    overview_note(st, len(drawn), len(docs))
+    drawn = overview(docs, current.assets.priority, where=st)
     fig = map_figure(drawn, hover=current.assets.hover, colour_by="cluster",
                      cluster_parent=current.assets.cluster_parent, labels=labels, label_size=12,
                      uirevision=f"{map_path}:{trail}", height=520)

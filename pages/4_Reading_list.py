@@ -17,8 +17,7 @@ from ui.escape import escape
 from ui.figures import map_figure
 from ui.loaders import map_assets
 from ui.readinglist_figures import add_reading_list
-from ui.view import overview_view
-from ui.widgets import download_buttons, map_picker, open_current_map, overview_note
+from ui.widgets import download_buttons, map_picker, open_current_map, overview
 
 st.set_page_config(page_title="Reading list · Topic map", page_icon="📚", layout="wide")
 
@@ -67,8 +66,7 @@ if not ids:
             "＋ Reading list, or select papers with a box or lasso and add them all.")
     st.stop()
 
-drawn = overview_view(docs, assets.priority, limit=state.overview_limit(), keep=rows)
-overview_note(st, len(drawn), len(docs))
+drawn = overview(docs, assets.priority, where=st, keep=rows)
 fig = map_figure(drawn, hover=assets.hover, colour_by="theme",
                  cluster_parent=assets.cluster_parent, uirevision=f"rl-{map_path}", height=460)
 add_reading_list(fig, docs, assets.hover, rows)

@@ -15,8 +15,8 @@ from ui.escape import escape
 from ui.figures import cluster_colours, map_figure, theme_colours
 from ui.loaders import map_assets
 from ui.trends_figures import clicked_group, papers_per_year_figure, shares_figure, shown_groups
-from ui.view import overview_view, year_bounds
-from ui.widgets import map_picker, open_current_map, overview_note
+from ui.view import year_bounds
+from ui.widgets import map_picker, open_current_map, overview
 
 st.set_page_config(page_title="Themes over time · Topic map", page_icon="📈", layout="wide")
 
@@ -109,8 +109,7 @@ if selected is not None:
 else:
     head.markdown(f"**Map, {years[0]}–{years[1]}** ({len(view):,} papers) — click a point of "
                   "the chart to show one theme")
-drawn = overview_view(view, assets.priority, limit=state.overview_limit())
-overview_note(st, len(drawn), len(view))
+drawn = overview(view, assets.priority, where=st)
 st.plotly_chart(map_figure(drawn, hover=assets.hover, colour_by=level,
                            cluster_parent=assets.cluster_parent, uirevision=f"tr-{map_path}",
                            height=520),

@@ -26,6 +26,7 @@ from .view import (
     Filters,
     colour_columns,
     nearest_neighbours,
+    overview_view,
     rows_in_region,
     semantic_search,
     year_bounds,
@@ -179,11 +180,17 @@ def current_paper_row(assets: MapAssets) -> int | None:
     return assets.row_of_id.get(str(paper_id))
 
 
-def selected_rows_from_event(event: object) -> tuple[str, list[int]]:
-    """Interpret a Plotly selection event: ("click", [row]), ("area", rows) or ("none", [])."""
+def _selection(event: object) -> dict | None:
+    """The ``selection`` part of a Plotly chart event (an object or a dict), if any."""
     selection = getattr(event, "selection", None)
     if selection is None and isinstance(event, dict):
         selection = event.get("selection")
+    return selection or None
+
+
+def selected_rows_from_event(event: object) -> tuple[str, list[int]]:
+    """Interpret a Plotly selection event: ("click", [row]), ("area", rows) or ("none", [])."""
+    selection = _selection(event)
     if not selection:
         return "none", []
     points = list(selection.get("points", []) or [])
@@ -205,9 +212,7 @@ def selected_rows_from_event(event: object) -> tuple[str, list[int]]:
 def selection_region(event: object) -> dict[str, tuple]:
     """The box (``{"box": (x0, x1, y0, y1)}``) or lasso (``{"polygon": (xs, ys)}``) of a
     Plotly selection event, or ``{}`` when it has neither."""
-    selection = getattr(event, "selection", None)
-    if selection is None and isinstance(event, dict):
-        selection = event.get("selection")
+    selection = _selection(event)
     if not selection:
         return {}
     try:
@@ -340,20 +345,26 @@ def overview_toggle(n_papers: int, limit: int) -> bool:
              "browser and makes each change slower."))
 
 
-def overview_note(where: object, n_drawn: int, n_view: int, *, main_map: bool = False) -> None:
-    """Say, above a map that draws a sample, how much of the view is drawn and how to see
-    the rest (``main_map``: the landing page, with its sidebar switch and area selection)."""
-    if n_drawn >= n_view:
-        return
-    text = (f"Overview: {n_drawn:,} of the {n_view:,} papers in view are drawn (a fixed random "
-            "sample); every theme and cluster label is written. ")
-    if main_map:
-        text += ("Filter to a theme or cluster, or drill down, to draw them all, or tick *Draw "
-                 "every paper* in the sidebar. A box or lasso selects every paper inside it, "
-                 "drawn or not.")
-    else:
-        text += "Narrow the view to draw every paper."
-    where.info(text)
+def overview(view: pd.DataFrame, priority: np.ndarray, *, where: object,
+             keep: Sequence[int | None] = (), main_map: bool = False,
+             limit: int | None = None) -> pd.DataFrame:
+    """The part of ``view`` a map draws (``ui.view.overview_view``), with a note in
+    ``where`` when that is a sample: how much is drawn and how to see the rest
+    (``main_map``: the landing page, with its sidebar switch and area selection).
+    ``limit`` defaults to :func:`ui.state.overview_limit`."""
+    limit = state.overview_limit() if limit is None else limit
+    drawn = overview_view(view, priority, limit=limit, keep=keep)
+    if len(drawn) < len(view):
+        text = (f"Overview: {len(drawn):,} of the {len(view):,} papers in view are drawn (a "
+                "fixed random sample); every theme and cluster label is written. ")
+        if main_map:
+            text += ("Filter to a theme or cluster, or drill down, to draw them all, or tick "
+                     "*Draw every paper* in the sidebar. A box or lasso selects every paper "
+                     "inside it, drawn or not.")
+        else:
+            text += "Narrow the view to draw every paper."
+        where.info(text)
+    return drawn
 
 
 def _reading_list_change(map_path: Path, paper_ids: list[str], add: bool) -> None:
