@@ -144,3 +144,26 @@ def hostile_map(tmp_path_factory) -> Path:
     build([source], out, BuildConfig(), embedder=FakeEmbedder(), cache_dir=root / "cache",
           show_progress=False)
     return out
+
+
+# --------------------------------------------------------------------------- the browser
+
+#: Debian's Chromium (Playwright's own browser download does not work here).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for the browser tests; skips them when it is not installed."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (run `make browser` or "
+                    "`apt-get install chromium`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

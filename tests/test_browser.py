@@ -21,17 +21,14 @@ from contextlib import suppress
 from pathlib import Path
 
 import pytest
-from conftest import HTML_PAYLOADS
+from conftest import CHROMIUM, HTML_PAYLOADS
 
 from pipeline import load_map
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 SPECIAL_TRACES = ("search results", "open paper", "reading list")
 
 # Number of papers drawn, read from Plotly's own trace data in the page.
@@ -129,20 +126,6 @@ def serve(map_path: Path, workdir: Path) -> Iterator[AppServer]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (run `make browser` or "
-                    "`apt-get install chromium`)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                              args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -29,8 +29,6 @@ import rispy
 from conftest import FakeEmbedder
 from hostile import FLAG, PAYLOADS, TEXTS, write_hostile_csv
 from test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     COUNT_JS,
     SPECIAL_TRACES,
     AppServer,
@@ -63,19 +61,6 @@ def key(text: str, n: int = 16) -> str:
 
 def shown(text: str, page_text: str) -> bool:
     return key(text) in _INVISIBLE.sub("", page_text)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (run `make browser`)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                              args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
