@@ -47,6 +47,7 @@ class StepRecorder:
 
     @contextlib.contextmanager
     def step(self, name: str, detail: str = "") -> Iterator[None]:
+        """Time the block and record its peak memory under ``name`` (added up if repeated)."""
         reset_peak_rss()
         start = time.perf_counter()
         yield
@@ -56,6 +57,7 @@ class StepRecorder:
         entry["peak_mb"] = max(entry["peak_mb"], peak_rss_mb())
 
     def wrap(self, name: str, func: Callable) -> Callable:
+        """``func`` recorded as step ``name`` at every call."""
         def timed(*args, **kwargs):
             with self.step(name):
                 return func(*args, **kwargs)

@@ -65,14 +65,17 @@ class ArxivFilter:
 
     @classmethod
     def from_config(cls, config: IngestConfig) -> ArxivFilter:
+        """The filter the ingest options ask for."""
         return cls(list(getattr(config, "arxiv_categories", None) or []),
                    getattr(config, "arxiv_from", None), getattr(config, "arxiv_until", None))
 
     @property
     def active(self) -> bool:
+        """True when the filter can drop a paper."""
         return bool(self.categories or self.date_from or self.date_until)
 
     def describe(self) -> str:
+        """The filter in words, for logs and messages."""
         parts = []
         if self.categories:
             parts.append("categories " + ", ".join(self.categories))
@@ -83,6 +86,7 @@ class ArxivFilter:
         return "; ".join(parts) or "no filter"
 
     def category_ok(self, categories: str) -> bool:
+        """True when any of the space-separated ``categories`` matches a pattern."""
         if not self.categories:
             return True
         for category in categories.split():
@@ -93,6 +97,7 @@ class ArxivFilter:
         return False
 
     def date_ok(self, date: str) -> bool:
+        """True when the ISO ``date`` lies within from/until (inclusive prefixes)."""
         if self.date_from and (not date or date[:len(self.date_from)] < self.date_from):
             return False
         return not (self.date_until and (not date or date[:len(self.date_until)] > self.date_until))
