@@ -81,3 +81,15 @@ def test_bertopic_side_runs_when_installed(tiny_corpus):
     result = bench.bertopic_side(str(csv), str(npy), 42)
     assert len(result["labels"]) == 80
     assert {"reduce", "cluster", "label", "2-D map", "figure"} <= set(result["steps"])
+
+
+def test_module_runs_as_a_command():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-m", "pipeline.bench", "--help"], cwd=root,
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("usage: python -m pipeline.bench")
+    assert "--embed-sample" in result.stdout and "--no-bertopic" in result.stdout

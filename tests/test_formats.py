@@ -13,11 +13,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline import arxiv, ingest
+from pipeline import ingest
 from pipeline.config import IngestConfig
 from pipeline.errors import InputError, PipelineError
-from pipeline.formats import display_name, rebuild_abstract
 from pipeline.ingest import clean_text, normalise_title, read_papers
+from pipeline.readers import arxiv
+from pipeline.readers.fields import display_name
+from pipeline.readers.openalex import rebuild_abstract
 
 ROOT = Path(__file__).resolve().parents[1]
 

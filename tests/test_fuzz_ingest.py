@@ -40,10 +40,10 @@ from conftest import TOPICS, FakeEmbedder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline import ingest
 from pipeline.artifacts import load_map
 from pipeline.errors import PipelineError
 from pipeline.ingest import MIN_PAPERS, read_papers
+from pipeline.readers import READERS
 
 settings.register_profile(
     "quick", max_examples=60, deadline=None, derandomize=True,
@@ -57,7 +57,7 @@ PROFILE = os.environ.get("FUZZ_PROFILE", "quick")
 #: Command-line builds per profile: slower (a map is built on success), so fewer.
 CLI_EXAMPLES = {"quick": 44, "thorough": 330}[PROFILE]
 
-#: Formats with a writer here. Bibliographic formats registered in pipeline.formats
+#: Formats with a writer here. The other suffixes of pipeline.readers.READERS
 #: are fuzzed too (see ``extra_suffixes``): with mutated text of their own kind when
 #: a writer below knows them, with random bytes and text otherwise.
 TABLE_FORMATS = ["csv", "tsv", "json", "jsonl", "parquet", "txt"]
@@ -309,7 +309,7 @@ def input_files(draw, fmt: str) -> tuple[str, bytes, str]:
 
 
 # --------------------------------------------------------------------------- bibliographic
-# Writers for the formats pipeline.formats registers, and for the flavours it tells
+# Writers for the bibliographic formats of pipeline.readers, and for the flavours it tells
 # apart by content (OpenAlex and arXiv-snapshot JSON, Zotero CSV).
 
 
@@ -475,11 +475,9 @@ EXTRA_WRITERS = {"bib": _bib_writer, "bibtex": _bib_writer, "ris": _ris_writer,
 
 
 def extra_suffixes() -> list[str]:
-    """Formats registered by pipeline.formats (bibliographic), beyond the table formats."""
-    from pipeline import formats  # noqa: F401 - registers its readers
-
+    """Formats in pipeline.readers' table beyond the table formats (bibliographic, arXiv)."""
     known = {"." + f for f in TABLE_FORMATS} | {".tab", ".ndjson", ".pq", ".text"}
-    return sorted(s.lstrip(".") for s in ingest.READERS if s not in known)
+    return sorted(s.lstrip(".") for s in READERS if s not in known)
 
 
 ALL_FORMATS = TABLE_FORMATS + extra_suffixes()
@@ -692,7 +690,7 @@ def test_cli_builds_every_format(workdir, previous_map, fake_model):
         "txt": lambda: "\n".join(f"{r['title']}\n{r['abstract']}" for r in rows).encode(),
     }
     for fmt, write in writers.items():
-        if f".{fmt}" not in ingest.READERS:  # (a bibliographic format not registered)
+        if f".{fmt}" not in READERS:  # (a bibliographic format not registered)
             continue
         for compress in (False, True):
             data = write()

@@ -21,21 +21,23 @@ Filter rules (``IngestConfig.arxiv_categories`` / ``arxiv_from`` / ``arxiv_until
 from __future__ import annotations
 
 import gzip
-import io
 import json
+import logging
 import re
 import zlib
 from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from xml.etree import ElementTree
 
 import pandas as pd
 
-from .config import IngestConfig
-from .errors import InputError
-from .ingest import decode_text, open_bytes
+from ..config import IngestConfig
+from ..errors import InputError
+from .base import first_line, open_text_stream, read_text
+
+log = logging.getLogger("pipeline")
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
@@ -63,14 +65,17 @@ class ArxivFilter:
 
     @classmethod
     def from_config(cls, config: IngestConfig) -> ArxivFilter:
+        """The filter the ingest options ask for."""
         return cls(list(getattr(config, "arxiv_categories", None) or []),
                    getattr(config, "arxiv_from", None), getattr(config, "arxiv_until", None))
 
     @property
     def active(self) -> bool:
+        """True when the filter can drop a paper."""
         return bool(self.categories or self.date_from or self.date_until)
 
     def describe(self) -> str:
+        """The filter in words, for logs and messages."""
         parts = []
         if self.categories:
             parts.append("categories " + ", ".join(self.categories))
@@ -81,6 +86,7 @@ class ArxivFilter:
         return "; ".join(parts) or "no filter"
 
     def category_ok(self, categories: str) -> bool:
+        """True when any of the space-separated ``categories`` matches a pattern."""
         if not self.categories:
             return True
         for category in categories.split():
@@ -91,6 +97,7 @@ class ArxivFilter:
         return False
 
     def date_ok(self, date: str) -> bool:
+        """True when the ISO ``date`` lies within from/until (inclusive prefixes)."""
         if self.date_from and (not date or date[:len(self.date_from)] < self.date_from):
             return False
         return not (self.date_until and (not date or date[:len(self.date_until)] > self.date_until))
@@ -103,6 +110,11 @@ def looks_like_snapshot(record: object) -> bool:
     """True for a JSON object shaped like a line of the arXiv metadata snapshot."""
     return (isinstance(record, dict) and "abstract" in record and "id" in record
             and "categories" in record and any(k in record for k in SNAPSHOT_KEYS))
+
+
+def is_snapshot(path: Path, config: IngestConfig) -> bool:
+    """True for a JSON Lines file whose first line looks like the arXiv metadata snapshot's."""
+    return looks_like_snapshot(first_record(path))
 
 
 def first_record(path: Path) -> object:
@@ -123,16 +135,6 @@ def first_record(path: Path) -> object:
     except (OSError, EOFError, zlib.error):
         return None  # a broken file: the reader it falls through to reports it
     return None
-
-
-def open_text_stream(path: Path) -> IO[str]:
-    """A UTF-8 text stream over the file, decompressing ``.gz`` as it goes."""
-    try:
-        if path.name.lower().endswith(".gz"):
-            return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig")
-        return open(path, encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 
 
 def stream_snapshot(path: Path, keep: ArxivFilter) -> Iterator[tuple[str, ...]]:
@@ -177,6 +179,7 @@ def read_snapshot(path: Path, config: IngestConfig) -> Iterator[pd.DataFrame]:
     and the kept text is stored once, in compact string columns.
     """
     keep = ArxivFilter.from_config(config)
+    log.info("%s: arXiv metadata snapshot, streamed (%s)", path.name, keep.describe())
     rows: list[tuple[str, ...]] = []
     kept = 0
     for row in stream_snapshot(path, keep):
@@ -245,7 +248,7 @@ def _text(value: object) -> str:
 
 def read_atom(path: Path, config: IngestConfig) -> pd.DataFrame:
     """An arXiv API response (Atom 1.0 XML with arXiv's extension elements)."""
-    text = decode_text(path, open_bytes(path))
+    text = read_text(path)
     if re.search(r"<!(DOCTYPE|ENTITY)", text[:4096], flags=re.IGNORECASE):
         raise InputError(f"{path}: XML with a DOCTYPE/ENTITY declaration is refused (an arXiv "
                          "Atom feed has none); save the feed as the API returns it")
@@ -254,7 +257,7 @@ def read_atom(path: Path, config: IngestConfig) -> pd.DataFrame:
     except ElementTree.ParseError as exc:
         line, column = exc.position
         raise InputError(f"{path}: is not well-formed XML (line {line}, column {column}: "
-                         f"{_first(exc)}); save the arXiv API response again, completely"
+                         f"{first_line(exc)}); save the arXiv API response again, completely"
                          ) from None
     if root.tag != f"{ATOM}feed":
         raise InputError(f"{path}: XML root is <{_local(root.tag)}>, not an Atom <feed>; the "
@@ -308,8 +311,3 @@ def _child_text(element: ElementTree.Element, tag: str) -> str:
 
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
-
-
-def _first(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else type(exc).__name__

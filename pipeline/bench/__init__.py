@@ -1,0 +1,51 @@
+"""Speed and quality, measured: ``python -m pipeline.bench`` (``make bench``).
+
+One run does, on papers drawn with a fixed seed from the venue corpus
+(``../shared/data/cs_venues_balanced.csv.gz`` and its precomputed
+all-MiniLM-L6-v2 vectors, row-aligned):
+
+1. **Embedding backends** on the same sample (1,000 papers): each backend of
+   ``pipeline.backends`` embeds it, in interleaved rounds (every backend does a
+   quarter, then the next quarter...) so that load from other processes on a
+   shared machine hits all alike; papers per second, the ratio to torch
+   float32, mean cosine and kNN@10 agreement with torch float32, and the NMI
+   of the map built from each backend's vectors.
+2. **Our build against BERTopic** for each size (``--sizes``, default 1,000 and
+   10,000; a size beyond the corpus takes all of it): both cluster the same
+   precomputed vectors, each side in a fresh child process (imports and
+   numba's compiled-code cache loads counted, as a user pays them). Ours:
+   ``pipeline.build`` (reduce, cluster, themes, labels, save). BERTopic: its
+   defaults (UMAP to 5-D, HDBSCAN with ``min_cluster_size=10``, c-TF-IDF) plus
+   the 2-D reduction of ``visualize_documents`` (UMAP, 10 neighbours) and the
+   figure. Both UMAPs get ``random_state`` for reproducibility. Per step: wall
+   time and peak resident memory (Linux ``VmHWM``, reset before each step).
+   Embedding time per side is its embedder's measured rate (ours: the default
+   backend; BERTopic's: sentence-transformers float32) times the number of
+   papers: measured directly at 1,000, extrapolated beyond (embedding 10,000
+   papers with torch float32 takes ~20 minutes here).
+3. **Quality against the ``label`` column**: ARI and NMI with noise as its own
+   class, the same after noise is reassigned to its nearest clusters, the
+   noise share and the number of clusters (``pipeline.metrics``).
+4. **Incremental update** at the largest size: a map of all but 100 papers, then
+   ``python -m pipeline update`` with those 100, against a full build of all of
+   them (both command lines in child processes, precomputed vectors).
+
+It writes BENCHMARKS.md (tables, machine, date, exact command) and a plot of
+time per step. BERTopic, matplotlib and the ONNX packages are benchmark-only
+dependencies (requirements-bench.txt).
+
+Modules: ``cli`` (options and the run), ``embedders`` (the backend table, 1),
+``sides`` (ours and BERTopic in child processes, and update: 2 and 4),
+``report`` (BENCHMARKS.md and the plot), ``measure`` (time, memory, seeded
+draws, the machine).
+"""
+
+from .cli import main, parse_args
+from .embedders import embedder_table
+from .measure import StepRecorder, draw, machine, peak_rss_mb, reset_peak_rss, run_in_child
+from .report import plot, render
+from .sides import bertopic_side, compare_size, our_side, update_bench
+
+__all__ = ["StepRecorder", "bertopic_side", "compare_size", "draw", "embedder_table", "machine",
+           "main", "our_side", "parse_args", "peak_rss_mb", "plot", "render", "reset_peak_rss",
+           "run_in_child", "update_bench"]

@@ -1,0 +1,143 @@
+"""The command line: options, and one run from the embedder table to the written report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .embedders import ALL_BACKENDS, REFERENCE_BACKEND, embedder_table, verdict
+from .measure import ROOT, draw, machine
+from .report import plot, render
+from .sides import compare_size, update_bench
+
+DATA = ROOT.parent / "shared" / "data"
+CORPUS = DATA / "cs_venues_balanced.csv.gz"
+VECTORS = DATA / "cs_venues_balanced.all-MiniLM-L6-v2.npy"
+#: The first paragraph of the package's docstring (``--help``).
+DESCRIPTION = "Speed and quality, measured: ``python -m pipeline.bench`` (``make bench``)."
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The benchmark's options (``--help``)."""
+    parser = argparse.ArgumentParser(prog="python -m pipeline.bench",
+                                     description=DESCRIPTION)
+    parser.add_argument("--sizes", type=int, nargs="+", help="corpus sizes (default 1000 10000)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a few minutes: 300 papers, 64 for the embedders, 20 for update")
+    parser.add_argument("--embed-sample", type=int, help="papers for the embedder table (1000)")
+    parser.add_argument("--backends", nargs="*", choices=ALL_BACKENDS,
+                        help=f"backends to measure (default: all; {REFERENCE_BACKEND} is the "
+                             "reference); none: skip the table")
+    parser.add_argument("--update-papers", type=int, help="papers added by update (100)")
+    parser.add_argument("--no-bertopic", action="store_true", help="our side only")
+    parser.add_argument("--data", type=Path, default=CORPUS, help="CSV with a label column")
+    parser.add_argument("--vectors", type=Path, default=VECTORS,
+                        help="precomputed vectors, row-aligned with --data")
+    parser.add_argument("--out", type=Path, help="report (default BENCHMARKS.md; --quick: a "
+                                                 "temporary folder)")
+    parser.add_argument("--plot", type=Path, help="plot (default docs/bench_steps.png)")
+    parser.add_argument("--seed", type=int, default=42)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark, write BENCHMARKS.md (and .json, and the plot); the exit status."""
+    args = parse_args(argv)
+    command = "python -m pipeline.bench" + (" " + shlex.join(argv if argv is not None
+                                                              else sys.argv[1:])).rstrip()
+    sizes = args.sizes or ([300] if args.quick else [1000, 10000])
+    embed_sample = args.embed_sample or (64 if args.quick else 1000)
+    n_update = args.update_papers or (20 if args.quick else 100)
+    backends = ALL_BACKENDS if args.backends is None else list(args.backends)
+    bertopic = not args.no_bertopic
+    if bertopic:
+        try:
+            import bertopic as _
+        except ImportError:
+            print("error: BERTopic is not installed; `pip install -r requirements-bench.txt` "
+                  "or pass --no-bertopic", file=sys.stderr)
+            return 2
+    for path in (args.data, args.vectors):
+        if not path.is_file():
+            print(f"error: {path} not found; pass --data/--vectors", file=sys.stderr)
+            return 2
+    scratch = tempfile.TemporaryDirectory(prefix="topicmap-bench-")
+    work = Path(scratch.name)
+    out = args.out or (work / "BENCHMARKS.md" if args.quick else ROOT / "BENCHMARKS.md")
+    plot_path = args.plot or (out.parent / "bench_steps.png" if args.quick
+                              else ROOT / "docs" / "bench_steps.png")
+    frame = pd.read_csv(args.data)
+    vectors = np.load(args.vectors, mmap_mode="r")
+    if len(vectors) != len(frame):
+        print(f"error: {args.vectors} has {len(vectors)} rows, {args.data} {len(frame)}",
+              file=sys.stderr)
+        return 2
+    vectors = np.asarray(vectors, dtype=np.float32)
+    from pipeline.backends import resolve_backend
+
+    default_backend = resolve_backend("auto")
+    results: dict[str, Any] = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "command": command,
+        "machine": machine(), "load_start": " ".join(f"{v:.1f}" for v in os.getloadavg()),
+        "data": str(args.data.name), "vectors": str(args.vectors.name),
+        "corpus_rows": len(frame), "seed": args.seed, "embed_sample": embed_sample,
+        "rounds": 4, "default_backend": default_backend,
+    }
+    log = lambda text: print(f"[bench {time.strftime('%H:%M:%S')}] {text}", flush=True)  # noqa: E731
+    try:
+        sample_rows = draw(len(frame), embed_sample, args.seed)
+        sample = frame.iloc[sample_rows]
+        texts = (sample["title"].fillna("") + ". " + sample["abstract"].fillna("")).tolist()
+        rates = {}
+        if backends:
+            log(f"embedders {backends} on {len(texts)} papers")
+            table, _ = embedder_table(texts, sample["label"].tolist(), backends, rounds=4,
+                                      cache_dir=work / "cache", seed=args.seed)
+            results["embedders"] = table
+            rates = {r["backend"]: r["papers_per_s"] for r in table}
+            results["embed_verdict"] = verdict(table)
+        our_rate = rates.get(default_backend) or rates.get("torch")
+        their_rate = rates.get("torch")
+        if not our_rate or not their_rate:
+            log("embedding rates not measured: using 9 papers/s for both")
+            our_rate = our_rate or 9.0
+            their_rate = their_rate or 9.0
+        results["sizes"] = []
+        for size in sizes:
+            rows = sample_rows if size == embed_sample else draw(len(frame), size, args.seed)
+            log(f"{len(rows)} papers: ours" + (" and BERTopic" if bertopic else ""))
+            entry = compare_size(frame, vectors, rows, work, seed=args.seed, our_rate=our_rate,
+                                 their_rate=their_rate, bertopic=bertopic)
+            if size > len(frame):
+                entry["note"] = (f"Asked for {size:,}; the corpus has {len(frame):,} papers, "
+                                 "all of which are used.")
+            results["sizes"].append(entry)
+        if n_update:
+            rows = draw(len(frame), max(sizes), args.seed)
+            log(f"update: {n_update} papers into {len(rows) - n_update}")
+            results["update"] = update_bench(frame, vectors, rows, work, n_new=n_update,
+                                             seed=args.seed)
+        results["load_end"] = " ".join(f"{v:.1f}" for v in os.getloadavg())
+        if plot(results, plot_path):
+            results["plot"] = os.path.relpath(plot_path, out.parent)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render(results), encoding="utf-8")
+        (out.with_suffix(".json")).write_text(json.dumps(results, indent=1, default=str))
+        log(f"wrote {out}")
+        print(render(results))
+    finally:
+        if args.out is not None or not args.quick:
+            scratch.cleanup()
+    return 0
