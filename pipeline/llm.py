@@ -6,7 +6,8 @@ standard library only (urllib + json), so no SDK is needed.
 
 - ``Endpoint`` checks a URL (http or https, no credentials in it) and names it
   without its query string: that name goes into messages, ``host`` into the manifest.
-- ``ChatClient.complete`` sends one request and retries with exponential backoff
+- ``ChatClient.complete`` sends one request (``temperature`` 0, dropped for good
+  when the model refuses it, as reasoning models do) and retries with exponential backoff
   on 429, 408, 5xx, timeouts and connection errors (``Retry-After`` honoured);
   other HTTP errors, and exhausted retries, raise ``LLMError`` (a
   ``PipelineError``: one ``error:`` line naming the endpoint, exit 2). Redirects
@@ -125,10 +126,6 @@ class ChatClient:
 
     def complete(self, messages: Messages) -> str:
         """The assistant's reply to ``messages``; raises ``LLMError`` when none comes."""
-        body: dict[str, Any] = {"model": self.model, "messages": messages, "stream": False}
-        if self.temperature is not None:
-            body["temperature"] = self.temperature
-        data = json.dumps(body).encode("utf-8")
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
@@ -137,14 +134,22 @@ class ChatClient:
         while True:
             attempt += 1
             self.requests += 1
-            request = urllib.request.Request(self.endpoint.url, data=data, headers=headers,
-                                             method="POST")
+            body: dict[str, Any] = {"model": self.model, "messages": messages, "stream": False}
+            if self.temperature is not None:
+                body["temperature"] = self.temperature
+            request = urllib.request.Request(self.endpoint.url, data=json.dumps(body).encode(),
+                                             headers=headers, method="POST")
             try:
                 with opener.open(request, timeout=self.timeout) as response:
                     payload = response.read(MAX_RESPONSE_BYTES + 1)
                 break
             except urllib.error.HTTPError as exc:
                 problem = f"HTTP {exc.code}{_server_message(exc)}"
+                if exc.code == 400 and self.temperature is not None and \
+                        "temperature" in problem.lower():
+                    log.info("%s takes no temperature setting; asking without", self.model)
+                    self.temperature, attempt = None, attempt - 1  # (reasoning models)
+                    continue
                 if exc.code not in RETRY_STATUSES:
                     raise LLMError(self._refused(exc.code, problem)) from None
                 wait = _retry_after(exc.headers.get("Retry-After") if exc.headers else None)

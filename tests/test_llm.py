@@ -244,3 +244,14 @@ def test_prompt_carries_terms_papers_parent_siblings_and_children():
     again = reask_prompt(messages, "Grasping", "Grasp.", ["Grasping"])
     assert again[:2] == messages and again[2]["role"] == "assistant"
     assert 'already named "Grasping"' in again[3]["content"]
+
+
+def test_client_drops_a_temperature_the_model_refuses(server):
+    server.script = [(400, {"error": {"message": "Unsupported value: 'temperature' does not "
+                                                 "support 0 with this model."}}, {})]
+    client = client_for(server)
+    assert "Robot Grasping" in client.complete(MESSAGES)
+    assert server.requests[0]["body"]["temperature"] == 0
+    assert "temperature" not in server.requests[1]["body"]
+    client.complete(MESSAGES)
+    assert "temperature" not in server.requests[2]["body"] and client.sleeps == []
