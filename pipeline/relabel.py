@@ -48,6 +48,7 @@ from .artifacts import (
     TopicMap,
     atomic_directory,
     load_map,
+    read_manifest,
     sha256_file,
     write_map_files,
 )
@@ -217,7 +218,7 @@ def _settle_siblings(table: pd.DataFrame, rows: list[int], answers: dict, ask: A
             later = [answers[r][1] for r in rows[i + 1:] if answers[r][1]]
             avoid = list(dict.fromkeys([*taken.values(), *later]))
             raw = ask(reask_prompt(messages, name, description, avoid), reask=True)
-            if report is not None:
+            if report is not None and raw is not None:
                 report.reasked += 1
             name, new_description = parse_answer(raw) if raw is not None else ("", "")
             if name_key(name) in taken:
@@ -342,11 +343,15 @@ def write_relabelled(topic_map: TopicMap, path: Path | str) -> Path:
     """Write a map loaded from ``path`` back atomically, keeping its other files.
 
     Files the map has besides the tables and vectors (``fitted.npz``) are copied
-    and checked against the manifest's hashes, so a map changed meanwhile is refused.
+    and checked against the manifest's hashes. A map written by someone else since
+    it was loaded (an ``update``) is refused, so nothing of theirs is overwritten.
     """
     target = Path(path).resolve()
     rewritten = {DOCUMENTS, CLUSTERS, EMBEDDINGS} | ({FITTED} if topic_map.fitted else set())
-    with atomic_directory(target) as tmp:
+    with atomic_directory(target) as tmp:  # holds the map's writer lock
+        if read_manifest(target).get("files") != topic_map.manifest.get("files"):
+            raise MapFormatError(f"map {target} was rewritten while relabelling; nothing was "
+                                 "written: run relabel again (answers are cached)")
         for name, digest in topic_map.manifest.get("files", {}).items():
             if name in rewritten:
                 continue

@@ -16,6 +16,7 @@ from fake_llm import FakeLLM, key_phrases, user_text
 
 from pipeline.__main__ import main
 from pipeline.artifacts import TopicMap, load_map, sha256_file, write_map
+from pipeline.errors import PipelineError
 from pipeline.llm_text import NAME_CHARS, NAME_WORDS, name_key
 from pipeline.relabel import RelabelReport, choose_levels, level_order, name_nodes
 
@@ -295,3 +296,17 @@ def test_llm_columns_are_written_and_read_back(tmp_path):
     loaded = load_map(tmp_path / "m").clusters
     assert loaded["llm_label"].tolist() == clusters["llm_label"].tolist()
     assert loaded["llm_description"].tolist() == ["d"] * 7
+
+
+def test_a_map_rewritten_meanwhile_is_not_overwritten(a_map, server):
+    from pipeline.relabel import RelabelSettings, relabel_map, write_relabelled
+
+    loaded = load_map(a_map)
+    named = relabel_map(loaded, RelabelSettings(url=server.url, model="m"))
+    changed = load_map(a_map, mmap=False)
+    changed.documents.loc[0, "title"] = "changed by an update"
+    write_map(changed, a_map)
+    before = hashes(a_map)
+    with pytest.raises(PipelineError, match="rewritten while relabelling"):
+        write_relabelled(named, a_map)
+    assert hashes(a_map) == before
