@@ -43,8 +43,9 @@ def add_llm_parser(commands: argparse._SubParsersAction) -> None:
     relabel.add_argument("--max-calls", type=int, metavar="N",
                          help="refuse to start when more than N calls would be needed, and "
                               "never send more (--max-calls 0 tells how many are needed)")
-    relabel.add_argument("--timeout", type=float, default=60.0, metavar="S",
-                         help="seconds to wait for one answer (default 60)")
+    relabel.add_argument("--timeout", type=float, default=120.0, metavar="S",
+                         help="seconds to wait for one answer (default 120: a local model "
+                              "on a CPU, loading on the first call, can be slow)")
     relabel.add_argument("--retries", type=int, default=3, metavar="N",
                          help="retries with exponential backoff after a timeout, connection "
                               "error, 429 or 5xx (default 3)")

@@ -115,7 +115,7 @@ class ChatClient:
     model: str
     api_key: str | None = field(default=None, repr=False)
     key_variable: str | None = None
-    timeout: float = 60.0
+    timeout: float = 120.0
     retries: int = 3
     backoff: float = 1.0
     max_backoff: float = 30.0

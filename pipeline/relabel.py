@@ -71,7 +71,7 @@ class RelabelSettings:
     api_key_env: str | None = None  # name of the environment variable holding the key
     levels: Sequence[str] | None = None  # level names or layer numbers; None: every level
     max_calls: int | None = None
-    timeout: float = 60.0
+    timeout: float = 120.0
     retries: int = 3
     backoff: float = 1.0
     cache_dir: Path | str | None = None  # answers go under <cache_dir>/llm
