@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from . import cli_review
+from . import cli_llm, cli_review
 from .artifacts import load_map
 from .config import DEFAULT_MODEL, EMBED_BACKENDS, BuildConfig
 from .errors import PipelineError
@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("map", metavar="MAP_DIR")
     info.add_argument("--json", action="store_true", help="print the manifest as JSON")
     cli_review.add_review_parsers(commands)
+    cli_llm.add_llm_parser(commands)
     return parser
 
 
@@ -233,6 +234,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_build(args)
         if args.command == "update":
             return run_update(args)
+        if args.command in cli_llm.COMMANDS:
+            return cli_llm.run_llm(args)
         if args.command in cli_review.COMMANDS:
             return cli_review.run_review(args)
         return run_info(args)

@@ -64,6 +64,9 @@ CLUSTER_COLUMNS = [
     "level", "id", "parent", "label", "terms", "weights", "size", "x", "y",
     "representative_ids",
 ]
+#: Optional columns of the clusters table, written when present and read back: names
+#: written by a language model beside the offline ``label`` ("" = none; pipeline/relabel.py).
+OPTIONAL_CLUSTER_COLUMNS = ["llm_label", "llm_description"]
 NOISE = -1
 
 
@@ -241,7 +244,8 @@ def write_map_files(topic_map: TopicMap, directory: Path) -> None:
     if len(topic_map.embeddings) != len(documents):
         raise ValueError("embeddings are not row-aligned with documents")
     documents.to_parquet(directory / DOCUMENTS, index=False)
-    topic_map.clusters[CLUSTER_COLUMNS].to_parquet(directory / CLUSTERS, index=False)
+    optional = [c for c in OPTIONAL_CLUSTER_COLUMNS if c in topic_map.clusters.columns]
+    topic_map.clusters[CLUSTER_COLUMNS + optional].to_parquet(directory / CLUSTERS, index=False)
     np.save(directory / EMBEDDINGS, np.ascontiguousarray(topic_map.embeddings, dtype=np.float32))
     if topic_map.fitted:
         np.savez(directory / FITTED, **{k: np.asarray(v) for k, v in topic_map.fitted.items()})
