@@ -191,7 +191,7 @@ def _place_partition(vectors: np.ndarray, sample_vectors: np.ndarray, layouts: l
     same nearest sample papers (``cluster.vote_clusters``; see there why not
     ``approximate_predict``).
     """
-    from .update import place
+    from .placement import place
 
     (coords, space), neighbours = place(vectors, sample_vectors, layouts,
                                         n_neighbors=n_neighbors)
@@ -228,9 +228,9 @@ def build_ray(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig
               show_progress: bool = False) -> TopicMap:
     """Build a map with the heavy steps on Ray; write it atomically to ``out``."""
     from .backends import backend_of, cache_key_of, make_embedder
+    from .fitted import fitted_state
     from .ingest import read_papers
     from .run import StepTimer, label_levels, package_versions
-    from .update import fitted_state
 
     config = (config or BuildConfig()).validate()
     if sample_size < 100:
@@ -298,7 +298,7 @@ def build_ray(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig
         outliers[:n_sample] = fitted_cluster.outlier_scores
         is_noise = np.zeros(n, dtype=bool)
         is_noise[:n_sample] = fitted_cluster.is_noise
-        from .update import hdbscan_arrays
+        from .fitted import hdbscan_arrays
 
         fitted = {"cluster_space": reduction.cluster_space,
                   "n_fitted": np.array(n_sample, dtype=np.int64),

@@ -33,11 +33,11 @@ from .embed import (
     embed_texts,
     load_precomputed,
 )
+from .fitted import fitted_state
 from .ingest import read_papers
 from .label import count_terms, label_classes
 from .reduce import reduce
 from .themes import group_into_themes
-from .update import fitted_state
 
 log = logging.getLogger("pipeline")
 

@@ -308,10 +308,11 @@ def test_damaged_map_file_is_refused_clearly(name, damage, small_map, tmp_path):
     out = damaged_copy(small_map, tmp_path, name, damage)
     load, command = load_map, ["info", str(out)]
     if name == "fitted.npz":  # only updates read it: the map itself still opens
-        update = pytest.importorskip("pipeline.update")
+        from pipeline.fitted import load_fitted
+
         source = tmp_path / "new.csv"
         make_corpus(n_per_topic=2, seed=5).to_csv(source, index=False)
-        load, command = (lambda p: update.load_fitted(load_map(p))), \
+        load, command = (lambda p: load_fitted(load_map(p))), \
             ["update", str(out), str(source), "--no-cache"]
     with pytest.raises(MapFormatError) as error:
         load(out)
