@@ -56,6 +56,9 @@ CLUSTER_COLUMNS = [
     "level", "id", "parent", "label", "terms", "weights", "size", "x", "y",
     "representative_ids",
 ]
+#: The levels of the clusters table, finest first; each is also the documents column
+#: that holds every paper's node at that level.
+LEVELS = ["cluster", "theme"]
 NOISE = -1
 
 

@@ -56,7 +56,7 @@ from .embed import (
     normalize_rows,
 )
 from .errors import PipelineError
-from .label import TermCounts, count_terms
+from .label import TermCounts, cluster_and_theme_layers, count_terms, label_layers
 from .reduce import reduce
 from .themes import group_into_themes
 
@@ -200,7 +200,7 @@ def _place_partition(vectors: np.ndarray, sample_vectors: np.ndarray, layouts: l
 
 
 def _count_partition(texts: list[str], vocabulary: np.ndarray, max_ngram: int):
-    from .update import count_with_vocabulary
+    from .terms import count_with_vocabulary
 
     return count_with_vocabulary(texts, vocabulary, max_ngram)
 
@@ -230,7 +230,7 @@ def build_ray(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig
     from .backends import backend_of, cache_key_of, make_embedder
     from .fitted import fitted_state
     from .ingest import read_papers
-    from .run import StepTimer, label_levels, package_versions
+    from .run import StepTimer, package_versions
 
     config = (config or BuildConfig()).validate()
     if sample_size < 100:
@@ -346,7 +346,9 @@ def build_ray(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig
             from scipy import sparse
 
             counts = TermCounts(sparse.vstack(parts).tocsr(), vocabulary)
-            clusters = label_levels(documents, embeddings, counts, labels, cluster_theme, config)
+            layers = cluster_and_theme_layers(labels, cluster_theme,
+                                              documents["theme"].to_numpy())
+            clusters = label_layers(documents, embeddings, counts, layers, config.label)
         extra = [c for c in documents.columns if c not in DOCUMENT_COLUMNS]
         documents = documents[DOCUMENT_COLUMNS + extra]
 
@@ -370,8 +372,8 @@ def build_ray(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig
         }
         topic_map = TopicMap(documents, clusters, embeddings, manifest)
         with timer.step("save", str(out)):
-            state = {"cluster_space": space, "clustering": fitted_cluster, "counts": counts}
-            saved = fitted_state(documents, clusters, state)
+            saved = fitted_state(documents, clusters, cluster_space=space,
+                                 clustering=fitted_cluster, counts=counts, n_fitted=n_sample)
             saved.update(fitted)  # the models were fitted on the first n_sample rows
             saved["cluster_space"] = space
             topic_map.fitted = saved

@@ -22,43 +22,73 @@ itself is in ``pipeline.artifacts``):
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from .artifacts import FITTED, TopicMap, sha256_file
+from .artifacts import FITTED, LEVELS, TopicMap, sha256_file
 from .errors import MapFormatError
+from .terms import SavedTerms, TermCounts, count_with_vocabulary
+
+if TYPE_CHECKING:
+    from .cluster import Clustering
 
 NOISE = -1
 
 
-def fitted_state(documents: pd.DataFrame, clusters: pd.DataFrame, state: dict[str, Any],
-                 ) -> dict[str, np.ndarray]:
-    """The arrays an update needs, from the ``state`` that ``map_papers`` filled."""
-    space = np.asarray(state["cluster_space"], dtype=np.float32)
-    clustering = state["clustering"]
-    counts = state["counts"]
-    labels = documents["cluster"].to_numpy()
+def fitted_state(documents: pd.DataFrame, clusters: pd.DataFrame, *,
+                 cluster_space: np.ndarray, clustering: Clustering, counts: TermCounts,
+                 n_fitted: int | None = None) -> dict[str, np.ndarray]:
+    """The arrays an update needs, for a map just built.
+
+    ``clustering`` holds every paper's cluster and the HDBSCAN model, fitted on
+    the first ``n_fitted`` rows (default: all of them); ``counts`` are the
+    papers' term counts the labels were made from.
+    """
+    n_fitted = len(documents) if n_fitted is None else int(n_fitted)
     out: dict[str, np.ndarray] = {
-        "cluster_space": space,
-        "n_fitted": np.array(len(documents), dtype=np.int64),
+        "cluster_space": np.asarray(cluster_space, dtype=np.float32),
+        "n_fitted": np.array(n_fitted, dtype=np.int64),
         "fitted_noise_share": np.array(float(documents["is_noise"].mean()), dtype=np.float64),
         "min_samples": np.array(int(clustering.min_samples), dtype=np.int64),
     }
-    out.update(hdbscan_arrays(getattr(clustering, "model", None), clustering.labels))
+    out.update(hdbscan_arrays(clustering.model, clustering.labels[:n_fitted]))
     vocabulary = [str(t) for t in counts.vocabulary]
     out["vocabulary"] = np.frombuffer("\n".join(vocabulary).encode("utf-8"), dtype=np.uint8)
     out["n_terms"] = np.array(len(vocabulary), dtype=np.int64)
-    matrix = counts.matrix
-    out["term_freq_cluster"] = np.asarray(matrix[labels >= 0].sum(axis=0),
-                                          dtype=np.float64).ravel()
-    out["term_freq_theme"] = np.asarray(matrix.sum(axis=0), dtype=np.float64).ravel()
-    out["doc_freq"] = np.asarray((matrix > 0).sum(axis=0), dtype=np.float64).ravel()
-    for level in ("cluster", "theme"):
+    for level in LEVELS:
+        out[f"term_freq_{level}"] = _term_totals(counts.matrix, documents[level].to_numpy())
+    out["doc_freq"] = np.asarray((counts.matrix > 0).sum(axis=0), dtype=np.float64).ravel()
+    for level in LEVELS:
         rows = clusters[clusters["level"] == level].sort_values("id")
         out[f"labelled_size_{level}"] = rows["size"].to_numpy(dtype=np.int64)
     return out
+
+
+def add_term_counts(fitted: dict[str, np.ndarray], papers: pd.DataFrame, *,
+                    max_ngram: int) -> None:
+    """Add ``papers``' terms (over the saved vocabulary) to the saved totals, in place.
+
+    ``papers`` are new rows of the documents table, with their nodes at every level.
+    """
+    texts = (papers["title"] + ". " + papers["abstract"]).tolist()
+    counts = count_with_vocabulary(texts, vocabulary_of(fitted), max_ngram)
+    for level in LEVELS:
+        fitted[f"term_freq_{level}"] = fitted[f"term_freq_{level}"] + _term_totals(
+            counts, papers[level].to_numpy())
+    fitted["doc_freq"] = fitted["doc_freq"] + np.asarray((counts > 0).sum(axis=0)).ravel()
+
+
+def saved_terms(fitted: dict[str, np.ndarray], level: str, n_documents: int) -> SavedTerms:
+    """The saved term totals of ``level``, for ``label.refresh_classes``."""
+    return SavedTerms(vocabulary_of(fitted), fitted[f"term_freq_{level}"], fitted["doc_freq"],
+                      n_documents)
+
+
+def _term_totals(matrix, nodes: np.ndarray) -> np.ndarray:
+    """Each term's count over the papers that are in a node (``nodes >= 0``)."""
+    return np.asarray(matrix[nodes >= 0].sum(axis=0), dtype=np.float64).ravel()
 
 
 def hdbscan_arrays(model, labels: np.ndarray) -> dict[str, np.ndarray]:

@@ -35,7 +35,7 @@ from .embed import (
 )
 from .fitted import fitted_state
 from .ingest import read_papers
-from .label import count_terms, label_classes
+from .label import cluster_and_theme_layers, count_terms, label_layers
 from .reduce import reduce
 from .themes import group_into_themes
 
@@ -100,30 +100,12 @@ def map_papers(documents: pd.DataFrame, embeddings: np.ndarray, config: BuildCon
     with timer.step("label", "c-TF-IDF key phrases and representative papers"):
         counts = count_terms((documents["title"] + ". " + documents["abstract"]).tolist(),
                              max_ngram=config.label.max_ngram)
-        clusters = label_levels(documents, embeddings, counts, labels, cluster_theme, config)
+        layers = cluster_and_theme_layers(labels, cluster_theme, documents["theme"].to_numpy())
+        clusters = label_layers(documents, embeddings, counts, layers, config.label)
     extra = [c for c in documents.columns if c not in DOCUMENT_COLUMNS]
     if state is not None:
         state.update(cluster_space=reduction.cluster_space, clustering=result, counts=counts)
     return documents[DOCUMENT_COLUMNS + extra], clusters
-
-
-def label_levels(documents: pd.DataFrame, embeddings: np.ndarray, counts, labels: np.ndarray,
-                 cluster_theme: np.ndarray, config: BuildConfig) -> pd.DataFrame:
-    """The clusters table: every theme, then every cluster with its theme as parent."""
-    n_clusters = len(cluster_theme)
-    cluster_rows = label_classes(labels, n_clusters, documents=documents,
-                                 embeddings=embeddings, counts=counts,
-                                 config=config.label, level="cluster")
-    cluster_rows["parent"] = cluster_theme[cluster_rows["id"].to_numpy()].astype(int) \
-        if len(cluster_rows) else []
-    theme_ids = documents["theme"].to_numpy()
-    theme_rows = label_classes(theme_ids, int(theme_ids.max()) + 1 if n_clusters else 0,
-                               documents=documents, embeddings=embeddings, counts=counts,
-                               config=config.label, level="theme")
-    theme_rows["parent"] = -1
-    clusters = pd.concat([theme_rows, cluster_rows], ignore_index=True)
-    clusters["parent"] = clusters["parent"].astype(int)
-    return clusters
 
 
 def build(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig | None = None, *,
@@ -184,7 +166,7 @@ def build(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig | N
     }
     topic_map = TopicMap(documents, clusters, embeddings, manifest)
     with timer.step("save", str(out)):
-        topic_map.fitted = fitted_state(documents, clusters, state)
+        topic_map.fitted = fitted_state(documents, clusters, **state)
         manifest["timings"] = dict(timer.timings, total=round(time.perf_counter() - started, 3))
         topic_map.path = write_map(topic_map, out)
     log.info("map written to %s in %.1fs", topic_map.path, time.perf_counter() - started)

@@ -48,11 +48,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .artifacts import DOCUMENT_COLUMNS, TopicMap, load_map, sha256_file, write_map
+from .artifacts import DOCUMENT_COLUMNS, LEVELS, TopicMap, load_map, sha256_file, write_map
 from .cluster import predict_clusters
 from .config import BuildConfig
 from .errors import InputError
-from .fitted import fitted_state, load_fitted, vocabulary_of
+from .fitted import add_term_counts, fitted_state, load_fitted, saved_terms
+from .label import refresh_classes
 from .placement import place
 
 log = logging.getLogger("pipeline")
@@ -211,7 +212,7 @@ def update_map(map_path: Path | str, paths: Sequence[Path | str], *,
 
     fitted = dict(fitted)
     fitted["cluster_space"] = np.vstack([fitted["cluster_space"], space]).astype(np.float32)
-    relabelled = refresh_classes(documents, all_vectors, clusters, fitted, config,
+    relabelled = refresh_labels(documents, all_vectors, clusters, fitted, config,
                                  new_rows=np.arange(n_old, len(documents)),
                                  relabel_growth=relabel_growth)
 
@@ -261,129 +262,29 @@ def advise(new_noise_share: float, fitted_noise_share: float, added_since_fit: i
 # --------------------------------------------------------------------------- labels
 
 
-def refresh_classes(documents: pd.DataFrame, embeddings: np.ndarray, clusters: pd.DataFrame,
-                    fitted: dict[str, np.ndarray], config: BuildConfig, *,
-                    new_rows: np.ndarray, relabel_growth: float) -> dict[str, list[int]]:
-    """Update sizes, centres and representatives of classes that got papers; relabel
-    those that grew enough. Edits ``clusters`` and ``fitted`` in place."""
-    from .label import (
-        TermCounts,
-        phrase_candidates,
-        representatives,
-        surface_form,
-        term_text,
-        top_terms,
-    )
-
-    vocabulary = vocabulary_of(fitted)
-    texts = (documents["title"] + ". " + documents["abstract"]).to_numpy()
-    new_counts = count_with_vocabulary(texts[new_rows], vocabulary, config.label.max_ngram)
-    new_labels = documents["cluster"].to_numpy()[new_rows]
-    fitted["term_freq_cluster"] = fitted["term_freq_cluster"] + np.asarray(
-        new_counts[new_labels >= 0].sum(axis=0)).ravel()
-    fitted["term_freq_theme"] = fitted["term_freq_theme"] + np.asarray(
-        new_counts.sum(axis=0)).ravel()
-    fitted["doc_freq"] = fitted["doc_freq"] + np.asarray((new_counts > 0).sum(axis=0)).ravel()
-    ids = documents["id"].to_numpy()
-    coords = documents[["x", "y"]].to_numpy()
-    relabelled: dict[str, list[int]] = {"cluster": [], "theme": []}
-    for level, column in (("cluster", "cluster"), ("theme", "theme")):
-        classes = documents[column].to_numpy()
-        touched = sorted({int(c) for c in classes[new_rows] if c >= 0})
-        rows_of_level = clusters.index[clusters["level"] == level]
-        n_classes = len(rows_of_level)
+def refresh_labels(documents: pd.DataFrame, embeddings: np.ndarray, clusters: pd.DataFrame,
+                   fitted: dict[str, np.ndarray], config: BuildConfig, *,
+                   new_rows: np.ndarray, relabel_growth: float) -> dict[str, list[int]]:
+    """Add the new papers' terms to the saved totals; refresh every class that got papers
+    and relabel those that grew by ``relabel_growth`` since they were last labelled.
+    Edits ``clusters`` and ``fitted`` in place; returns the relabelled classes per level."""
+    add_term_counts(fitted, documents.iloc[new_rows], max_ngram=config.label.max_ngram)
+    relabelled: dict[str, list[int]] = {}
+    for level in LEVELS:
         labelled = fitted[f"labelled_size_{level}"].copy()
-        frequency = fitted[f"term_freq_{level}"]
-        used = {str(v).casefold() for v in clusters.loc[rows_of_level, "label"]}
-        for c in touched:
-            row = rows_of_level[clusters.loc[rows_of_level, "id"].to_numpy() == c]
-            if not len(row):
-                continue
-            row = row[0]
-            members = np.flatnonzero(classes == c)
-            clusters.at[row, "size"] = len(members)
-            clusters.at[row, "x"] = float(np.median(coords[members, 0]))
-            clusters.at[row, "y"] = float(np.median(coords[members, 1]))
-            reps, _ = representatives(embeddings, members, ids,
-                                      top_n=config.label.n_representatives)
-            clusters.at[row, "representative_ids"] = reps
-            if c >= len(labelled) or len(members) < labelled[c] * (1 + relabel_growth) or \
-                    not len(vocabulary):
-                continue
-            member_counts = count_with_vocabulary(texts[members], vocabulary,
-                                                  config.label.max_ngram)
-            class_counts = np.asarray(member_counts.sum(axis=0), dtype=np.float64).ravel()
-            weights = class_weights(class_counts, frequency, n_classes, fitted["doc_freq"],
-                                    len(documents))
-            terms, term_weights = top_terms(weights, TermCounts(member_counts, vocabulary),
-                                            np.arange(len(members)), embeddings[members],
-                                            config.label)
-            sample = " ".join(term_text(t) for t in texts[members[:300]])
-            old_label = str(clusters.at[row, "label"])
-            used.discard(old_label.casefold())
-            label = old_label
-            for candidate in phrase_candidates(terms, term_weights):
-                phrase = candidate[0] if isinstance(candidate, tuple) else candidate
-                candidate = surface_form(phrase, sample)
-                if candidate.casefold() not in used:
-                    label = candidate
-                    break
-            used.add(label.casefold())
-            clusters.at[row, "label"] = label
-            clusters.at[row, "terms"] = terms
-            clusters.at[row, "weights"] = term_weights
-            labelled[c] = len(members)
-            relabelled[level].append(c)
+
+        def grew(c: int, size: int, labelled=labelled) -> bool:
+            return c < len(labelled) and not size < labelled[c] * (1 + relabel_growth)
+
+        touched = sorted({int(c) for c in documents[level].to_numpy()[new_rows] if c >= 0})
+        done = refresh_classes(clusters, documents, embeddings, level=level, touched=touched,
+                               relabel=grew, terms=saved_terms(fitted, level, len(documents)),
+                               config=config.label)
+        for c, size in done.items():
+            labelled[c] = size
         fitted[f"labelled_size_{level}"] = labelled
+        relabelled[level] = list(done)
     return relabelled
-
-
-def class_weights(class_counts: np.ndarray, frequency: np.ndarray, n_classes: int,
-                  document_frequency: np.ndarray, n_documents: int) -> np.ndarray:
-    """c-TF-IDF weights of one class, by ``pipeline.label.class_tfidf`` itself.
-
-    ``class_tfidf`` sees the class-term matrix only through each row's total,
-    the column sums, the grand total and the number of classes. A matrix of
-    this class's row plus ``n_classes - 1`` rows sharing the rest of
-    ``frequency`` has exactly those, so the result is the build's weight for this
-    class. Only the class's own terms are kept (the others weigh 0), plus one
-    column that carries the rest of the corpus's mass.
-    """
-    from scipy import sparse
-
-    from .label import class_tfidf
-
-    n_classes = max(int(n_classes), 1)
-    present = np.flatnonzero(class_counts > 0)
-    weights = np.zeros(len(class_counts), dtype=np.float64)
-    if not len(present):
-        return weights
-    rest = np.clip(frequency[present] - class_counts[present], 0.0, None)
-    outside = max(float(frequency.sum() - frequency[present].sum()), 0.0)
-    share = max(n_classes - 1, 1)
-    first = np.append(class_counts[present], 0.0)
-    others = np.append(rest, outside) / share
-    matrix = sparse.csr_matrix(np.vstack([first] + [others] * (n_classes - 1)))
-    df = np.append(document_frequency[present], 1.0)
-    weights[present] = class_tfidf(matrix, df, n_documents)[0][:-1]
-    return weights
-
-
-def count_with_vocabulary(texts: Sequence[str], vocabulary: np.ndarray, max_ngram: int):
-    """Term counts of ``texts`` over a fixed vocabulary, tokenised as the build does."""
-    from scipy import sparse
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
-
-    from .label import _TOKEN_PATTERN, ACADEMIC_STOP_WORDS, term_text
-
-    if not len(vocabulary):
-        return sparse.csr_matrix((len(texts), 0), dtype=np.float32)
-    vectorizer = CountVectorizer(
-        ngram_range=(1, max_ngram), stop_words=sorted(ENGLISH_STOP_WORDS | ACADEMIC_STOP_WORDS),
-        token_pattern=_TOKEN_PATTERN, lowercase=True, dtype=np.float32,
-        vocabulary={str(t): i for i, t in enumerate(vocabulary)},
-    )
-    return vectorizer.transform([term_text(t) for t in texts]).tocsr()
 
 
 # --------------------------------------------------------------------------- rebuild
@@ -429,6 +330,6 @@ def rebuild_map(map_path: Path | str, paths: Sequence[Path | str] = (), *,
     }]
     manifest["timings"] = dict(timer.timings, total=round(time.perf_counter() - started, 3))
     rebuilt = TopicMap(documents, clusters, vectors, manifest,
-                       fitted=fitted_state(documents, clusters, state))
+                       fitted=fitted_state(documents, clusters, **state))
     rebuilt.path = write_map(rebuilt, map_path)
     return rebuilt

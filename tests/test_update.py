@@ -233,8 +233,7 @@ def test_update_with_precomputed_vectors(tmp_path):
 def test_class_weights_equal_the_builds_c_tf_idf():
     from scipy import sparse
 
-    from pipeline.label import class_tfidf
-    from pipeline.update import class_weights
+    from pipeline.terms import class_tfidf, class_weights
 
     rng = np.random.default_rng(4)
     counts = rng.poisson(0.3, size=(6, 80)).astype(float)
