@@ -48,15 +48,21 @@ def auto_min_cluster_size(n: int) -> int:
     return int(min(250, max(3, round(factor * math.sqrt(n)))))
 
 
+def cluster_sizes(n: int, config: ClusterConfig) -> tuple[int, int]:
+    """HDBSCAN's ``(min_cluster_size, min_samples)`` for ``n`` points: the config's, else
+    :func:`auto_min_cluster_size` and 5 (10 from 1,000 points on), within what ``n`` allows."""
+    min_cluster_size = config.min_cluster_size or auto_min_cluster_size(n)
+    min_cluster_size = max(2, min(min_cluster_size, n))
+    min_samples = config.min_samples or max(1, min(min_cluster_size, 5 if n < 1000 else 10))
+    return min_cluster_size, min(min_samples, n - 1)
+
+
 def cluster(space: np.ndarray, config: ClusterConfig) -> Clustering:
     """Cluster the rows of ``space``; deterministic for a given input."""
     import hdbscan
 
     n = len(space)
-    min_cluster_size = config.min_cluster_size or auto_min_cluster_size(n)
-    min_cluster_size = max(2, min(min_cluster_size, n))
-    min_samples = config.min_samples or max(1, min(min_cluster_size, 5 if n < 1000 else 10))
-    min_samples = min(min_samples, n - 1)
+    min_cluster_size, min_samples = cluster_sizes(n, config)
     model = hdbscan.HDBSCAN(
         min_cluster_size=min_cluster_size, min_samples=min_samples,
         cluster_selection_method=config.selection_method, core_dist_n_jobs=1,

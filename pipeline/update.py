@@ -2,7 +2,7 @@
 
 A build saves what the update needs in the map's ``fitted.npz`` (plain numeric
 arrays, read with ``allow_pickle=False`` and checked against the manifest's
-hash; see ``pipeline.artifacts``): the clustering-space coordinates of every
+hash; see ``pipeline.fitted``): the clustering-space coordinates of every
 paper, HDBSCAN's condensed tree with the core distances and the selected
 clusters, and the c-TF-IDF vocabulary with its corpus term frequencies.
 
@@ -10,21 +10,22 @@ An update then, for the new papers only:
 
 1. reads them with the map's saved ingest settings and drops those already in
    the map (same normalised title, or same given id);
-2. embeds them (through the embedding cache, or from ``--embeddings``);
-3. places them as UMAP's ``transform`` does, re-done over the saved arrays: each
+2. embeds them (through the embedding cache, or from ``--embeddings``;
+   ``run.embed_papers``, the build's embed step);
+3. places them as UMAP's ``transform`` does (``pipeline.placement``): each
    new paper's ``n_neighbors`` nearest map papers by cosine get UMAP's fuzzy-set
    weights (``smooth_knn_dist`` with UMAP's transform settings); its position on
    the 2-D map and in the clustering space starts at the weighted mean of theirs
    and then follows UMAP's transform epochs with the map held fixed;
 4. assigns clusters exactly as ``hdbscan.approximate_predict`` does, re-done over
-   the saved arrays (nearest mutual-reachability neighbour, then the condensed
+   the saved arrays (``cluster.predict_clusters``: nearest mutual-reachability neighbour, then the condensed
    tree walked up to the lambda where the new point joins); noise is reassigned
    like the build does when the map's config asks for it; themes follow clusters,
    and noise papers get the nearest theme;
 5. refreshes counts, centres and representative papers of every cluster and theme
    that received papers, and re-derives the key terms and label of those that grew
    by ``RELABEL_GROWTH`` or more since they were last labelled (c-TF-IDF over the
-   saved corpus term frequencies plus the new papers);
+   saved corpus term frequencies plus the new papers; ``label.refresh_classes``);
 6. writes the map atomically (a crash leaves the old map as it was).
 
 It advises a full rebuild when the new papers land as noise far more often than
@@ -34,31 +35,34 @@ and labels over every paper of the map plus the new ones with the saved config;
 the vectors come from the map itself, so the original input files need not exist.
 """
 
+
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .artifacts import DOCUMENT_COLUMNS, LEVELS, TopicMap, load_map, sha256_file, write_map
-from .cluster import predict_clusters
+from .artifacts import DOCUMENT_COLUMNS, LEVELS, TopicMap, load_map, write_map
+from .assemble import attach_clustering, grown_manifest, now
+from .cluster import NOISE, predict_clusters, reassign_noise
 from .config import BuildConfig
 from .errors import InputError
-from .fitted import add_term_counts, fitted_state, load_fitted, saved_terms
+from .fitted import add_term_counts, load_fitted, saved_terms
+from .ingest import normalise_title, read_papers
 from .label import refresh_classes
 from .placement import place
+from .run import STEPS, StepTimer, embed_papers, fit_map
+from .themes import assign_themes, cluster_centroids
 
 log = logging.getLogger("pipeline")
 
-NOISE = -1
 #: A class gets new key terms and a new label once it grew by this share.
 RELABEL_GROWTH = 0.05
 #: Advise a rebuild when new papers are noise this much more often than the map's.
@@ -66,9 +70,6 @@ ADVISE_NOISE_MARGIN = 0.20
 #: Advise a rebuild when papers added since the last fit exceed this share of it.
 ADVISE_GROWTH = 0.20
 _GENERATED_ID = re.compile(r"^paper-\d+(-\d+)*$")
-
-
-# --------------------------------------------------------------------------- update
 
 
 @dataclass
@@ -89,15 +90,6 @@ def read_new_papers(paths: Sequence[Path | str], topic_map: TopicMap, config: Bu
                     cache_dir: Path | str | None = None, use_cache: bool = True,
                     show_progress: bool = False) -> tuple[pd.DataFrame, np.ndarray, dict, int]:
     """New papers not already in the map, their vectors, the ingest report, duplicates."""
-    from .embed import (
-        EmbeddingCache,
-        default_cache_dir,
-        document_texts,
-        embed_texts,
-        load_precomputed,
-    )
-    from .ingest import normalise_title, read_papers
-
     papers, report = read_papers(paths, config.ingest)
     old = topic_map.documents
     old_titles = set(old["title"].map(normalise_title)) - {""}
@@ -124,19 +116,10 @@ def read_new_papers(paths: Sequence[Path | str], topic_map: TopicMap, config: Bu
     if not len(papers):
         return papers.drop(columns="_row"), np.zeros((0, dimension), np.float32), \
             report.__dict__, skipped
-    if embeddings_path:
-        vectors = load_precomputed(embeddings_path, report.read)[papers["_row"].to_numpy()]
-    else:
-        from .backends import cache_key_of, make_embedder
-
-        embedder = embedder or make_embedder(config.embed, cache_dir=cache_dir)
-        cache = None
-        if use_cache:
-            cache = EmbeddingCache(Path(cache_dir) if cache_dir else default_cache_dir(),
-                                   cache_key_of(embedder))
-        texts = document_texts(papers["title"].tolist(), papers["abstract"].tolist())
-        vectors, _ = embed_texts(texts, embedder, batch_size=config.embed.batch_size,
-                                 cache=cache, show_progress=show_progress)
+    embed_config = dataclasses.replace(config.embed, embeddings_path=embeddings_path,
+                                       use_cache=use_cache)
+    vectors = embed_papers(papers, embed_config, n_read=report.read, embedder=embedder,
+                           cache_dir=cache_dir, show_progress=show_progress).vectors
     if vectors.shape[1] != dimension:
         raise InputError(
             f"the new papers' vectors have {vectors.shape[1]} dimensions but the map's have "
@@ -166,6 +149,7 @@ def update_map(map_path: Path | str, paths: Sequence[Path | str], *,
     n_old = len(old)
     old_vectors = np.asarray(topic_map.embeddings, dtype=np.float32)
 
+    # Place the new papers into the saved fit: UMAP's transform, HDBSCAN's prediction.
     (coords, space), _ = place(vectors, old_vectors,
                                [old[["x", "y"]].to_numpy(), fitted["cluster_space"]],
                                n_neighbors=config.reduce.neighbors_for(n_old),
@@ -175,33 +159,24 @@ def update_map(map_path: Path | str, paths: Sequence[Path | str], *,
     is_noise = labels == NOISE
     old_labels = old["cluster"].to_numpy(dtype=np.int32)
     if config.cluster.reassign_noise and is_noise.any():
-        from .cluster import reassign_noise
-
         all_space = np.vstack([fitted["cluster_space"], space])
         labels = reassign_noise(all_space, np.concatenate([old_labels, labels]))[n_old:]
+    # Themes follow the clusters; noise gets the theme nearest among the map's papers.
     clusters = topic_map.clusters.copy()
     fine = clusters[clusters["level"] == "cluster"]
     cluster_theme = np.zeros(int(fine["id"].max()) + 1 if len(fine) else 0, dtype=np.int32)
     cluster_theme[fine["id"].to_numpy()] = fine["parent"].to_numpy()
-    all_vectors = np.vstack([old_vectors, vectors])
-    themes = np.where(labels >= 0, cluster_theme[np.maximum(labels, 0)], NOISE).astype(np.int32)
-    if (themes == NOISE).any() and len(cluster_theme):
-        from .themes import cluster_centroids
+    centroids = None
+    if (labels < 0).any() and len(cluster_theme):
+        clustered = old_labels >= 0
+        centroids = cluster_centroids(old_vectors[clustered], old["theme"].to_numpy()[clustered],
+                                      int(cluster_theme.max()) + 1)
+    themes = assign_themes(vectors, labels, cluster_theme, centroids=centroids)
 
-        old_themes = old["theme"].to_numpy()
-        centroids = cluster_centroids(old_vectors[old_labels >= 0],
-                                      old_themes[old_labels >= 0], int(cluster_theme.max()) + 1)
-        noise = themes == NOISE
-        themes[noise] = np.argmax(vectors[noise] @ centroids.T, axis=1)
-
-    new = papers.copy()
-    new["x"], new["y"] = coords[:, 0], coords[:, 1]
-    new["cluster"] = labels
-    new["theme"] = themes
-    new["probability"] = probabilities
-    new["outlier_score"] = (1.0 - probabilities).astype(np.float32)
-    new["is_noise"] = is_noise
-    extra = [c for c in old.columns if c not in DOCUMENT_COLUMNS]
+    new = attach_clustering(papers, coords, labels=labels, probabilities=probabilities,
+                            outlier_scores=(1.0 - probabilities).astype(np.float32),
+                            is_noise=is_noise, themes=themes)
+    extra = topic_map.metadata_columns
     for column in extra:
         if column not in new.columns:
             new[column] = np.nan if old[column].dtype.kind == "f" else ""
@@ -209,31 +184,25 @@ def update_map(map_path: Path | str, paths: Sequence[Path | str], *,
     new = new.astype({c: old[c].dtype for c in DOCUMENT_COLUMNS if c in old.columns},
                      errors="ignore")
     documents = pd.concat([old, new], ignore_index=True)
+    all_vectors = np.vstack([old_vectors, vectors])
 
     fitted = dict(fitted)
     fitted["cluster_space"] = np.vstack([fitted["cluster_space"], space]).astype(np.float32)
     relabelled = refresh_labels(documents, all_vectors, clusters, fitted, config,
-                                 new_rows=np.arange(n_old, len(documents)),
-                                 relabel_growth=relabel_growth)
+                                new_rows=np.arange(n_old, len(documents)),
+                                relabel_growth=relabel_growth)
 
-    manifest = dict(topic_map.manifest)
-    manifest["counts"] = dict(manifest.get("counts", {}),
-                              kept=len(documents), noise=int(documents["is_noise"].sum()),
-                              clusters=int((clusters["level"] == "cluster").sum()),
-                              themes=int((clusters["level"] == "theme").sum()))
-    manifest["inputs"] = list(manifest.get("inputs", [])) + [
-        dict(item, sha256=sha256_file(Path(item["path"]))) for item in report["inputs"]]
     n_fitted = int(fitted["n_fitted"])
     noise_share = float(is_noise.mean())
     advice = advise(noise_share, float(fitted["fitted_noise_share"]),
                     len(documents) - n_fitted, n_fitted)
-    manifest["updates"] = [*manifest.get("updates", []), {
-        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "files": [item["path"] for item in report["inputs"]],
+    manifest = grown_manifest(topic_map.manifest, documents, clusters, inputs=report["inputs"],
+                              update={
+        "time": now(), "files": [item["path"] for item in report["inputs"]],
         "added": len(new), "skipped_duplicates": skipped, "new_noise": int(is_noise.sum()),
         "relabelled": relabelled, "seconds": round(time.perf_counter() - started, 3),
         "rebuild_advised": bool(advice),
-    }]
+    })
     updated = TopicMap(documents, clusters.reset_index(drop=True), all_vectors, manifest,
                        fitted=fitted)
     updated.path = write_map(updated, map_path)
@@ -257,9 +226,6 @@ def advise(new_noise_share: float, fitted_noise_share: float, added_since_fit: i
             f"{added_since_fit} papers were added since the map was fitted on {n_fitted} "
             f"(more than {100 * ADVISE_GROWTH:.0f}%): its clusters may have drifted")
     return reasons
-
-
-# --------------------------------------------------------------------------- labels
 
 
 def refresh_labels(documents: pd.DataFrame, embeddings: np.ndarray, clusters: pd.DataFrame,
@@ -287,16 +253,11 @@ def refresh_labels(documents: pd.DataFrame, embeddings: np.ndarray, clusters: pd
     return relabelled
 
 
-# --------------------------------------------------------------------------- rebuild
-
-
 def rebuild_map(map_path: Path | str, paths: Sequence[Path | str] = (), *,
                 embeddings_path: Path | str | None = None, embedder=None,
                 cache_dir: Path | str | None = None, use_cache: bool = True,
                 show_progress: bool = False) -> TopicMap:
     """Refit the whole map (plus the papers in ``paths``) with its saved config."""
-    from .run import STEPS, StepTimer, map_papers
-
     started = time.perf_counter()
     topic_map = load_map(map_path, mmap=False)
     config = BuildConfig.from_dict(topic_map.manifest["config"]).validate()
@@ -313,23 +274,17 @@ def rebuild_map(map_path: Path | str, paths: Sequence[Path | str] = (), *,
     fitted_columns = ["x", "y", "cluster", "theme", "probability", "outlier_score", "is_noise"]
     papers = documents.drop(columns=[c for c in fitted_columns if c in documents.columns])
     timer = StepTimer(STEPS)
-    state: dict[str, Any] = {}
-    documents, clusters = map_papers(papers, vectors, config, timer=timer, state=state)
-    manifest = dict(topic_map.manifest)
-    manifest["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    manifest["counts"] = dict(manifest.get("counts", {}), kept=len(documents),
-                              clusters=int((clusters["level"] == "cluster").sum()),
-                              themes=int((clusters["level"] == "theme").sum()),
-                              noise=int(documents["is_noise"].sum()))
-    manifest["inputs"] = list(manifest.get("inputs", [])) + [
-        dict(item, sha256=sha256_file(Path(item["path"]))) for item in report["inputs"]]
-    manifest["updates"] = [*manifest.get("updates", []), {
-        "time": manifest["created"], "rebuild": True,
+    refit = fit_map(papers, vectors, config, timer=timer)
+    created = now()
+    manifest = grown_manifest(topic_map.manifest, refit.documents, refit.clusters,
+                              inputs=report["inputs"], update={
+        "time": created, "rebuild": True,
         "files": [item["path"] for item in report["inputs"]],
-        "added": len(documents) - len(topic_map.documents), "skipped_duplicates": skipped,
-    }]
+        "added": len(refit.documents) - len(topic_map.documents), "skipped_duplicates": skipped,
+    })
+    manifest["created"] = created
     manifest["timings"] = dict(timer.timings, total=round(time.perf_counter() - started, 3))
-    rebuilt = TopicMap(documents, clusters, vectors, manifest,
-                       fitted=fitted_state(documents, clusters, **state))
+    rebuilt = TopicMap(refit.documents, refit.clusters, vectors, manifest,
+                       fitted=refit.fitted_state())
     rebuilt.path = write_map(rebuilt, map_path)
     return rebuilt

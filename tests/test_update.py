@@ -24,7 +24,6 @@ from pipeline.update import advise, rebuild_map, update_map
 @pytest.fixture
 def fake_backend(monkeypatch):
     """Every embedder the pipeline makes is the fast fake one."""
-    monkeypatch.setattr("pipeline.backends.make_embedder", lambda *a, **k: FakeEmbedder())
     monkeypatch.setattr("pipeline.run.make_embedder", lambda *a, **k: FakeEmbedder())
 
 
