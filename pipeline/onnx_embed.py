@@ -30,6 +30,9 @@ from .errors import PipelineError
 log = logging.getLogger(__name__)
 
 ONNX_OPSET = 17
+_NOT_A_MODEL = ("backend {} needs a local sentence-transformers folder with config.json and "
+                "tokenizer.json; {!r} is not one. Pass --model with such a folder, or use "
+                "--backend torch")
 
 
 class OnnxEmbedder:
@@ -55,10 +58,7 @@ class OnnxEmbedder:
     # -- loading
 
     def _model_dir(self) -> Path:
-        return transformer_folder(
-            self.path, f"backend {self.backend} needs a local sentence-transformers folder with "
-            f"config.json and tokenizer.json; {self.model!r} is not one. Pass --model with "
-            "such a folder, or use --backend torch")
+        return transformer_folder(self.path, _NOT_A_MODEL.format(self.backend, self.model))
 
     def onnx_path(self) -> Path:
         """Where this model's graph is cached (exported on first use)."""
