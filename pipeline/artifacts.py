@@ -56,10 +56,10 @@ CLUSTER_COLUMNS = [
     "level", "id", "parent", "label", "terms", "weights", "size", "x", "y",
     "representative_ids",
 ]
+NOISE = -1
 #: The levels of the clusters table, finest first; each is also the documents column
 #: that holds every paper's node at that level.
 LEVELS = ["cluster", "theme"]
-NOISE = -1
 
 
 @dataclass
