@@ -71,12 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--arxiv-category", action="append", default=[], metavar="CAT",
                        help="arXiv inputs only: keep papers in this category (cs.CL) or archive "
                             "(cs); repeat or comma-separate for several")
-    build.add_argument("--arxiv-from", metavar="DATE",
-                       help="arXiv inputs only: keep papers first submitted on or after DATE "
-                            "(2020, 2020-05 or 2020-05-17)")
-    build.add_argument("--arxiv-until", metavar="DATE",
-                       help="arXiv inputs only: keep papers first submitted on or before DATE "
-                            "(inclusive: 2020 keeps all of 2020)")
+    for bound, when in (("from", "on or after DATE (2020, 2020-05 or 2020-05-17)"),
+                        ("until", "on or before DATE (inclusive: 2020 keeps all of 2020)")):
+        build.add_argument(f"--arxiv-{bound}", metavar="DATE",
+                           help=f"arXiv inputs only: keep papers first submitted {when}")
     build.add_argument("-q", "--quiet", action="store_true", help="log only warnings")
     add_engine_arguments(build)
 
