@@ -12,7 +12,7 @@ In one run, on ``../shared/data/cs_venues_balanced.csv.gz`` (9,852 papers):
 - kNN@10 agreement of the static vectors with the transformer's precomputed
   vectors (``cs_venues_balanced.all-MiniLM-L6-v2.npy``, torch float32);
 - the NMI (and ARI, noise as a class; and after noise reassignment) against
-  the ``label`` column of the map each embedding gives (``map_papers`` with the
+  the ``label`` column of the map each embedding gives (``fit_map`` with the
   default config: the same steps a build runs after embedding).
 
 Prints a Markdown table and writes the numbers as JSON. Needs ../shared/data.
@@ -38,7 +38,7 @@ from pipeline import BuildConfig  # noqa: E402
 from pipeline.embed import SentenceTransformerEmbedder, document_texts  # noqa: E402
 from pipeline.ingest import read_papers  # noqa: E402
 from pipeline.metrics import knn_agreement, partition_scores, reassigned_scores  # noqa: E402
-from pipeline.run import map_papers  # noqa: E402
+from pipeline.run import fit_map  # noqa: E402
 from pipeline.static_embed import StaticEmbedder  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -56,13 +56,13 @@ def rate(embedder, texts: list[str], *, batch_size: int = 32) -> tuple[np.ndarra
 
 def map_scores(papers: pd.DataFrame, embeddings: np.ndarray, seed: int) -> dict:
     started = time.perf_counter()
-    state: dict = {}
-    documents, _ = map_papers(papers, embeddings, BuildConfig(seed=seed), state=state)
+    fitted = fit_map(papers, embeddings, BuildConfig(seed=seed))
+    documents = fitted.documents
     seconds = time.perf_counter() - started
     labels = papers["label"].to_numpy()
     scores = partition_scores(labels, documents["cluster"].to_numpy()).to_dict()
     reassigned = reassigned_scores(labels, documents["cluster"].to_numpy(),
-                                   np.asarray(state["cluster_space"]))
+                                   np.asarray(fitted.fit.cluster_space))
     themes = partition_scores(labels, documents["theme"].to_numpy())
     return {**scores, "nmi_reassigned": reassigned.nmi, "ari_reassigned": reassigned.ari,
             "theme_nmi": themes.nmi, "n_themes": themes.n_clusters,

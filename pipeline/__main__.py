@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 from . import cli_llm, cli_review
 from .artifacts import load_map
-from .config import DEFAULT_MODEL, EMBED_BACKENDS, BuildConfig
+from .backends import BACKENDS, DEFAULT_BACKEND
+from .config import DEFAULT_MODEL, BuildConfig
 from .errors import PipelineError
 
 EXIT_USAGE = 2
@@ -57,10 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="UMAP dimensions of the clustering space (default 5)")
     build.add_argument("--n-themes", type=int, help="number of themes (default: automatic)")
     build.add_argument("--batch-size", type=int, default=32, help="embedding batch size")
-    build.add_argument("--backend", choices=EMBED_BACKENDS, default=EMBED_BACKENDS[0],
-                       help="how the model runs: auto (default: torch-bf16 on CPUs with bfloat16 "
-                            "instructions, else torch), torch (float32), torch-bf16, onnx, "
-                            "onnx-int8 (ONNX ones need onnxruntime); see BENCHMARKS.md")
+    build.add_argument("--backend", choices=list(BACKENDS), default=DEFAULT_BACKEND,
+                       help="how the model runs (see BENCHMARKS.md): " + "; ".join(
+                           f"{name}: {backend.description}" for name, backend in BACKENDS.items()))
     build.add_argument("--no-cache", action="store_true", help="do not read or write the "
                        "embedding cache")
     build.add_argument("--cache-dir", metavar="DIR",
@@ -71,12 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--arxiv-category", action="append", default=[], metavar="CAT",
                        help="arXiv inputs only: keep papers in this category (cs.CL) or archive "
                             "(cs); repeat or comma-separate for several")
-    build.add_argument("--arxiv-from", metavar="DATE",
-                       help="arXiv inputs only: keep papers first submitted on or after DATE "
-                            "(2020, 2020-05 or 2020-05-17)")
-    build.add_argument("--arxiv-until", metavar="DATE",
-                       help="arXiv inputs only: keep papers first submitted on or before DATE "
-                            "(inclusive: 2020 keeps all of 2020)")
+    for bound, when in (("from", "on or after DATE (2020, 2020-05 or 2020-05-17)"),
+                        ("until", "on or before DATE (inclusive: 2020 keeps all of 2020)")):
+        build.add_argument(f"--arxiv-{bound}", metavar="DATE",
+                           help=f"arXiv inputs only: keep papers first submitted {when}")
     build.add_argument("-q", "--quiet", action="store_true", help="log only warnings")
     add_engine_arguments(build)
 

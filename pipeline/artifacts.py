@@ -9,17 +9,9 @@ Layout of ``maps/NAME/``::
     embeddings.npy       float32, L2-normalised, row-aligned with documents
     fitted.npz           (optional) what ``python -m pipeline update`` needs to add
                          papers without refitting, as plain numeric arrays (read with
-                         allow_pickle=False; see pipeline/update.py): ``cluster_space``
-                         (n x n_components float32, row-aligned), ``n_fitted`` (rows the
-                         models were fitted on: the first ones), HDBSCAN's condensed tree
-                         (``tree_parent``, ``tree_child``, ``tree_lambda``, ``tree_size``),
-                         ``core_distances``, the selected clusters (``node_ids``,
-                         ``node_labels``, ``node_max_lambda``), ``min_samples``,
-                         ``single_cluster``, ``fitted_noise_share``, the c-TF-IDF
-                         ``vocabulary`` (UTF-8, newline-separated, as uint8), ``n_terms``,
-                         ``term_freq_cluster``/``term_freq_theme`` and
-                         ``labelled_size_cluster``/``labelled_size_theme``. Maps without
-                         it load as before; ``update --rebuild`` adds it.
+                         allow_pickle=False); its arrays are described in
+                         pipeline/fitted.py. Maps without it load as before;
+                         ``update --rebuild`` adds it.
 
 A map is written into a temporary sibling directory and renamed into place,
 so a crash or Ctrl-C never leaves a half-written map and never destroys the
@@ -68,6 +60,9 @@ CLUSTER_COLUMNS = [
 #: written by a language model beside the offline ``label`` ("" = none; pipeline/relabel.py).
 OPTIONAL_CLUSTER_COLUMNS = ["llm_label", "llm_description"]
 NOISE = -1
+#: The levels of the clusters table, finest first; each is also the documents column
+#: that holds every paper's node at that level.
+LEVELS = ["cluster", "theme"]
 
 
 @dataclass

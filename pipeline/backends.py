@@ -1,4 +1,6 @@
-"""Faster ways to run the same embedding model, chosen with ``EmbedConfig.backend``.
+"""The embedding backends: one registry from name to description and embedder class.
+
+``EmbedConfig.backend`` (``--backend``) picks a way to run the model:
 
 =============  ==============================================================
 ``auto``       the default: ``torch-bf16`` on a CPU with bfloat16 instructions
@@ -8,78 +10,158 @@
 ``torch-bf16`` the same model cast to bfloat16 (weights and activations;
                pooling and normalisation in float32). Faster than
                ``torch.autocast``, which re-casts the weights at every call.
-``onnx``       ONNX Runtime, float32, from a graph exported locally.
+``onnx``       ONNX Runtime, float32, from a graph exported locally
+               (``pipeline.onnx_embed``).
 ``onnx-int8``  ONNX Runtime with int8 weights (dynamic quantization, one scale
                per output channel): the fastest, but its neighbours drift
                (kNN@10 agreement ~0.92 with float32, see BENCHMARKS.md).
 =============  ==============================================================
 
-The ONNX backends are optional: they need ``onnxruntime`` and ``onnx``
-(pinned in requirements-bench.txt and requirements-dev.txt). Their graphs are
-exported on first use from the local weights with ``torch.onnx.export`` (and
-quantized with ``onnxruntime.quantization``), then cached under
-``<cache_dir>/onnx/<model>-<weights hash>/``; later runs load the cached graph.
-Nothing is downloaded. The ONNX embedders tokenize with the model's own
-``tokenizer.json``, sort texts by length so each batch is padded only to its
-longest member, and pool as the model's sentence-transformers config says
-(mean or CLS). (sentence-transformers sorts by length too.)
+A model named ``fast`` or ``fast:<model>`` is the static embedder
+(``pipeline.static_embed``) whatever the backend: a model of its own, recorded
+with the backend ``static``.
 
-Every embedder has ``name`` (the model, as maps record it and queries use it),
-``backend``, and ``cache_key`` (model and backend; plain ``torch`` keeps the
-model name so existing caches stay valid): the embedding cache is keyed by
-``cache_key``, so vectors of different backends never mix.
+:data:`BACKENDS` is the one table: config validation, ``--backend``'s choices,
+``build`` (:func:`make_embedder`) and the dashboard's query embedder
+(:func:`embedder_for_map`) all read it. Adding a backend is one embedder class
+plus one line here (CONTRIBUTING.md). An embedder class takes
+``(model, *, device=None, cache_dir=None)`` and has ``name`` (the model, as maps
+record it and queries use it), ``backend`` (its name here), ``dimension`` and
+``encode``; the embedding cache is keyed by :func:`cache_key_of` (model and
+backend; plain ``torch`` keeps the model name so existing caches stay valid),
+so vectors of different backends never mix.
+
+Importing this module imports no model library (torch, onnxruntime): the
+classes load them when they first embed.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
+import functools
+import importlib.util
 import logging
-import os
-import tempfile
-import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from .embed import Embedder, SentenceTransformerEmbedder, _slug, default_cache_dir, resolve_model
-from .errors import ConfigError, PipelineError
+from .embed import (
+    Embedder,
+    SentenceTransformerEmbedder,
+    TorchBf16Embedder,
+    cpu_supports_bf16,
+)
+from .errors import ConfigError
+from .onnx_embed import OnnxEmbedder
+from .static_embed import StaticEmbedder, is_fast_model
 
 log = logging.getLogger(__name__)
 
-BACKENDS: dict[str, str] = {
-    "auto": "torch-bf16 on CPUs with bfloat16 instructions, else torch (default)",
-    "torch": "sentence-transformers on PyTorch, float32 (the reference)",
-    "torch-bf16": "PyTorch with the model in bfloat16 (CPUs with avx512_bf16/AMX, or a GPU)",
-    "onnx": "ONNX Runtime, float32, exported locally from the model's weights",
-    "onnx-int8": "ONNX Runtime, int8 weights quantized per channel (fastest, less faithful)",
+__all__ = [
+    "BACKENDS", "DEFAULT_BACKEND", "Backend", "OnnxEmbedder", "TorchBf16Embedder",
+    "backend_of", "cache_key_of", "cpu_supports_bf16", "embedder_for_map", "make_embedder",
+    "resolve_backend",
+]
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def _onnx_installed(device: str | None = None) -> bool:
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+def _bf16_runs_here(device: str | None = None) -> bool:
+    return cpu_supports_bf16() or _cuda_available()
+
+
+def _auto(model: str, *, device: str | None = None, cache_dir: Path | str | None = None,
+          ) -> Embedder:
+    """The backend ``auto`` stands for on this machine."""
+    return BACKENDS[resolve_backend("auto", device)].factory(model, device=device,
+                                                             cache_dir=cache_dir)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One way to run an embedding model.
+
+    ``factory(model, *, device=None, cache_dir=None)`` makes the embedder (an
+    embedder class itself, usually); ``runs_here(device)`` says whether it can
+    run on this machine (the dashboard falls back to ``torch`` when not).
+    """
+
+    description: str
+    factory: Callable[..., Embedder]
+    runs_here: Callable[[str | None], bool] = lambda device: True
+
+
+#: Backend name -> what it is and how to make it. The first one is the default.
+BACKENDS: dict[str, Backend] = {
+    "auto": Backend("torch-bf16 on CPUs with bfloat16 instructions, else torch (default)",
+                    _auto),
+    "torch": Backend("sentence-transformers on PyTorch, float32 (the reference)",
+                     SentenceTransformerEmbedder),
+    "torch-bf16": Backend("PyTorch with the model in bfloat16 (CPUs with avx512_bf16/AMX, or "
+                          "a GPU)", TorchBf16Embedder, _bf16_runs_here),
+    "onnx": Backend("ONNX Runtime, float32, exported locally from the model's weights",
+                    functools.partial(OnnxEmbedder, quantized=False), _onnx_installed),
+    "onnx-int8": Backend("ONNX Runtime, int8 weights quantized per channel (fastest, less "
+                         "faithful)", functools.partial(OnnxEmbedder, quantized=True),
+                         _onnx_installed),
 }
 DEFAULT_BACKEND = "auto"
-ONNX_OPSET = 17
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+#: The backend of maps that do not record one (built before backends, or from vectors).
+FALLBACK_BACKEND = "torch"
+
+
+def check_backend(name: object) -> str:
+    """``name`` if it is a registered backend, else a ``ConfigError`` listing them."""
+    if name not in BACKENDS:
+        raise ConfigError(f"embed.backend must be one of {', '.join(BACKENDS)}, got {name!r}")
+    return str(name)
 
 
 def make_embedder(config, *, cache_dir: Path | str | None = None) -> Embedder:
     """The embedder ``config`` (an ``EmbedConfig``) asks for.
 
-    ``cache_dir`` is where exported ONNX graphs are kept (default: the
-    embedding cache's root).
+    ``cache_dir`` is where a backend keeps what it makes once (exported ONNX
+    graphs, distilled static vectors; default: the embedding cache's root).
     """
-    from .static_embed import StaticEmbedder, is_fast_model
+    return _make(config.model, getattr(config, "backend", None) or DEFAULT_BACKEND,
+                 device=config.device, cache_dir=cache_dir)
 
-    if is_fast_model(config.model):  # --model fast: the static model (pipeline.static_embed)
-        return StaticEmbedder(config.model, cache_dir=cache_dir, device=config.device)
-    backend = getattr(config, "backend", None) or DEFAULT_BACKEND
-    if backend not in BACKENDS:
-        raise ConfigError(f"embed.backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    backend = resolve_backend(backend, config.device)
-    if backend == "torch":
-        return SentenceTransformerEmbedder(config.model, device=config.device)
-    if backend == "torch-bf16":
-        return TorchBf16Embedder(config.model, device=config.device)
-    return OnnxEmbedder(config.model, quantized=backend == "onnx-int8", cache_dir=cache_dir)
+
+def _make(model: str, backend: str, *, device: str | None, cache_dir: Path | str | None,
+          ) -> Embedder:
+    if is_fast_model(model):  # --model fast: the static model (pipeline.static_embed)
+        return StaticEmbedder(model, cache_dir=cache_dir, device=device)
+    return BACKENDS[check_backend(backend)].factory(model, device=device, cache_dir=cache_dir)
+
+
+def embedder_for_map(model: Mapping | str, *, cache_dir: Path | str | None = None,
+                     device: str | None = None) -> Embedder:
+    """The embedder a map's papers were embedded with, to embed queries the same way.
+
+    ``model`` is the manifest's ``model`` entry (``name`` and ``backend``; a bare
+    name is taken as one without a backend). ``fast:`` models get the static
+    embedder; a map that records no backend (built before backends existed, or
+    from precomputed vectors), or one not registered or unable to run here,
+    gets ``torch``: the same model in float32.
+    """
+    entry = {"name": model} if isinstance(model, str) else dict(model)
+    name = str(entry.get("name") or "")
+    backend = entry.get("backend") or FALLBACK_BACKEND
+    if not is_fast_model(name) and (backend not in BACKENDS
+                                    or not BACKENDS[backend].runs_here(device)):
+        log.info("queries use backend %s: the map's %r is not available here",
+                 FALLBACK_BACKEND, backend)
+        backend = FALLBACK_BACKEND
+    return _make(name, backend, device=device, cache_dir=cache_dir)
 
 
 def resolve_backend(backend: str, device: str | None = None) -> str:
@@ -92,303 +174,17 @@ def resolve_backend(backend: str, device: str | None = None) -> str:
     return "torch-bf16" if on_cpu and cpu_supports_bf16() else "torch"
 
 
-def _cuda_available() -> bool:
-    try:
-        import torch
-    except ImportError:
-        return False
-    return bool(torch.cuda.is_available())
-
-
 def backend_of(embedder: object) -> str | None:
     """The backend an embedder runs on (None for adapters that do not say)."""
-    if isinstance(embedder, SentenceTransformerEmbedder):
-        return str(getattr(embedder, "backend", "torch"))
     backend = getattr(embedder, "backend", None)
     return None if backend is None else str(backend)
 
 
 def cache_key_of(embedder: object) -> str:
-    """The embedding-cache key of an embedder: its ``cache_key``, else its name."""
-    return str(getattr(embedder, "cache_key", None) or embedder.name)
-
-
-def cpu_supports_bf16() -> bool:
-    """True when /proc/cpuinfo lists bfloat16 instructions (avx512_bf16 or amx_bf16)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="ignore")
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-# --------------------------------------------------------------------------- torch bf16
-
-
-class TorchBf16Embedder(SentenceTransformerEmbedder):
-    """sentence-transformers with the transformer's weights and activations in bfloat16."""
-
-    backend = "torch-bf16"
-
-    def __init__(self, model: str = "default", *, device: str | None = None) -> None:
-        super().__init__(model, device=device)
-        self.cache_key = f"{self.name}@{self.backend}"
-        self._cast = False
-
-    def _load(self):
-        st = super()._load()
-        if not self._cast:
-            import torch
-
-            if not str(st.device).startswith("cuda") and not cpu_supports_bf16():
-                raise PipelineError(
-                    "backend torch-bf16 needs a CPU with bfloat16 instructions (avx512_bf16 or "
-                    "AMX), and this one has none; use --backend torch (or auto)"
-                )
-            st.to(torch.bfloat16)
-            self._cast = True
-        return st
-
-    def encode(self, texts: Sequence[str], *, batch_size: int = 32,
-               show_progress: bool = False) -> np.ndarray:
-        vectors = super().encode(texts, batch_size=batch_size, show_progress=show_progress)
-        vectors = np.asarray(vectors, dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.where(norms == 0, 1.0, norms)
-
-
-# --------------------------------------------------------------------------- ONNX
-
-
-class OnnxEmbedder:
-    """A sentence-transformers model run by ONNX Runtime on the CPU."""
-
-    def __init__(self, model: str = "default", *, quantized: bool = True,
-                 cache_dir: Path | str | None = None, threads: int | None = None,
-                 sort_by_length: bool = True) -> None:
-        self.model = model
-        self.quantized = quantized
-        self.backend = "onnx-int8" if quantized else "onnx"
-        self.path, self.name = resolve_model(model)
-        self.cache_key = f"{self.name}@{self.backend}"
-        self.cache_root = Path(cache_dir) if cache_dir else default_cache_dir()
-        self.threads = threads
-        self.sort_by_length = sort_by_length
-        self._session = None
-        self._tokenizer = None
-        self._pooling = "mean"
-        self._dimension = 0
-
-    # -- loading
-
-    def _model_dir(self) -> Path:
-        folder = Path(self.path)
-        if not (folder / "config.json").is_file() or not (folder / "tokenizer.json").is_file():
-            raise PipelineError(
-                f"backend {self.backend} needs a local sentence-transformers folder with "
-                f"config.json and tokenizer.json; {self.model!r} is not one. Pass --model with "
-                "such a folder, or use --backend torch"
-            )
-        return folder
-
-    def onnx_path(self) -> Path:
-        """Where this model's graph is cached (exported on first use)."""
-        folder = self._model_dir()
-        digest = hashlib.sha256()
-        digest.update((folder / "config.json").read_bytes())
-        weights = [folder / name for name in WEIGHT_FILES if (folder / name).is_file()]
-        if not weights:
-            raise PipelineError(f"{folder}: no model weights ({' or '.join(WEIGHT_FILES)})")
-        with open(weights[0], "rb") as handle:
-            while block := handle.read(1 << 22):
-                digest.update(block)
-        key = f"{_slug(self.name)}-{digest.hexdigest()[:12]}"
-        stem = "model-int8" if self.quantized else "model"
-        return self.cache_root / "onnx" / key / f"{stem}.onnx"
-
-    def _load(self):
-        if self._session is not None:
-            return self._session
-        try:
-            import onnxruntime as ort
-            from tokenizers import Tokenizer
-        except ImportError:
-            raise PipelineError(
-                f"backend {self.backend} needs the optional packages onnxruntime and onnx; run "
-                "`pip install onnxruntime==1.32.0 onnx==1.23.2` or use --backend auto"
-            ) from None
-        folder = self._model_dir()
-        max_length, self._pooling = _sentence_config(folder)
-        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        tokenizer.enable_truncation(max_length)
-        tokenizer.no_padding()
-        path = self.onnx_path()
-        if not path.is_file():
-            export_onnx(folder, path, quantized=self.quantized)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads or _available_cores()
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        try:
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # noqa: BLE001 - a corrupt cached graph: export again
-            log.warning("cached ONNX graph %s is unusable (%s); exporting it again", path,
-                        str(exc).splitlines()[0][:200])
-            path.unlink(missing_ok=True)
-            export_onnx(folder, path, quantized=self.quantized)
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self._inputs = {i.name for i in session.get_inputs()}
-        self._dimension = int(json.loads((folder / "config.json").read_text())["hidden_size"])
-        self._tokenizer, self._session = tokenizer, session
-        return session
-
-    @property
-    def dimension(self) -> int:
-        self._load()
-        return self._dimension
-
-    # -- encoding
-
-    def encode(self, texts: Sequence[str], *, batch_size: int = 32,
-               show_progress: bool = False) -> np.ndarray:
-        """L2-normalised float32 vectors, one row per text, in the input order."""
-        session = self._load()
-        texts = list(texts)
-        out = np.zeros((len(texts), self._dimension), dtype=np.float32)
-        if not texts:
-            return out
-        encodings = self._tokenizer.encode_batch(texts)
-        lengths = np.array([len(e.ids) for e in encodings])
-        order = (np.argsort(-lengths, kind="stable") if self.sort_by_length
-                 else np.arange(len(texts)))
-        for start in range(0, len(texts), batch_size):
-            rows = order[start:start + batch_size]
-            width = int(lengths[rows].max())
-            ids = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for r, i in enumerate(rows):
-                ids[r, :lengths[i]] = encodings[i].ids
-                mask[r, :lengths[i]] = 1
-            feed = {"input_ids": ids, "attention_mask": mask}
-            if "token_type_ids" in self._inputs:
-                feed["token_type_ids"] = np.zeros_like(ids)
-            hidden = session.run(None, feed)[0]
-            if self._pooling == "cls":
-                pooled = hidden[:, 0, :]
-            else:
-                weights = mask[:, :, None].astype(np.float32)
-                pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-            out[rows] = pooled
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.where(norms == 0, 1.0, norms)
-
-
-def _sentence_config(folder: Path) -> tuple[int, str]:
-    """``(max tokens, pooling)`` from the model's sentence-transformers files."""
-    max_length = 512
-    config = folder / "sentence_bert_config.json"
-    if config.is_file():
-        max_length = int(json.loads(config.read_text()).get("max_seq_length", max_length))
-    positions = json.loads((folder / "config.json").read_text()).get("max_position_embeddings")
-    if positions:
-        max_length = min(max_length, int(positions))
-    pooling = "mean"
-    modules = folder / "modules.json"
-    if modules.is_file():
-        for module in json.loads(modules.read_text()):
-            if module.get("type", "").endswith("Pooling"):
-                pool_config = folder / module.get("path", "") / "config.json"
-                if pool_config.is_file():
-                    settings = json.loads(pool_config.read_text())
-                    if settings.get("pooling_mode_cls_token"):
-                        pooling = "cls"
-                    elif not settings.get("pooling_mode_mean_tokens", True):
-                        raise PipelineError(
-                            f"{folder}: pooling {settings} is not supported by the ONNX backends;"
-                            " use --backend torch"
-                        )
-    return max_length, pooling
-
-
-def _available_cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def export_onnx(folder: Path, target: Path, *, quantized: bool) -> Path:
-    """Export the transformer in ``folder`` to ONNX at ``target`` (int8 if ``quantized``).
-
-    The float32 graph is written beside it as ``model.onnx`` (the int8 one is
-    quantized from it). Files appear atomically, so a crash leaves no half
-    graph behind.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fp32 = target.parent / "model.onnx"
-    if not fp32.is_file():
-        log.info("exporting %s to ONNX (once; cached in %s)", folder.name, fp32.parent)
-        _atomic(fp32, lambda tmp: _export_fp32(folder, tmp))
-    if quantized and not target.is_file():
-        log.info("quantizing the ONNX graph to int8 (once)")
-        _atomic(target, lambda tmp: _quantize(fp32, tmp))
-    return target
-
-
-def _atomic(target: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(suffix=".onnx.tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, target)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, Exception) and not isinstance(exc, PipelineError):
-            raise PipelineError(
-                f"could not prepare the ONNX graph of {target.parent.name} "
-                f"({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}); "
-                "use --backend torch"
-            ) from None
-        raise
-
-
-def _export_fp32(folder: Path, path: Path) -> None:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    import torch
-    from transformers import AutoModel
-
-    model = AutoModel.from_pretrained(str(folder), local_files_only=True).eval()
-
-    class LastHidden(torch.nn.Module):
-        def __init__(self, inner: torch.nn.Module) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
-
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    example = tuple(torch.ones((2, 8), dtype=torch.long) for _ in names)
-    with torch.no_grad(), warnings.catch_warnings(), contextlib.redirect_stdout(None):
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            LastHidden(model), example, str(path), dynamo=False, opset_version=ONNX_OPSET,
-            input_names=names, output_names=["last_hidden_state"],
-            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]},
-        )
-
-
-def _quantize(source: Path, path: Path) -> None:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        logging.getLogger().disabled, was = True, logging.getLogger().disabled
-        try:
-            quantize_dynamic(str(source), str(path), per_channel=True,
-                             weight_type=QuantType.QInt8)
-        finally:
-            logging.getLogger().disabled = was
+    """The embedding-cache key of an embedder: its ``cache_key`` if it has one, else its
+    name, with ``@backend`` appended for any backend but ``torch``."""
+    key = getattr(embedder, "cache_key", None)
+    if key:
+        return str(key)
+    backend = backend_of(embedder)
+    return embedder.name if backend in (None, "torch") else f"{embedder.name}@{backend}"

@@ -26,13 +26,12 @@ def add_review_parsers(commands: argparse._SubParsersAction) -> None:
     from .trends import TrendRule
 
     defaults = TrendRule()
-    trends = commands.add_parser(
-        "trends", help="themes over time: shares per year, emerging and declining themes",
-        description="Each theme's share of the papers per year. A theme is emerging (declining) "
-                    "when the least-squares slope of its share over the last --window years "
-                    "that have --min-year-papers papers is at least --min-slope points a year "
-                    "up (down), and it has --min-papers papers in that window.")
-    trends.add_argument("map", metavar="MAP_DIR")
+    trends = _command(
+        commands, "trends", "themes over time: shares per year, emerging and declining themes",
+        "Each theme's share of the papers per year. A theme is emerging (declining) when the "
+        "least-squares slope of its share over the last --window years that have "
+        "--min-year-papers papers is at least --min-slope points a year up (down), and it has "
+        "--min-papers papers in that window.", map="MAP_DIR")
     trends.add_argument("--level", choices=["theme", "cluster"], default="theme")
     trends.add_argument("--window", type=int, default=defaults.window,
                         help=f"years fitted (default {defaults.window})")
@@ -48,28 +47,24 @@ def add_review_parsers(commands: argparse._SubParsersAction) -> None:
                         help="count only papers from YEAR on")
     trends.add_argument("--until", dest="year_until", type=int, metavar="YEAR",
                         help="count only papers up to YEAR")
-    trends.add_argument("--csv", metavar="FILE", help="also write shares per year (long form)")
-    trends.add_argument("--json", action="store_true", help="print the verdicts as JSON")
+    _add_outputs(trends, csv="also write shares per year (long form)", json="the verdicts")
 
-    compare = commands.add_parser(
-        "compare", help="compare two maps of the same corpus",
-        description="Match the clusters of OLD_MAP and NEW_MAP by shared papers (by id) and say "
-                    "which persist, split, merge, vanish or are new; list papers that moved.")
-    compare.add_argument("old", metavar="OLD_MAP")
-    compare.add_argument("new", metavar="NEW_MAP")
+    compare = _command(
+        commands, "compare", "compare two maps of the same corpus",
+        "Match the clusters of OLD_MAP and NEW_MAP by shared papers (by id) and say which "
+        "persist, split, merge, vanish or are new; list papers that moved.",
+        old="OLD_MAP", new="NEW_MAP")
     compare.add_argument("--level", choices=["cluster", "theme"], default="cluster")
     compare.add_argument("--threshold", type=float, default=0.5,
                          help="share of papers that makes a match (default 0.5)")
     compare.add_argument("--moved", type=int, default=20, metavar="N",
                          help="list at most N moved papers (default 20; all in --csv)")
-    compare.add_argument("--csv", metavar="FILE", help="write every moved paper to FILE")
-    compare.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_outputs(compare, csv="write every moved paper to FILE", json="the result")
 
-    similar = commands.add_parser(
-        "similar", help="papers like the given ones (nearest neighbours on the map)",
-        description="Rank the map's papers by cosine similarity to the given papers (or the "
-                    "map's reading list), leaving out the given ones and the list.")
-    similar.add_argument("map", metavar="MAP_DIR")
+    similar = _command(
+        commands, "similar", "papers like the given ones (nearest neighbours on the map)",
+        "Rank the map's papers by cosine similarity to the given papers (or the map's reading "
+        "list), leaving out the given ones and the list.", map="MAP_DIR")
     similar.add_argument("ids", nargs="*", metavar="ID", help="paper ids on the map")
     similar.add_argument("--reading-list", action="store_true",
                          help="use the map's reading list as the picked papers")
@@ -77,14 +72,28 @@ def add_review_parsers(commands: argparse._SubParsersAction) -> None:
     similar.add_argument("--method", choices=["max", "mean"], default="max",
                          help="max: nearest to any picked paper (default); mean: to their centre")
 
-    reading = commands.add_parser(
-        "reading-list", help="show, change or export a map's reading list",
-        description="The reading list is kept beside the map (MAP_DIR.reading-list.sqlite3) and "
-                    "survives rebuilds. Export format follows the file suffix: .bib .ris .csv.")
-    reading.add_argument("map", metavar="MAP_DIR")
+    reading = _command(
+        commands, "reading-list", "show, change or export a map's reading list",
+        "The reading list is kept beside the map (MAP_DIR.reading-list.sqlite3) and survives "
+        "rebuilds. Export format follows the file suffix: .bib .ris .csv.", map="MAP_DIR")
     reading.add_argument("--add", nargs="+", default=[], metavar="ID")
     reading.add_argument("--remove", nargs="+", default=[], metavar="ID")
     reading.add_argument("--export", metavar="FILE", help="write the list to FILE (.bib .ris .csv)")
+
+
+def _command(commands: argparse._SubParsersAction, name: str, summary: str, description: str,
+             **positionals: str) -> argparse.ArgumentParser:
+    """A sub-command and its positional arguments (``dest="METAVAR"``)."""
+    parser = commands.add_parser(name, help=summary, description=description)
+    for dest, metavar in positionals.items():
+        parser.add_argument(dest, metavar=metavar)
+    return parser
+
+
+def _add_outputs(parser: argparse.ArgumentParser, *, csv: str, json: str) -> None:
+    """``--csv FILE`` and ``--json`` (print ``json`` as JSON)."""
+    parser.add_argument("--csv", metavar="FILE", help=csv)
+    parser.add_argument("--json", action="store_true", help=f"print {json} as JSON")
 
 
 def run_review(args: argparse.Namespace) -> int:

@@ -3,6 +3,11 @@
 Noise is labelled ``-1``. With ``reassign_noise`` every noise point joins the
 cluster of its nearest clustered neighbours in the clustering space, and the
 ``is_noise`` flag keeps the original verdict.
+
+New points get clusters in two ways: :func:`predict_clusters` redoes HDBSCAN's
+``approximate_predict`` over the arrays a map saves (``pipeline.fitted``; used
+by ``update``), and :func:`vote_clusters` takes a vote of nearest fitted points
+(the Ray engine's placed papers).
 """
 
 from __future__ import annotations
@@ -43,15 +48,21 @@ def auto_min_cluster_size(n: int) -> int:
     return int(min(250, max(3, round(factor * math.sqrt(n)))))
 
 
+def cluster_sizes(n: int, config: ClusterConfig) -> tuple[int, int]:
+    """HDBSCAN's ``(min_cluster_size, min_samples)`` for ``n`` points: the config's, else
+    :func:`auto_min_cluster_size` and 5 (10 from 1,000 points on), within what ``n`` allows."""
+    min_cluster_size = config.min_cluster_size or auto_min_cluster_size(n)
+    min_cluster_size = max(2, min(min_cluster_size, n))
+    min_samples = config.min_samples or max(1, min(min_cluster_size, 5 if n < 1000 else 10))
+    return min_cluster_size, min(min_samples, n - 1)
+
+
 def cluster(space: np.ndarray, config: ClusterConfig) -> Clustering:
     """Cluster the rows of ``space``; deterministic for a given input."""
     import hdbscan
 
     n = len(space)
-    min_cluster_size = config.min_cluster_size or auto_min_cluster_size(n)
-    min_cluster_size = max(2, min(min_cluster_size, n))
-    min_samples = config.min_samples or max(1, min(min_cluster_size, 5 if n < 1000 else 10))
-    min_samples = min(min_samples, n - 1)
+    min_cluster_size, min_samples = cluster_sizes(n, config)
     model = hdbscan.HDBSCAN(
         min_cluster_size=min_cluster_size, min_samples=min_samples,
         cluster_selection_method=config.selection_method, core_dist_n_jobs=1,
@@ -135,3 +146,66 @@ def vote_clusters(neighbours: np.ndarray, fitted_labels: np.ndarray,
     best = np.argmax(counts * (k + 1) - first, axis=1)  # most votes, then the nearest
     return ((best + NOISE).astype(np.int32),
             (counts[rows, best] / k).astype(np.float32))
+
+
+def predict_clusters(points: np.ndarray, fitted: dict[str, np.ndarray],
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and membership probabilities of new points in the clustering space.
+
+    ``hdbscan.prediction.approximate_predict`` over the saved arrays: the nearest
+    neighbour by mutual reachability among the fitted points, the lambda at which
+    the new point would join it, and the condensed tree walked up from that
+    neighbour's cluster while the cluster still exists at that lambda.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    if bool(fitted["single_cluster"]):
+        return np.zeros(len(points), dtype=np.int32), np.ones(len(points), dtype=np.float32)
+    n_fitted = int(fitted["n_fitted"])
+    space = np.asarray(fitted["cluster_space"][:n_fitted], dtype=np.float64)
+    min_samples = int(fitted["min_samples"])
+    k = min(2 * min_samples, n_fitted)
+    parent, child = fitted["tree_parent"], fitted["tree_child"]
+    lambdas, sizes = fitted["tree_lambda"], fitted["tree_size"]
+    core = fitted["core_distances"]
+    point_row = np.full(n_fitted, 0, dtype=np.int64)
+    is_point = child < n_fitted
+    point_row[child[is_point]] = np.flatnonzero(is_point)
+    cluster_rows = sizes > 1
+    lookup = {int(c): (int(p), float(lam)) for c, p, lam in
+              zip(child[cluster_rows], parent[cluster_rows], lambdas[cluster_rows], strict=True)}
+    root = int(parent[cluster_rows].min()) if cluster_rows.any() else int(parent.min())
+    node_label = dict(zip(fitted["node_ids"].tolist(), fitted["node_labels"].tolist(),
+                          strict=True))
+    node_max = dict(zip(fitted["node_ids"].tolist(), fitted["node_max_lambda"].tolist(),
+                        strict=True))
+    squared = (space**2).sum(axis=1)
+    labels = np.full(len(points), NOISE, dtype=np.int32)
+    probabilities = np.zeros(len(points), dtype=np.float32)
+    for start in range(0, len(points), 512):
+        block = points[start:start + 512]
+        d2 = (block**2).sum(axis=1)[:, None] - 2 * block @ space.T + squared[None, :]
+        idx = np.argpartition(d2, k - 1, axis=1)[:, :k]
+        dist = np.sqrt(np.clip(np.take_along_axis(d2, idx, axis=1), 0, None))
+        order = np.argsort(dist, axis=1, kind="stable")
+        idx = np.take_along_axis(idx, order, axis=1)
+        dist = np.take_along_axis(dist, order, axis=1)
+        for r in range(len(block)):
+            point_core = dist[r, min(min_samples, k - 1)]
+            mutual = np.maximum(np.maximum(core[idx[r]], point_core), dist[r])
+            nearest = int(np.argmin(mutual))
+            lam = 1.0 / mutual[nearest] if mutual[nearest] > 0 else np.finfo(np.float64).max
+            row = point_row[idx[r, nearest]]
+            node = int(parent[row])
+            if lambdas[row] > lam:
+                while node > root:
+                    entry = lookup.get(node)
+                    if entry is None or not entry[1] >= lam:
+                        break
+                    node = entry[0]
+            label = node_label.get(node, NOISE)
+            if label >= 0:
+                top = node_max[node]
+                probability = min(top, lam) / top if top > 0 else 1.0
+                labels[start + r] = label
+                probabilities[start + r] = probability
+    return labels, probabilities

@@ -12,11 +12,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from .backends import DEFAULT_BACKEND, check_backend
 from .errors import ConfigError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-#: Ways to run the embedding model; see pipeline/backends.py and BENCHMARKS.md.
-EMBED_BACKENDS = ("auto", "torch", "torch-bf16", "onnx", "onnx-int8")
 
 
 @dataclass
@@ -45,9 +44,9 @@ class EmbedConfig:
     embeddings_path: str | None = None  # precomputed .npy, row-aligned with the input
     use_cache: bool = True
     device: str | None = None  # None: CUDA when available, else CPU
-    # How the model runs (pipeline.backends): auto (default: torch-bf16 where the CPU has
-    # bfloat16 instructions, else torch), torch, torch-bf16, onnx, onnx-int8.
-    backend: str = "auto"
+    # How the model runs: a name in pipeline.backends.BACKENDS (auto: torch-bf16 where the
+    # CPU has bfloat16 instructions, else torch).
+    backend: str = DEFAULT_BACKEND
 
 
 @dataclass
@@ -111,9 +110,7 @@ class BuildConfig:
         _int_at_least("embed.batch_size", self.embed.batch_size, 1)
         if not isinstance(self.embed.model, str) or not self.embed.model.strip():
             raise ConfigError("embed.model must be a model name or path, got an empty value")
-        if self.embed.backend not in EMBED_BACKENDS:
-            raise ConfigError(f"embed.backend must be one of {', '.join(EMBED_BACKENDS)}, "
-                              f"got {self.embed.backend!r}")
+        check_backend(self.embed.backend)
         if self.reduce.n_neighbors is not None:
             _int_at_least("reduce.n_neighbors", self.reduce.n_neighbors, 2)
         _int_at_least("reduce.n_components", self.reduce.n_components, 2)

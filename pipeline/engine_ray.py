@@ -1,5 +1,8 @@
 """``--engine ray``: the heavy steps of a build on Ray, the same map format out.
 
+:class:`RayEngine` is an engine of ``pipeline.run.build`` (the same recipe as a
+local build): it decides how the embed, fit and term-counting steps run.
+
 Local Ray by default (``ray.init`` with ``--ray-workers`` CPUs), or an existing
 cluster with ``--ray-address``. Ray is an optional dependency
 (``requirements-scale.txt``); without it ``--engine ray`` is a clear error.
@@ -13,7 +16,7 @@ cluster with ``--ray-address``. Ray is an optional dependency
     cluster   HDBSCAN fitted on the same sample (driver), sizes scaled to the sample
     place     every other paper in parallel Ray tasks, in batches: its position on
               the 2-D map and in the clustering space as UMAP's ``transform``
-              initialises it (``pipeline.update.place``, the code incremental
+              initialises it (``pipeline.placement.place``, the code incremental
               updates use), and its cluster by a vote of its nearest sample papers
               in the embedding space (``cluster.vote_clusters``: HDBSCAN's
               ``approximate_predict`` made twice the sample's share of them noise)
@@ -29,36 +32,35 @@ the local engine's map, except that label terms come from per-partition counts.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .artifacts import DOCUMENT_COLUMNS, TopicMap, sha256_file, write_map
-from .cluster import NOISE, auto_min_cluster_size, cluster, reassign_noise, vote_clusters
+from .artifacts import TopicMap
+from .backends import backend_of, make_embedder
+from .cluster import NOISE, Clustering, cluster, cluster_sizes, reassign_noise, vote_clusters
 from .config import BuildConfig
 from .embed import (
     SHARD_SIZE,
     Embedder,
     EmbeddingCache,
     assemble_vectors,
-    default_cache_dir,
-    document_texts,
-    load_precomputed,
     lookup_cached,
     normalize_rows,
 )
 from .errors import PipelineError
-from .label import TermCounts, count_terms
+from .placement import place
 from .reduce import reduce
-from .themes import group_into_themes
+from .run import Fit, build, open_cache
+from .terms import TermCounts, count_terms, count_with_vocabulary
 
 log = logging.getLogger("pipeline")
 
@@ -191,126 +193,89 @@ def _place_partition(vectors: np.ndarray, sample_vectors: np.ndarray, layouts: l
     same nearest sample papers (``cluster.vote_clusters``; see there why not
     ``approximate_predict``).
     """
-    from .update import place
-
     (coords, space), neighbours = place(vectors, sample_vectors, layouts,
                                         n_neighbors=n_neighbors)
     labels, probabilities = vote_clusters(neighbours, sample_labels)
     return coords, space, labels, probabilities
 
 
-def _count_partition(texts: list[str], vocabulary: np.ndarray, max_ngram: int):
-    from .update import count_with_vocabulary
-
-    return count_with_vocabulary(texts, vocabulary, max_ngram)
-
-
 def sample_sizes(n: int, n_sample: int, config: BuildConfig) -> tuple[int, int]:
     """HDBSCAN ``(min_cluster_size, min_samples)`` for a sample of ``n_sample`` of ``n`` papers.
 
     A cluster of ``m`` papers has about ``m * n_sample / n`` of them in the
-    sample, so the full corpus's sizes (given, or the local engine's defaults)
-    are scaled by that share.
+    sample, so the full corpus's sizes (``cluster.cluster_sizes``: the config's,
+    or the local engine's defaults) are scaled by that share.
     """
     share = n_sample / n
-    size = config.cluster.min_cluster_size or auto_min_cluster_size(n)
-    samples = config.cluster.min_samples or max(1, min(size, 5 if n < 1000 else 10))
+    size, samples = cluster_sizes(n, config.cluster)
     return max(2, round(size * share)), max(1, min(round(samples * share), n_sample - 1))
 
 
-# --------------------------------------------------------------------------- build
+# --------------------------------------------------------------------------- the engine
 
 
-def build_ray(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig | None = None,
-              *, embedder_factory: Callable[[], Embedder] | None = None,
-              cache_dir: Path | str | None = None, address: str | None = None,
-              workers: int | None = None, sample_size: int = DEFAULT_SAMPLE,
-              show_progress: bool = False) -> TopicMap:
-    """Build a map with the heavy steps on Ray; write it atomically to ``out``."""
-    from .backends import backend_of, cache_key_of, make_embedder
-    from .ingest import read_papers
-    from .run import StepTimer, label_levels, package_versions
-    from .update import fitted_state
+class RayEngine:
+    """Embed on Ray actors, fit on a seeded sample, place the rest in Ray tasks."""
 
-    config = (config or BuildConfig()).validate()
-    if sample_size < 100:
-        raise PipelineError(f"--ray-sample must be at least 100 papers, got {sample_size}")
-    timer = StepTimer(STEPS)
-    started = time.perf_counter()
-    workers = workers or max(1, len(os.sched_getaffinity(0)))
-    with RaySession(address, workers) as ray:
-        with timer.step("ingest", f"{len(inputs)} file(s)"):
-            papers, report = read_papers(inputs, config.ingest)
-        n = len(papers)
-        model_name, model_source, model_backend = config.embed.model, "computed", None
-        with timer.step("embed", f"{n} papers on Ray, {workers} actor(s)"):
-            if config.embed.embeddings_path:
-                vectors = load_precomputed(config.embed.embeddings_path, report.read)
-                embeddings = vectors[papers["_row"].to_numpy()]
-                newly_embedded, model_source = 0, "precomputed"
-            else:
-                factory = embedder_factory or functools.partial(
-                    make_embedder, config.embed, cache_dir=cache_dir)
-                probe = factory()
-                if getattr(probe, "backend", None) == "static":
-                    probe.dimension  # noqa: B018 - distil once here, not in every actor
-                model_name, model_backend = probe.name, backend_of(probe)
-                cache = None
-                if config.embed.use_cache:
-                    cache = EmbeddingCache(Path(cache_dir) if cache_dir else default_cache_dir(),
-                                           cache_key_of(probe))
-                texts = document_texts(papers["title"].tolist(), papers["abstract"].tolist())
-                gpus = float(ray.cluster_resources().get("GPU", 0))
-                embeddings, newly_embedded = embed_on_ray(
-                    texts, factory, cache=cache, workers=workers,
-                    batch_size=config.embed.batch_size,
-                    gpus_per_actor=1.0 if gpus >= 1 else 0.0)
-        papers = papers.drop(columns="_row")
+    steps = STEPS
 
-        # Seeded sample first, the rest after: fitted.npz then names the fitted rows.
+    def __init__(self, ray, factory: Callable[[], Embedder], *, workers: int, sample_size: int,
+                 address: str | None = None) -> None:
+        self.ray, self.factory = ray, factory
+        self.workers, self.sample_size, self.address = workers, sample_size, address
+        self.n_sample = self.sample_min_cluster_size = self.sample_min_samples = 0
+
+    def embed(self, texts, embedder, *, config, cache_dir, show_progress):
+        log.info("    on Ray, %d actor(s)", self.workers)
+        probe = embedder or self.factory()
+        if backend_of(probe) == "static":
+            probe.dimension  # noqa: B018 - distil once here, not in every actor
+        gpus = float(self.ray.cluster_resources().get("GPU", 0))
+        vectors, computed = embed_on_ray(
+            texts, self.factory, cache=open_cache(config, probe, cache_dir),
+            workers=self.workers, batch_size=config.batch_size,
+            gpus_per_actor=1.0 if gpus >= 1 else 0.0)
+        return vectors, computed, probe
+
+    def order(self, n, config):
+        """A seeded sample first, the rest after: fitted.npz then names the fitted rows."""
         rng = np.random.default_rng(config.seed)
-        n_sample = min(sample_size, n)
+        self.n_sample = min(self.sample_size, n)
         in_sample = np.zeros(n, dtype=bool)
-        in_sample[rng.choice(n, size=n_sample, replace=False)] = True
-        order = np.concatenate([np.flatnonzero(in_sample), np.flatnonzero(~in_sample)])
-        documents = papers.iloc[order].reset_index(drop=True)
-        embeddings = np.ascontiguousarray(embeddings[order], dtype=np.float32)
-        sample_vectors = embeddings[:n_sample]
+        in_sample[rng.choice(n, size=self.n_sample, replace=False)] = True
+        return np.concatenate([np.flatnonzero(in_sample), np.flatnonzero(~in_sample)])
 
+    def fit(self, embeddings, config, timer):
+        n, n_sample = len(embeddings), self.n_sample
+        sample_vectors = embeddings[:n_sample]
         with timer.step("reduce", f"UMAP fitted on a sample of {n_sample} of {n} papers"):
             reduction = reduce(sample_vectors, config.reduce, random_state=config.seed)
         with timer.step("cluster", f"HDBSCAN fitted on the sample of {n_sample}"):
-            sample_config = BuildConfig.from_dict(config.to_dict())
             size, samples = sample_sizes(n, n_sample, config)
-            sample_config.cluster.min_cluster_size = size
-            sample_config.cluster.min_samples = samples
-            sample_config.cluster.reassign_noise = False
-            fitted_cluster = cluster(reduction.cluster_space, sample_config.cluster)
+            self.sample_min_cluster_size, self.sample_min_samples = size, samples
+            fitted = cluster(reduction.cluster_space, dataclasses.replace(
+                config.cluster, min_cluster_size=size, min_samples=samples,
+                reassign_noise=False))
 
         coords = np.zeros((n, 2), dtype=np.float32)
         space = np.zeros((n, reduction.cluster_space.shape[1]), dtype=np.float32)
         labels = np.full(n, NOISE, dtype=np.int32)
         probabilities = np.zeros(n, dtype=np.float32)
         outliers = np.zeros(n, dtype=np.float32)
-        coords[:n_sample], space[:n_sample] = reduction.coords, reduction.cluster_space
-        labels[:n_sample] = fitted_cluster.labels
-        probabilities[:n_sample] = fitted_cluster.probabilities
-        outliers[:n_sample] = fitted_cluster.outlier_scores
         is_noise = np.zeros(n, dtype=bool)
-        is_noise[:n_sample] = fitted_cluster.is_noise
-        from .update import hdbscan_arrays
-
-        fitted = {"cluster_space": reduction.cluster_space,
-                  "n_fitted": np.array(n_sample, dtype=np.int64),
-                  "min_samples": np.array(fitted_cluster.min_samples, dtype=np.int64),
-                  **hdbscan_arrays(fitted_cluster.model, fitted_cluster.labels)}
+        coords[:n_sample], space[:n_sample] = reduction.coords, reduction.cluster_space
+        labels[:n_sample] = fitted.labels
+        probabilities[:n_sample] = fitted.probabilities
+        outliers[:n_sample] = fitted.outlier_scores
+        is_noise[:n_sample] = fitted.is_noise
         rest = n - n_sample
         with timer.step("place", f"{rest} papers in Ray tasks of {PARTITION}"):
             if rest:
+                ray = self.ray
                 remote = ray.remote(_place_partition)
                 shared = [ray.put(sample_vectors),
                           ray.put([reduction.coords, reduction.cluster_space]),
-                          ray.put(fitted_cluster.labels)]
+                          ray.put(fitted.labels)]
                 k = config.reduce.neighbors_for(n_sample)
                 starts = list(range(n_sample, n, PARTITION))
                 futures = [remote.remote(embeddings[s:s + PARTITION], *shared, k) for s in starts]
@@ -322,62 +287,47 @@ def build_ray(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig
                     is_noise[s:end] = lab == NOISE
             if config.cluster.reassign_noise:
                 labels = reassign_noise(space, labels)
-        documents["x"], documents["y"] = coords[:, 0], coords[:, 1]
-        documents["cluster"] = labels
-        documents["probability"] = probabilities
-        documents["outlier_score"] = outliers
-        documents["is_noise"] = is_noise
         n_clusters = int(labels.max()) + 1 if (labels >= 0).any() else 0
         log.info("    %d clusters, %.0f%% noise (sample: min_cluster_size=%d, min_samples=%d)",
                  n_clusters, 100 * is_noise.mean(), size, samples)
+        clustering = Clustering(labels, probabilities, outliers, is_noise, size,
+                                fitted.min_samples, model=fitted.model)
+        return Fit(coords, space, clustering, n_sample)
 
-        with timer.step("themes", f"grouping {n_clusters} clusters"):
-            cluster_theme, documents["theme"] = group_into_themes(
-                embeddings, labels, n_clusters, n_themes=config.label.n_themes)
+    def count_terms(self, texts, *, max_ngram, n_fitted):
+        """The vocabulary from the sample; term counts per partition in Ray tasks."""
+        ray = self.ray
+        vocabulary = count_terms(texts[:n_fitted], max_ngram=max_ngram).vocabulary
+        remote_count = ray.remote(count_with_vocabulary)
+        vocab_ref = ray.put(vocabulary)
+        parts = ray.get([remote_count.remote(texts[s:s + PARTITION], vocab_ref, max_ngram)
+                         for s in range(0, len(texts), PARTITION)])
+        from scipy import sparse
 
-        with timer.step("label", "vocabulary from the sample, term counts per partition"):
-            texts = (documents["title"] + ". " + documents["abstract"]).tolist()
-            vocabulary = count_terms(texts[:n_sample], max_ngram=config.label.max_ngram).vocabulary
-            remote_count = ray.remote(_count_partition)
-            vocab_ref = ray.put(vocabulary)
-            parts = ray.get([remote_count.remote(texts[s:s + PARTITION], vocab_ref,
-                                                 config.label.max_ngram)
-                             for s in range(0, n, PARTITION)])
-            from scipy import sparse
+        return TermCounts(sparse.vstack(parts).tocsr(), vocabulary)
 
-            counts = TermCounts(sparse.vstack(parts).tocsr(), vocabulary)
-            clusters = label_levels(documents, embeddings, counts, labels, cluster_theme, config)
-        extra = [c for c in documents.columns if c not in DOCUMENT_COLUMNS]
-        documents = documents[DOCUMENT_COLUMNS + extra]
+    def describe(self):
+        return {"name": "ray", "address": self.address or "local", "workers": self.workers,
+                "sample_size": self.n_sample,
+                "sample_min_cluster_size": self.sample_min_cluster_size,
+                "sample_min_samples": self.sample_min_samples,
+                "ray_version": self.ray.__version__}
 
-        manifest = {
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "config": config.to_dict(),
-            "model": {"name": model_name, "dimension": int(embeddings.shape[1]),
-                      "source": model_source, "backend": model_backend},
-            "inputs": [dict(item, sha256=sha256_file(Path(item["path"])))
-                       for item in report.inputs],
-            "counts": {**report.counts(), "embedded": newly_embedded,
-                       "clusters": int((clusters["level"] == "cluster").sum()),
-                       "themes": int((clusters["level"] == "theme").sum()),
-                       "noise": int(documents["is_noise"].sum())},
-            "metadata_columns": extra,
-            "engine": {"name": "ray", "address": address or "local", "workers": workers,
-                       "sample_size": n_sample, "sample_min_cluster_size": size,
-                       "sample_min_samples": samples, "ray_version": ray.__version__},
-            "timings": timer.timings,
-            "versions": package_versions(),
-        }
-        topic_map = TopicMap(documents, clusters, embeddings, manifest)
-        with timer.step("save", str(out)):
-            state = {"cluster_space": space, "clustering": fitted_cluster, "counts": counts}
-            saved = fitted_state(documents, clusters, state)
-            saved.update(fitted)  # the models were fitted on the first n_sample rows
-            saved["cluster_space"] = space
-            topic_map.fitted = saved
-            manifest["timings"] = dict(timer.timings,
-                                       total=round(time.perf_counter() - started, 3))
-            topic_map.path = write_map(topic_map, out)
-    log.info("map written to %s in %.1fs (Ray engine)", topic_map.path,
-             time.perf_counter() - started)
-    return topic_map
+
+def build_ray(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig | None = None,
+              *, embedder_factory: Callable[[], Embedder] | None = None,
+              cache_dir: Path | str | None = None, address: str | None = None,
+              workers: int | None = None, sample_size: int = DEFAULT_SAMPLE,
+              show_progress: bool = False) -> TopicMap:
+    """Build a map with the heavy steps on Ray; write it atomically to ``out``."""
+    config = (config or BuildConfig()).validate()
+    if sample_size < 100:
+        raise PipelineError(f"--ray-sample must be at least 100 papers, got {sample_size}")
+    workers = workers or max(1, len(os.sched_getaffinity(0)))
+    factory = embedder_factory or functools.partial(make_embedder, config.embed,
+                                                    cache_dir=cache_dir)
+    with RaySession(address, workers) as ray:
+        engine = RayEngine(ray, factory, workers=workers, sample_size=sample_size,
+                           address=address)
+        return build(inputs, out, config, cache_dir=cache_dir, show_progress=show_progress,
+                     engine=engine)

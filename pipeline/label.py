@@ -1,133 +1,55 @@
-"""Naming clusters: class-based TF-IDF key phrases, diversified by MMR, and
-the papers nearest each cluster's centre.
+"""Naming topics: one labeller for every layer of a map, and for updates.
 
-Terms are 1- to 3-grams over the abstracts with English and academic
-boilerplate stop words removed; a term must start with a letter, so numbers
-never become labels. Each class (a cluster or a theme) gets:
+Each class (a node of a layer: a cluster, a theme) gets:
 
-- ``terms`` / ``weights``: the top terms by c-TF-IDF (BERTopic's formula,
-  ``tf(t, c) * log(1 + A / f(t))``), re-ranked with maximal marginal relevance
-  so near-synonyms do not crowd the list. Term vectors for MMR come for free
-  from the document embeddings (the mean vector of the papers using a term),
-  so no extra model call is needed.
+- ``terms`` / ``weights``: the top terms by c-TF-IDF (``pipeline.terms``),
+  re-ranked with maximal marginal relevance so near-synonyms do not crowd the
+  list. Term vectors for MMR come for free from the document embeddings (the
+  mean vector of the papers using a term), so no extra model call is needed.
 - ``label``: a readable 2-4-word phrase: the best multi-word key phrase when
   one is strong enough, else the two best terms joined, in the casing the
   abstracts use most, and distinct from every other label at its level.
-- ``representative_ids``: the papers nearest the class centre.
+- ``size``, ``x``/``y`` (median position of its papers) and
+  ``representative_ids`` (the papers nearest the class centre).
+
+:func:`label_layers` labels every layer of a map (any number of nested
+layers, finest first) into the clusters table; :func:`refresh_classes`
+relabels only the classes an update changed, from the corpus term totals a map
+saves (``pipeline.fitted``), keeping the other labels as they are.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from .config import LabelConfig
+from .terms import (
+    ACADEMIC_STOP_WORDS,
+    SavedTerms,
+    TermCounts,
+    class_matrix,
+    class_tfidf,
+    class_weights,
+    count_terms,
+    count_with_vocabulary,
+    term_text,
+)
 
-ACADEMIC_STOP_WORDS = {
-    "paper", "papers", "propose", "proposed", "proposes", "approach", "approaches", "method",
-    "methods", "methodology", "result", "results", "show", "shows", "shown", "novel", "new",
-    "using", "use", "used", "uses", "based", "existing", "state", "art", "performance",
-    "demonstrate", "demonstrates", "experiment", "experiments", "experimental", "work", "works",
-    "code", "available", "github", "https", "http", "www", "com", "org", "io", "html", "abs",
-    "present", "presents", "introduce", "introduces", "problem", "problems",
-    "significantly", "achieve", "achieves", "achieved", "outperforms", "outperform",
-    "study", "studies", "effective",
-    "effectiveness", "efficient", "improve", "improves", "improved", "improvement", "key", "main", "recent", "recently",
-    "various", "different", "including", "provide", "provides", "significant", "extensive",
-    "demonstrated", "evaluate", "evaluated", "compared", "comparison", "address",
-    "challenge", "challenges", "challenging", "leverage", "leverages", "leveraging", "enable",
-    "enables", "well", "also", "however", "moreover", "furthermore", "abstract",
-    "superior", "superiority", "publicly", "release", "released", "project", "page", "source",
-    "open", "et", "al", "ie", "eg", "respectively", "able", "way", "ways",
-    "called", "termed", "named", "simple", "general", "specific",
-    "small", "better", "best", "good", "strong", "first", "second", "third", "one", "two",
-    "three", "several", "many", "much", "wide", "range", "variety", "number", "set", "sets",
-    "given", "make", "makes", "making", "via", "towards", "toward", "across", "within",
-    "without", "yet", "still", "often", "usually", "typically", "thus", "therefore", "hence",
-    "finally", "additionally", "specifically", "particular", "particularly", "previous", "prior", "traditional", "conventional", "important",
-    "fundamental", "critical", "crucial", "remains", "remain", "need", "needs", "requires",
-    "require", "required", "empirical", "empirically", "comprehensive",
-    "consistently", "substantially", "effectively", "efficiently", "robust", "achieving",
-    "technique", "techniques", "cid", "ii", "iii", "iv",
-}
-
-_TOKEN_PATTERN = r"(?u)\b[^\W\d_](?:[\w-]*[^\W_])?\b"
-_LATEX = re.compile(r"\$[^$]{0,200}\$|\\[a-zA-Z]+(\{[^}]*\})?")
-_URL = re.compile(r"https?://\S+|www\.\S+")
-_TAG = re.compile(r"<[^>]{0,200}>")
-
-
-def term_text(text: str) -> str:
-    """Text with LaTeX, URLs and markup tags removed: what terms are counted over."""
-    return _TAG.sub(" ", _URL.sub(" ", _LATEX.sub(" ", text)))
-
-
-@dataclass
-class TermCounts:
-    """A document-term count matrix and its vocabulary."""
-
-    matrix: sparse.csr_matrix  # (n_docs, n_terms)
-    vocabulary: np.ndarray  # term strings
-
-
-def count_terms(texts: Sequence[str], *, max_ngram: int = 3) -> TermCounts:
-    """Count 1..max_ngram-grams per document, dropping stop words and rare terms."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
-
-    texts = [term_text(t) for t in texts]
-    n = len(texts)
-    stop = sorted(ENGLISH_STOP_WORDS | ACADEMIC_STOP_WORDS)
-    min_df = 1 if n < 200 else 2 if n < 5000 else 3
-    vectorizer = CountVectorizer(
-        ngram_range=(1, max_ngram), stop_words=stop, token_pattern=_TOKEN_PATTERN,
-        min_df=min_df, lowercase=True, dtype=np.float32,
-    )
-    try:
-        matrix = vectorizer.fit_transform(texts)
-    except ValueError:  # empty vocabulary: only stop words or symbols
-        return TermCounts(sparse.csr_matrix((n, 0), dtype=np.float32), np.array([], dtype=str))
-    vocabulary = vectorizer.get_feature_names_out()
-    keep = np.array([len(t) > 2 or " " in t for t in vocabulary], dtype=bool)
-    return TermCounts(matrix[:, keep].tocsr(), vocabulary[keep])
-
-
-def class_matrix(counts: TermCounts, classes: np.ndarray, n_classes: int) -> sparse.csr_matrix:
-    """Sum document counts per class (rows with class < 0 are ignored)."""
-    rows = np.flatnonzero(classes >= 0)
-    indicator = sparse.csr_matrix(
-        (np.ones(len(rows), dtype=np.float32), (classes[rows], rows)),
-        shape=(n_classes, counts.matrix.shape[0]),
-    )
-    return (indicator @ counts.matrix).tocsr()
-
-
-def class_tfidf(class_counts: sparse.csr_matrix, document_frequency: np.ndarray | None = None,
-                n_documents: int | None = None) -> np.ndarray:
-    """c-TF-IDF: L1-normalised term frequency times log(1 + A / f_t) (BERTopic's).
-
-    With ``document_frequency`` the weight is also multiplied by the usual
-    document-level IDF, ``log(N / df_t)``. With few classes (a map's handful
-    of themes) BERTopic's class-level IDF barely separates words every paper
-    uses ("learning", "models") from words a theme owns; the document-level
-    factor does.
-    """
-    dense = np.asarray(class_counts.todense(), dtype=np.float64)
-    totals = dense.sum(axis=1, keepdims=True)
-    totals[totals == 0] = 1.0
-    tf = dense / totals
-    frequency = dense.sum(axis=0)
-    average = dense.sum() / max(len(dense), 1)
-    idf = np.log(1.0 + average / np.maximum(frequency, 1e-9))
-    weights = tf * idf
-    if document_frequency is not None and n_documents:
-        weights = weights * np.log(n_documents / np.maximum(document_frequency, 1.0))
-    return weights
+__all__ = [
+    "ACADEMIC_STOP_WORDS", "Layer", "SavedTerms", "TermCounts", "assign_labels", "class_matrix",
+    "class_summary", "class_tfidf", "cluster_and_theme_layers", "count_terms", "free_label",
+    "label_classes", "label_layers", "mmr", "phrase_candidates", "refresh_classes",
+    "representatives", "surface_form", "term_text", "top_terms",
+]
+#: The columns of the rows :func:`label_classes` returns.
+_CLASS_COLUMNS = ["level", "id", "label", "terms", "weights", "size", "x", "y",
+                 "representative_ids"]
 
 
 def mmr(candidate_vectors: np.ndarray, relevance: np.ndarray, *, top_n: int,
@@ -249,36 +171,6 @@ def representatives(embeddings: np.ndarray, members: np.ndarray, ids: np.ndarray
     return [str(ids[members[i]]) for i in order], centroid
 
 
-def label_classes(classes: np.ndarray, n_classes: int, *, documents: pd.DataFrame,
-                  embeddings: np.ndarray, counts: TermCounts, config: LabelConfig,
-                  level: str) -> pd.DataFrame:
-    """One row per class: label, terms, weights, size, centre and representatives."""
-    document_frequency = np.asarray((counts.matrix > 0).sum(axis=0)).ravel()
-    weights = class_tfidf(class_matrix(counts, classes, n_classes), document_frequency,
-                          counts.matrix.shape[0]) if n_classes else None
-    texts = (documents["title"] + ". " + documents["abstract"]).map(term_text).to_numpy()
-    ids = documents["id"].to_numpy()
-    rows, candidates = [], []
-    for c in range(n_classes):
-        members = np.flatnonzero(classes == c)
-        terms, term_weights = top_terms(weights[c], counts, members, embeddings, config)
-        candidates.append(phrase_candidates(terms, term_weights))
-        reps, _ = representatives(embeddings, members, ids, top_n=config.n_representatives)
-        rows.append({
-            "level": level, "id": c, "terms": terms, "weights": term_weights,
-            "size": len(members),
-            "x": float(np.median(documents["x"].to_numpy()[members])) if len(members) else 0.0,
-            "y": float(np.median(documents["y"].to_numpy()[members])) if len(members) else 0.0,
-            "representative_ids": reps,
-        })
-    labels = assign_labels(candidates, fallback=level.title())
-    for c, (row, label) in enumerate(zip(rows, labels, strict=True)):
-        members = np.flatnonzero(classes == c)
-        row["label"] = surface_form(label, " ".join(texts[members[:300]]))
-    return pd.DataFrame(rows, columns=["level", "id", "label", "terms", "weights", "size",
-                                       "x", "y", "representative_ids"])
-
-
 def assign_labels(candidates: list[list[tuple[str, float]]], *, fallback: str) -> list[str]:
     """One distinct label per class from its ranked candidates.
 
@@ -319,3 +211,152 @@ def assign_labels(candidates: list[list[tuple[str, float]]], *, fallback: str) -
             used.add(label.casefold())
         out.append(label)
     return out
+
+
+def class_summary(members: np.ndarray, *, coords: np.ndarray, embeddings: np.ndarray,
+                  ids: np.ndarray, config: LabelConfig) -> dict:
+    """``size``, label position ``x``/``y`` (median of its papers) and ``representative_ids``."""
+    reps, _ = representatives(embeddings, members, ids, top_n=config.n_representatives)
+    return {
+        "size": len(members),
+        "x": float(np.median(coords[members, 0])) if len(members) else 0.0,
+        "y": float(np.median(coords[members, 1])) if len(members) else 0.0,
+        "representative_ids": reps,
+    }
+
+
+def _label_texts(documents: pd.DataFrame) -> np.ndarray:
+    """What each paper's terms are counted over (and label casing is taken from)."""
+    return (documents["title"] + ". " + documents["abstract"]).map(term_text).to_numpy()
+
+
+def label_classes(classes: np.ndarray, n_classes: int, *, documents: pd.DataFrame,
+                  embeddings: np.ndarray, counts: TermCounts, config: LabelConfig,
+                  level: str) -> pd.DataFrame:
+    """One row per class: label, terms, weights, size, centre and representatives."""
+    document_frequency = np.asarray((counts.matrix > 0).sum(axis=0)).ravel()
+    weights = class_tfidf(class_matrix(counts, classes, n_classes), document_frequency,
+                          counts.matrix.shape[0]) if n_classes else None
+    texts = _label_texts(documents)
+    ids = documents["id"].to_numpy()
+    coords = documents[["x", "y"]].to_numpy()
+    rows, candidates = [], []
+    for c in range(n_classes):
+        members = np.flatnonzero(classes == c)
+        terms, term_weights = top_terms(weights[c], counts, members, embeddings, config)
+        candidates.append(phrase_candidates(terms, term_weights))
+        rows.append({"level": level, "id": c, "terms": terms, "weights": term_weights,
+                     **class_summary(members, coords=coords, embeddings=embeddings, ids=ids,
+                                     config=config)})
+    labels = assign_labels(candidates, fallback=level.title())
+    for c, (row, label) in enumerate(zip(rows, labels, strict=True)):
+        members = np.flatnonzero(classes == c)
+        row["label"] = surface_form(label, " ".join(texts[members[:300]]))
+    return pd.DataFrame(rows, columns=_CLASS_COLUMNS)
+
+
+@dataclass
+class Layer:
+    """One layer of nested topics, as the labeller sees it.
+
+    ``level`` names the layer and its documents column ("cluster", "theme");
+    ``nodes`` is each paper's node (-1: none, only at the finest layer);
+    ``parents`` each node's node in the next broader layer (None at the top).
+    """
+
+    level: str
+    nodes: np.ndarray
+    n_nodes: int
+    parents: np.ndarray | None = None
+
+
+def cluster_and_theme_layers(labels: np.ndarray, cluster_theme: np.ndarray,
+                             themes: np.ndarray) -> list[Layer]:
+    """The two layers of a map: clusters (finest) inside themes."""
+    n_clusters = len(cluster_theme)
+    themes = np.asarray(themes)
+    return [Layer("cluster", labels, n_clusters, cluster_theme),
+            Layer("theme", themes, int(themes.max()) + 1 if n_clusters else 0)]
+
+
+def label_layers(documents: pd.DataFrame, embeddings: np.ndarray, counts: TermCounts,
+                 layers: Sequence[Layer], config: LabelConfig) -> pd.DataFrame:
+    """The clusters table: every node of every layer, broadest layer first, with its parent
+    (-1 at the top layer)."""
+    tables = []
+    for layer in reversed(layers):
+        rows = label_classes(layer.nodes, layer.n_nodes, documents=documents,
+                             embeddings=embeddings, counts=counts, config=config,
+                             level=layer.level)
+        if layer.parents is None:
+            rows["parent"] = -1
+        else:
+            rows["parent"] = layer.parents[rows["id"].to_numpy()].astype(int) \
+                if len(rows) else []
+        tables.append(rows)
+    clusters = pd.concat(tables, ignore_index=True)
+    clusters["parent"] = clusters["parent"].astype(int)
+    return clusters
+
+
+# --------------------------------------------------------------------------- relabel what changed
+
+
+def free_label(candidates: Iterable[tuple[str, float] | str], sample: str, used: set[str],
+               current: str) -> str:
+    """The first candidate, in the casing ``sample`` uses, that no label in ``used`` has
+    (compared case-folded); ``current`` when every candidate is taken."""
+    for candidate in candidates:
+        phrase = candidate[0] if isinstance(candidate, tuple) else candidate
+        form = surface_form(phrase, sample)
+        if form.casefold() not in used:
+            return form
+    return current
+
+
+def refresh_classes(clusters: pd.DataFrame, documents: pd.DataFrame, embeddings: np.ndarray,
+                    *, level: str, touched: Iterable[int], relabel: Callable[[int, int], bool],
+                    terms: SavedTerms, config: LabelConfig) -> dict[int, int]:
+    """Bring the ``touched`` classes of ``level`` up to date; the rest stay as they are.
+
+    Every touched class gets its size, centre and representatives again. One for
+    which ``relabel(class id, new size)`` is true (and when there is a vocabulary)
+    also gets new key terms, weighted by :func:`pipeline.terms.class_weights` from
+    ``terms``, and a new label distinct from the level's others. Edits ``clusters``
+    in place; returns the relabelled classes with their sizes.
+    """
+    classes = documents[level].to_numpy()
+    texts = (documents["title"] + ". " + documents["abstract"]).to_numpy()
+    ids = documents["id"].to_numpy()
+    coords = documents[["x", "y"]].to_numpy()
+    rows_of_level = clusters.index[clusters["level"] == level]
+    used = {str(v).casefold() for v in clusters.loc[rows_of_level, "label"]}
+    relabelled: dict[int, int] = {}
+    for c in touched:
+        row = rows_of_level[clusters.loc[rows_of_level, "id"].to_numpy() == c]
+        if not len(row):
+            continue
+        row = row[0]
+        members = np.flatnonzero(classes == c)
+        for key, value in class_summary(members, coords=coords, embeddings=embeddings, ids=ids,
+                                        config=config).items():
+            clusters.at[row, key] = value
+        if not relabel(c, len(members)) or not len(terms.vocabulary):
+            continue
+        member_counts = count_with_vocabulary(texts[members], terms.vocabulary,
+                                              config.max_ngram)
+        class_counts = np.asarray(member_counts.sum(axis=0), dtype=np.float64).ravel()
+        weights = class_weights(class_counts, terms.frequency, len(rows_of_level),
+                                terms.document_frequency, terms.n_documents)
+        top, top_weights = top_terms(weights, TermCounts(member_counts, terms.vocabulary),
+                                     np.arange(len(members)), embeddings[members], config)
+        sample = " ".join(term_text(t) for t in texts[members[:300]])
+        old_label = str(clusters.at[row, "label"])
+        used.discard(old_label.casefold())
+        label = free_label(phrase_candidates(top, top_weights), sample, used, old_label)
+        used.add(label.casefold())
+        clusters.at[row, "label"] = label
+        clusters.at[row, "terms"] = top
+        clusters.at[row, "weights"] = top_weights
+        relabelled[c] = len(members)
+    return relabelled

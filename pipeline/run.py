@@ -2,28 +2,37 @@
 
     ingest -> embed -> reduce -> cluster -> themes -> label -> save
 
-``map_papers()`` is the part after embedding; the dashboard's drill-down
-calls it on a subset of a map to re-cluster and re-label in place.
+An *engine* decides how the heavy steps run, the fit step above all:
+:class:`LocalEngine` (the default) embeds here and fits UMAP and HDBSCAN on
+every paper; the Ray engine (``pipeline.engine_ray``) embeds on Ray actors, fits
+on a seeded sample and places the rest (``pipeline.placement``). ``update``
+(``pipeline.update``) places new papers into a saved fit and shares the steps'
+helpers: :func:`embed_papers` (embedding with the cache, or precomputed vectors)
+and ``pipeline.assemble`` (the documents table, the manifest).
+
+:func:`fit_map` is the part after embedding; :func:`map_papers`, its tables
+only, is what the dashboard's drill-down calls on a subset of a map to
+re-cluster and re-label in place.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import platform
 import time
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timezone
-from importlib import metadata
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
-from .artifacts import DOCUMENT_COLUMNS, TopicMap, sha256_file, write_map
+from .artifacts import TopicMap, write_map
+from .assemble import attach_clustering, new_manifest
 from .backends import backend_of, cache_key_of, make_embedder
-from .cluster import cluster
-from .config import BuildConfig
+from .cluster import Clustering, cluster
+from .config import BuildConfig, EmbedConfig
 from .embed import (
     Embedder,
     EmbeddingCache,
@@ -33,17 +42,16 @@ from .embed import (
     embed_texts,
     load_precomputed,
 )
+from .fitted import fitted_state
 from .ingest import read_papers
-from .label import count_terms, label_classes
+from .label import cluster_and_theme_layers, label_layers
 from .reduce import reduce
+from .terms import TermCounts, count_terms
 from .themes import group_into_themes
-from .update import fitted_state
 
 log = logging.getLogger("pipeline")
 
 STEPS = ["ingest", "embed", "reduce", "cluster", "themes", "label", "save"]
-VERSIONED_PACKAGES = ["numpy", "pandas", "umap-learn", "hdbscan", "scikit-learn",
-                      "sentence-transformers", "torch", "pyarrow", "onnxruntime"]
 
 
 class StepTimer:
@@ -65,77 +73,181 @@ class StepTimer:
         self.log.info("%s done in %.1fs", prefix, self.timings[name])
 
 
-def map_papers(documents: pd.DataFrame, embeddings: np.ndarray, config: BuildConfig,
-               *, timer: StepTimer | None = None, state: dict | None = None,
-               ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Reduce, cluster, group into themes and label; return (documents, clusters).
+# --------------------------------------------------------------------------- engines
 
-    ``state``, when given, receives the fitted pieces that ``pipeline.update``
-    saves: ``cluster_space``, ``clustering`` and the term ``counts``.
-    """
-    timer = timer or StepTimer(STEPS, logging.getLogger("pipeline.quiet"))
-    documents = documents.reset_index(drop=True).copy()
-    n = len(documents)
-    with timer.step("reduce", f"UMAP to {config.reduce.n_components}-D and 2-D, {n} papers"):
-        reduction = reduce(embeddings, config.reduce, random_state=config.seed)
-    documents["x"] = reduction.coords[:, 0]
-    documents["y"] = reduction.coords[:, 1]
 
-    with timer.step("cluster", "HDBSCAN"):
-        result = cluster(reduction.cluster_space, config.cluster)
-    labels = result.labels
-    n_clusters = int(labels.max()) + 1
-    documents["cluster"] = labels
-    documents["probability"] = result.probabilities
-    documents["outlier_score"] = result.outlier_scores
-    documents["is_noise"] = result.is_noise
-    timer.log.info("    %d clusters, %.0f%% noise (min_cluster_size=%d, min_samples=%d)",
-                   n_clusters, 100 * result.is_noise.mean(), result.min_cluster_size,
-                   result.min_samples)
+@dataclass
+class Fit:
+    """The fit step's result: every paper's place on the map and in the clustering space,
+    and its cluster. ``clustering.model`` was fitted on the first ``n_fitted`` rows."""
+
+    coords: np.ndarray
+    cluster_space: np.ndarray
+    clustering: Clustering
+    n_fitted: int
+
+
+class Engine(Protocol):
+    """How a build runs its heavy steps; the recipe is the same for every engine."""
+
+    steps: list[str]
+
+    def embed(self, texts: list[str], embedder: Embedder | None, *, config: EmbedConfig,
+              cache_dir: Path | str | None, show_progress: bool,
+              ) -> tuple[np.ndarray, int, Embedder]:
+        """Vectors of ``texts``, how many were computed, and the embedder (for its name)."""
+
+    def order(self, n: int, config: BuildConfig) -> np.ndarray | None:
+        """The map's row order (the rows the models are fitted on first), or None."""
+
+    def fit(self, embeddings: np.ndarray, config: BuildConfig, timer: StepTimer) -> Fit:
+        """Reduce and cluster (the engine's ``reduce``, ``cluster`` ... steps)."""
+
+    def count_terms(self, texts: list[str], *, max_ngram: int, n_fitted: int) -> TermCounts:
+        """The papers' term counts for labelling."""
+
+    def describe(self) -> dict | None:
+        """The manifest's ``engine`` entry (None: the local engine, not recorded)."""
+
+
+class LocalEngine:
+    """Everything in this process, every paper in the fit."""
+
+    steps = STEPS
+
+    def embed(self, texts, embedder, *, config, cache_dir, show_progress):
+        embedder = embedder or make_embedder(config, cache_dir=cache_dir)
+        vectors, computed = embed_texts(texts, embedder, batch_size=config.batch_size,
+                                        cache=open_cache(config, embedder, cache_dir),
+                                        show_progress=show_progress)
+        return vectors, computed, embedder
+
+    def order(self, n, config):
+        return None
+
+    def fit(self, embeddings, config, timer):
+        n = len(embeddings)
+        with timer.step("reduce", f"UMAP to {config.reduce.n_components}-D and 2-D, {n} papers"):
+            reduction = reduce(embeddings, config.reduce, random_state=config.seed)
+        with timer.step("cluster", "HDBSCAN"):
+            result = cluster(reduction.cluster_space, config.cluster)
+        timer.log.info("    %d clusters, %.0f%% noise (min_cluster_size=%d, min_samples=%d)",
+                       int(result.labels.max()) + 1, 100 * result.is_noise.mean(),
+                       result.min_cluster_size, result.min_samples)
+        return Fit(reduction.coords, reduction.cluster_space, result, n)
+
+    def count_terms(self, texts, *, max_ngram, n_fitted):
+        return count_terms(texts, max_ngram=max_ngram)
+
+    def describe(self):
+        return None
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def open_cache(config: EmbedConfig, embedder: Embedder,
+               cache_dir: Path | str | None) -> EmbeddingCache | None:
+    """The embedding cache of ``embedder``'s vectors, unless the config turns it off."""
+    if not config.use_cache:
+        return None
+    return EmbeddingCache(Path(cache_dir) if cache_dir else default_cache_dir(),
+                          cache_key_of(embedder))
+
+
+@dataclass
+class Embedded:
+    vectors: np.ndarray
+    computed: int  # embedded now, not taken from the cache
+    model: dict  # the manifest's "model" entry
+
+
+def embed_papers(papers: pd.DataFrame, config: EmbedConfig, *, n_read: int,
+                 engine: Engine | None = None, embedder: Embedder | None = None,
+                 cache_dir: Path | str | None = None, show_progress: bool = False) -> Embedded:
+    """The embed step: vectors of ``title. abstract`` (through the cache), or the rows of
+    ``config.embeddings_path`` (``n_read`` rows, ``papers["_row"]`` picks them)."""
+    if config.embeddings_path:
+        vectors = load_precomputed(config.embeddings_path, n_read)[papers["_row"].to_numpy()]
+        name, computed, backend, source = config.model, 0, None, "precomputed"
+    else:
+        texts = document_texts(papers["title"].tolist(), papers["abstract"].tolist())
+        vectors, computed, embedder = (engine or LocalEngine()).embed(
+            texts, embedder, config=config, cache_dir=cache_dir, show_progress=show_progress)
+        name, backend, source = embedder.name, backend_of(embedder), "computed"
+    return Embedded(vectors, computed, {"name": name, "dimension": int(vectors.shape[1]),
+                                        "source": source, "backend": backend})
+
+
+@dataclass
+class FittedMap:
+    """A map before it is saved: its tables, its vectors (in map order), and what
+    its fit left for ``update`` (:meth:`fitted_state`)."""
+
+    documents: pd.DataFrame
+    clusters: pd.DataFrame
+    embeddings: np.ndarray
+    fit: Fit
+    counts: TermCounts
+
+    def fitted_state(self) -> dict[str, np.ndarray]:
+        return fitted_state(self.documents, self.clusters, cluster_space=self.fit.cluster_space,
+                            clustering=self.fit.clustering, counts=self.counts,
+                            n_fitted=self.fit.n_fitted)
+
+
+def fit_map(papers: pd.DataFrame, embeddings: np.ndarray, config: BuildConfig, *,
+            engine: Engine | None = None, timer: StepTimer | None = None) -> FittedMap:
+    """Reduce, cluster, group into themes and label: everything after embedding."""
+    engine = engine or LocalEngine()
+    timer = timer or StepTimer(engine.steps, logging.getLogger("pipeline.quiet"))
+    order = engine.order(len(papers), config)
+    if order is not None:
+        papers = papers.iloc[order]
+        embeddings = np.ascontiguousarray(embeddings[order], dtype=np.float32)
+    fit = engine.fit(embeddings, config, timer)
+    labels = fit.clustering.labels
+    n_clusters = int(labels.max()) + 1 if (labels >= 0).any() else 0
 
     with timer.step("themes", f"grouping {n_clusters} clusters"):
-        cluster_theme, documents["theme"] = group_into_themes(
-            embeddings, labels, n_clusters, n_themes=config.label.n_themes)
+        cluster_theme, themes = group_into_themes(embeddings, labels, n_clusters,
+                                                  n_themes=config.label.n_themes)
+    documents = attach_clustering(
+        papers, fit.coords, labels=labels, probabilities=fit.clustering.probabilities,
+        outlier_scores=fit.clustering.outlier_scores, is_noise=fit.clustering.is_noise,
+        themes=themes)
 
     with timer.step("label", "c-TF-IDF key phrases and representative papers"):
-        counts = count_terms((documents["title"] + ". " + documents["abstract"]).tolist(),
-                             max_ngram=config.label.max_ngram)
-        clusters = label_levels(documents, embeddings, counts, labels, cluster_theme, config)
-    extra = [c for c in documents.columns if c not in DOCUMENT_COLUMNS]
-    if state is not None:
-        state.update(cluster_space=reduction.cluster_space, clustering=result, counts=counts)
-    return documents[DOCUMENT_COLUMNS + extra], clusters
+        counts = engine.count_terms((documents["title"] + ". " + documents["abstract"]).tolist(),
+                                    max_ngram=config.label.max_ngram, n_fitted=fit.n_fitted)
+        layers = cluster_and_theme_layers(labels, cluster_theme, themes)
+        clusters = label_layers(documents, embeddings, counts, layers, config.label)
+    return FittedMap(documents, clusters, embeddings, fit, counts)
 
 
-def label_levels(documents: pd.DataFrame, embeddings: np.ndarray, counts, labels: np.ndarray,
-                 cluster_theme: np.ndarray, config: BuildConfig) -> pd.DataFrame:
-    """The clusters table: every theme, then every cluster with its theme as parent."""
-    n_clusters = len(cluster_theme)
-    cluster_rows = label_classes(labels, n_clusters, documents=documents,
-                                 embeddings=embeddings, counts=counts,
-                                 config=config.label, level="cluster")
-    cluster_rows["parent"] = cluster_theme[cluster_rows["id"].to_numpy()].astype(int) \
-        if len(cluster_rows) else []
-    theme_ids = documents["theme"].to_numpy()
-    theme_rows = label_classes(theme_ids, int(theme_ids.max()) + 1 if n_clusters else 0,
-                               documents=documents, embeddings=embeddings, counts=counts,
-                               config=config.label, level="theme")
-    theme_rows["parent"] = -1
-    clusters = pd.concat([theme_rows, cluster_rows], ignore_index=True)
-    clusters["parent"] = clusters["parent"].astype(int)
-    return clusters
+def map_papers(documents: pd.DataFrame, embeddings: np.ndarray, config: BuildConfig,
+               *, timer: StepTimer | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reduce, cluster, group into themes and label; return (documents, clusters)."""
+    fitted = fit_map(documents, embeddings, config, timer=timer)
+    return fitted.documents, fitted.clusters
+
+
+# --------------------------------------------------------------------------- the recipe
 
 
 def build(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig | None = None, *,
           embedder: Embedder | None = None, cache_dir: Path | str | None = None,
-          show_progress: bool = True, timer: StepTimer | None = None) -> TopicMap:
+          show_progress: bool = True, timer: StepTimer | None = None,
+          engine: Engine | None = None) -> TopicMap:
     """Build a map from input files and write it atomically to ``out``.
 
-    ``timer`` (optional) is told of every step; the benchmark passes one that
-    also records memory.
+    ``engine`` (default :class:`LocalEngine`) runs the heavy steps; ``timer``
+    (optional) is told of every step; the benchmark passes one that also
+    records memory.
     """
     config = (config or BuildConfig()).validate()
-    timer = timer or StepTimer(STEPS)
+    engine = engine or LocalEngine()
+    timer = timer or StepTimer(engine.steps)
     started = time.perf_counter()
 
     with timer.step("ingest", f"{len(inputs)} file(s)"):
@@ -143,58 +255,24 @@ def build(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig | N
     log.info("    %d read, %d without abstract, %d duplicates merged, %d kept",
              report.read, report.skipped_no_abstract, report.duplicates_merged, report.kept)
 
-    model_name, model_source, model_backend = config.embed.model, "computed", None
     with timer.step("embed", f"{len(papers)} papers"):
-        if config.embed.embeddings_path:
-            vectors = load_precomputed(config.embed.embeddings_path, report.read)
-            embeddings = vectors[papers["_row"].to_numpy()]
-            newly_embedded = 0
-            model_source = "precomputed"
-        else:
-            embedder = embedder or make_embedder(config.embed, cache_dir=cache_dir)
-            model_backend = backend_of(embedder)
-            cache = None
-            if config.embed.use_cache:
-                cache = EmbeddingCache(Path(cache_dir) if cache_dir else default_cache_dir(),
-                                       cache_key_of(embedder))
-            texts = document_texts(papers["title"].tolist(), papers["abstract"].tolist())
-            embeddings, newly_embedded = embed_texts(
-                texts, embedder, batch_size=config.embed.batch_size, cache=cache,
-                show_progress=show_progress)
-            model_name = embedder.name
-    log.info("    %d embedded now, %d from cache", newly_embedded, len(papers) - newly_embedded)
-    papers = papers.drop(columns="_row")
+        embedded = embed_papers(papers, config.embed, n_read=report.read, engine=engine,
+                                embedder=embedder, cache_dir=cache_dir,
+                                show_progress=show_progress)
+    log.info("    %d embedded now, %d from cache", embedded.computed,
+             len(papers) - embedded.computed)
 
-    state: dict = {}
-    documents, clusters = map_papers(papers, embeddings, config, timer=timer, state=state)
+    fitted = fit_map(papers.drop(columns="_row"), embedded.vectors, config, engine=engine,
+                     timer=timer)
 
-    manifest = {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "config": config.to_dict(),
-        "model": {"name": model_name, "dimension": int(embeddings.shape[1]),
-                  "source": model_source, "backend": model_backend},
-        "inputs": [dict(item, sha256=sha256_file(Path(item["path"]))) for item in report.inputs],
-        "counts": {**report.counts(), "embedded": newly_embedded,
-                   "clusters": int((clusters["level"] == "cluster").sum()),
-                   "themes": int((clusters["level"] == "theme").sum()),
-                   "noise": int(documents["is_noise"].sum())},
-        "metadata_columns": [c for c in documents.columns if c not in DOCUMENT_COLUMNS],
-        "timings": timer.timings,
-        "versions": package_versions(),
-    }
-    topic_map = TopicMap(documents, clusters, embeddings, manifest)
+    manifest = new_manifest(config=config, model=embedded.model, report=report,
+                            documents=fitted.documents, clusters=fitted.clusters,
+                            embedded=embedded.computed, timings=timer.timings,
+                            engine=engine.describe())
+    topic_map = TopicMap(fitted.documents, fitted.clusters, fitted.embeddings, manifest)
     with timer.step("save", str(out)):
-        topic_map.fitted = fitted_state(documents, clusters, state)
+        topic_map.fitted = fitted.fitted_state()
         manifest["timings"] = dict(timer.timings, total=round(time.perf_counter() - started, 3))
         topic_map.path = write_map(topic_map, out)
     log.info("map written to %s in %.1fs", topic_map.path, time.perf_counter() - started)
     return topic_map
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of the packages that decide the result, and Python's."""
-    versions = {"python": platform.python_version()}
-    for name in VERSIONED_PACKAGES:
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            versions[name] = metadata.version(name)
-    return versions

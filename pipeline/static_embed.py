@@ -35,7 +35,6 @@ settings too, so static and transformer vectors never mix.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -49,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .embed import _slug, default_cache_dir, resolve_model
+from .embed import _slug, default_cache_dir, resolve_model, transformer_folder, weights_digest
 from .errors import PipelineError
 
 log = logging.getLogger(__name__)
@@ -59,7 +58,6 @@ FAST_ALIASES = {"fast", "static", "fast:default"}
 PREFIX = "fast:"
 #: Bump when the distillation procedure changes: old cached models are then not reused.
 DISTILL_VERSION = 1
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 _UNUSED_TOKEN = re.compile(r"^\[unused\d+\]$")
 
 
@@ -92,23 +90,6 @@ def source_of(name: str) -> str:
     return value[len(PREFIX):].strip() or "default"
 
 
-def weights_digest(folder: Path) -> str:
-    """SHA-256 (12 hex digits) of a model folder's config and weights."""
-    digest = hashlib.sha256()
-    config = folder / "config.json"
-    if config.is_file():
-        digest.update(config.read_bytes())
-    weights = [folder / name for name in WEIGHT_FILES if (folder / name).is_file()]
-    if not weights:
-        raise PipelineError(
-            f"{folder}: no model weights ({' or '.join(WEIGHT_FILES)}); --model fast needs a "
-            "local sentence-transformers folder (default: the bundled all-MiniLM-L6-v2)")
-    with open(weights[0], "rb") as handle:
-        while block := handle.read(1 << 22):
-            digest.update(block)
-    return digest.hexdigest()[:12]
-
-
 class StaticEmbedder:
     """Token-vector means from a model distilled (once, cached) from a local transformer."""
 
@@ -132,17 +113,16 @@ class StaticEmbedder:
     # -- where things live
 
     def _folder(self) -> Path:
-        folder = Path(self.path)
-        if not (folder / "tokenizer.json").is_file() or not (folder / "config.json").is_file():
-            raise PipelineError(
-                f"--model fast distils a local transformer folder with config.json and "
-                f"tokenizer.json; {self.source!r} is not one (nothing is downloaded). "
-                "Use --model fast for the bundled model, or fast:PATH")
-        return folder
+        return transformer_folder(
+            self.path, f"--model fast distils a local transformer folder with config.json and "
+            f"tokenizer.json; {self.source!r} is not one (nothing is downloaded). "
+            "Use --model fast for the bundled model, or fast:PATH")
 
     def digest(self) -> str:
         if self._digest is None:
-            self._digest = weights_digest(self._folder())
+            self._digest = weights_digest(
+                self._folder(), hint="; --model fast needs a local sentence-transformers folder "
+                "(default: the bundled all-MiniLM-L6-v2)")
         return self._digest
 
     @property

@@ -48,15 +48,20 @@ def group_clusters(centroids: np.ndarray, *, n_themes: int) -> np.ndarray:
     return _order_by_first(groups)
 
 
-def assign_themes(embeddings: np.ndarray, labels: np.ndarray, cluster_theme: np.ndarray,
-                  ) -> np.ndarray:
-    """Each paper's theme: its cluster's, or for noise the nearest theme centroid."""
+def assign_themes(embeddings: np.ndarray, labels: np.ndarray, cluster_theme: np.ndarray, *,
+                  centroids: np.ndarray | None = None) -> np.ndarray:
+    """Each paper's theme: its cluster's, or for noise the nearest theme centroid.
+
+    ``centroids`` (one unit vector per theme) default to those of these papers'
+    clustered ones; an update passes the map's.
+    """
     themes = np.full(len(labels), NOISE, dtype=np.int32)
     clustered = labels >= 0
     themes[clustered] = cluster_theme[labels[clustered]]
     n_themes = int(cluster_theme.max()) + 1 if len(cluster_theme) else 0
     if (~clustered).any() and n_themes:
-        centroids = cluster_centroids(embeddings[clustered], themes[clustered], n_themes)
+        if centroids is None:
+            centroids = cluster_centroids(embeddings[clustered], themes[clustered], n_themes)
         themes[~clustered] = np.argmax(embeddings[~clustered] @ centroids.T, axis=1)
     return themes
 

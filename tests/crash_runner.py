@@ -38,12 +38,12 @@ from pipeline import BuildConfig, artifacts, embed, run  # noqa: E402
 #: Steps and the function in ``pipeline.run`` that starts each.
 STEP_FUNCTIONS = {
     "ingest": "read_papers", "reduce": "reduce", "cluster": "cluster",
-    "themes": "group_into_themes", "label": "label_classes",
+    "themes": "group_into_themes", "label": "label_layers",
 }
 SAVE_POINTS = ["save-partial", "save-written", "save-swap", "save-cleanup"]
 STEPS = ["ingest", "embed", "reduce", "cluster", "themes", "label", *SAVE_POINTS]
-#: ``update`` steps: ingest and embed in their modules (update imports them when it
-#: runs), then its own placing, cluster prediction and relabelling functions.
+#: ``update`` steps: ingest, embed (the build's embed step, in ``pipeline.run``), then
+#: its placing, cluster prediction and relabelling functions.
 UPDATE_FUNCTIONS = {"update-reduce": "place", "update-cluster": "predict_clusters",
                     "update-label": "refresh_classes"}
 UPDATE_STEPS = ["update-ingest", "update-embed", *UPDATE_FUNCTIONS,
@@ -103,14 +103,14 @@ def die_while_embedding(module: types.ModuleType) -> None:
 def arm(step: str) -> None:
     """Make the process die at ``step``."""
     if step.startswith("update-"):
-        from pipeline import ingest, update
+        from pipeline import update
 
         if step in UPDATE_FUNCTIONS:
             die_on_call(update, UPDATE_FUNCTIONS[step])
         elif step == "update-ingest":
-            die_on_call(ingest, "read_papers")
+            die_on_call(update, "read_papers")
         elif step == "update-embed":
-            die_while_embedding(embed)
+            die_while_embedding(run)
         else:
             arm(step.removeprefix("update-"))
     elif step in STEP_FUNCTIONS:

@@ -7,17 +7,22 @@ import pytest
 from conftest import FakeEmbedder, make_corpus
 
 from pipeline import BuildConfig, build, load_map
+from pipeline.__main__ import main
 from pipeline.backends import (
+    BACKENDS,
+    Backend,
     OnnxEmbedder,
     TorchBf16Embedder,
     cache_key_of,
     cpu_supports_bf16,
+    embedder_for_map,
     make_embedder,
     resolve_backend,
 )
 from pipeline.config import EmbedConfig
 from pipeline.embed import SentenceTransformerEmbedder
 from pipeline.errors import ConfigError
+from pipeline.static_embed import StaticEmbedder
 
 
 def test_auto_picks_bf16_only_where_the_cpu_has_it(monkeypatch):
@@ -72,6 +77,56 @@ def test_vectors_of_different_backends_never_mix_in_the_cache(tmp_path):
     assert load_map(tmp_path / "m2").manifest["model"]["backend"] == "b"
     folders = sorted(p.name for p in (tmp_path / "c" / "embeddings").iterdir())
     assert folders == ["fake-hash-embedder_a", "fake-hash-embedder_b"]
+
+
+class TrivialBackend(FakeEmbedder):
+    """A whole backend: an embedder class that takes ``(model, *, device, cache_dir)`` and
+    says its backend name."""
+
+    backend = "trivial"
+
+    def __init__(self, model: str = "default", *, device=None, cache_dir=None) -> None:
+        super().__init__()
+
+
+def test_adding_a_backend_is_one_class_and_one_registry_line(monkeypatch, corpus_csv, tmp_path):
+    monkeypatch.setitem(BACKENDS, "trivial", Backend("the tests' bag of words", TrivialBackend))
+    # The command line's choices, config validation and the build all read the registry.
+    code = main(["build", str(corpus_csv), "--out", str(tmp_path / "m"), "--backend", "trivial",
+                 "--cache-dir", str(tmp_path / "cache"), "-q"])
+    assert code == 0
+    model = load_map(tmp_path / "m").manifest["model"]
+    assert model == {"name": "fake-hash-embedder", "dimension": 64, "source": "computed",
+                     "backend": "trivial"}
+    # Its vectors are cached apart from every other backend's.
+    assert [p.name for p in (tmp_path / "cache" / "embeddings").iterdir()] == \
+        ["fake-hash-embedder_trivial"]
+    # And the dashboard embeds the map's queries with it.
+    assert isinstance(embedder_for_map(model), TrivialBackend)
+
+
+def test_queries_use_the_backend_the_map_was_embedded_with(monkeypatch, tmp_path):
+    monkeypatch.setattr("pipeline.backends._cuda_available", lambda: False)
+    monkeypatch.setattr("pipeline.backends.cpu_supports_bf16", lambda: True)
+    name = "all-MiniLM-L6-v2"
+
+    def made(model):
+        return embedder_for_map(model, cache_dir=tmp_path)
+
+    assert type(made({"name": name, "backend": "torch-bf16"})) is TorchBf16Embedder
+    assert type(made({"name": name, "backend": "torch"})) is SentenceTransformerEmbedder
+    onnx = made({"name": name, "backend": "onnx-int8"})
+    assert isinstance(onnx, OnnxEmbedder) and onnx.quantized
+    fast = made({"name": f"fast:{name}", "backend": "static"})
+    assert isinstance(fast, StaticEmbedder) and fast.name == f"fast:{name}"
+    # No backend recorded (older maps, precomputed vectors), an unknown one, or one that
+    # cannot run here: the same model on torch float32.
+    for model in ({"name": name}, {"name": name, "backend": None}, name,
+                  {"name": name, "backend": "tensorrt"}):
+        assert type(made(model)) is SentenceTransformerEmbedder
+    monkeypatch.setattr("pipeline.backends.cpu_supports_bf16", lambda: False)
+    assert type(made({"name": name, "backend": "torch-bf16"})) is SentenceTransformerEmbedder
+    assert all(e.name == name for e in (made(name), onnx))
 
 
 # --------------------------------------------------------------------------- real model

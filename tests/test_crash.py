@@ -72,26 +72,35 @@ def run_killed(step: str, out: Path, cache: Path, source: Path) -> subprocess.Co
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
 
 
-@pytest.mark.parametrize("step", STEPS)
-def test_build_killed_at_step_loses_no_map(step, inputs, tmp_path):
+def kill_while_changing(step: str, previous: Path, source: Path, tmp_path: Path, *,
+                        swapped: bool) -> tuple[Path, Path, Path]:
+    """Copy the map ``previous`` to ``tmp_path/maps/papers``; run the runner on it with
+    ``source``, killed at ``step``. The map is then there and loadable: unchanged, or (when
+    killed after the swap, ``swapped``) the new one. Returns the maps folder, the map and
+    the cache folder."""
     maps = tmp_path / "maps"
     maps.mkdir()
     out = maps / "papers"
-    shutil.copytree(inputs["previous"], out)
+    shutil.copytree(previous, out)
     before = tree_digest(out)
     cache = tmp_path / "cache"
-
-    result = run_killed(step, out, cache, inputs["second"])
+    result = run_killed(step, out, cache, source)
     assert result.returncode == -signal.SIGKILL, result.stderr[-2000:]
-
-    # The map is there and loadable: the previous one, or (killed after the swap) the new one.
-    topic_map = load_map(out)
-    if step == "save-cleanup":
-        assert topic_map.documents["id"].tolist() == \
-            load_map(inputs["reference"]).documents["id"].tolist()
-    else:
+    load_map(out)
+    if not swapped:
         assert tree_digest(out) == before, "the previous map changed"
     assert [p.name for p in list_maps(maps)] == ["papers"]
+    return maps, out, cache
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_build_killed_at_step_loses_no_map(step, inputs, tmp_path):
+    maps, out, cache = kill_while_changing(step, inputs["previous"], inputs["second"], tmp_path,
+                                           swapped=step == "save-cleanup")
+    # Killed after the swap, the new map is complete.
+    if step == "save-cleanup":
+        assert load_map(out).documents["id"].tolist() == \
+            load_map(inputs["reference"]).documents["id"].tolist()
 
     # The next build of that name clears the leftovers and equals an uninterrupted build.
     embedder = FakeEmbedder()
@@ -126,21 +135,10 @@ def update_inputs(inputs, tmp_path_factory) -> dict[str, Path]:
 def test_update_killed_at_step_loses_no_map(step, inputs, update_inputs, tmp_path):
     from pipeline.update import update_map
 
-    maps = tmp_path / "maps"
-    maps.mkdir()
-    out = maps / "papers"
-    shutil.copytree(inputs["previous"], out)
-    before = tree_digest(out)
-    cache = tmp_path / "cache"
-
-    result = run_killed(step, out, cache, update_inputs["new"])
-    assert result.returncode == -signal.SIGKILL, result.stderr[-2000:]
-    topic_map = load_map(out)
+    maps, out, cache = kill_while_changing(step, inputs["previous"], update_inputs["new"],
+                                           tmp_path, swapped=step == "update-save-cleanup")
     if step == "update-save-cleanup":  # killed after the swap: the updated map is complete
-        assert len(topic_map.documents) == len(load_map(update_inputs["reference"]).documents)
-    else:
-        assert tree_digest(out) == before, "the previous map changed"
-    assert [p.name for p in list_maps(maps)] == ["papers"]
+        assert len(load_map(out).documents) == len(load_map(update_inputs["reference"]).documents)
 
     if step == "update-save-cleanup":  # the papers are in already: only clear up
         assert not recover_map(out)  # (nothing to put back)
@@ -308,10 +306,11 @@ def test_damaged_map_file_is_refused_clearly(name, damage, small_map, tmp_path):
     out = damaged_copy(small_map, tmp_path, name, damage)
     load, command = load_map, ["info", str(out)]
     if name == "fitted.npz":  # only updates read it: the map itself still opens
-        update = pytest.importorskip("pipeline.update")
+        from pipeline.fitted import load_fitted
+
         source = tmp_path / "new.csv"
         make_corpus(n_per_topic=2, seed=5).to_csv(source, index=False)
-        load, command = (lambda p: update.load_fitted(load_map(p))), \
+        load, command = (lambda p: load_fitted(load_map(p))), \
             ["update", str(out), str(source), "--no-cache"]
     with pytest.raises(MapFormatError) as error:
         load(out)

@@ -14,23 +14,16 @@ from conftest import FakeEmbedder, make_corpus
 from pipeline import BuildConfig, build, load_map
 from pipeline.__main__ import main
 from pipeline.artifacts import FITTED, MANIFEST, sha256_file
+from pipeline.cluster import predict_clusters
 from pipeline.errors import MapFormatError
-from pipeline.update import (
-    advise,
-    hdbscan_arrays,
-    load_fitted,
-    place,
-    predict_clusters,
-    rebuild_map,
-    smooth_knn_weights,
-    update_map,
-)
+from pipeline.fitted import hdbscan_arrays, load_fitted
+from pipeline.placement import place, smooth_knn_weights
+from pipeline.update import advise, rebuild_map, update_map
 
 
 @pytest.fixture
 def fake_backend(monkeypatch):
     """Every embedder the pipeline makes is the fast fake one."""
-    monkeypatch.setattr("pipeline.backends.make_embedder", lambda *a, **k: FakeEmbedder())
     monkeypatch.setattr("pipeline.run.make_embedder", lambda *a, **k: FakeEmbedder())
 
 
@@ -239,8 +232,7 @@ def test_update_with_precomputed_vectors(tmp_path):
 def test_class_weights_equal_the_builds_c_tf_idf():
     from scipy import sparse
 
-    from pipeline.label import class_tfidf
-    from pipeline.update import class_weights
+    from pipeline.terms import class_tfidf, class_weights
 
     rng = np.random.default_rng(4)
     counts = rng.poisson(0.3, size=(6, 80)).astype(float)
@@ -252,7 +244,7 @@ def test_class_weights_equal_the_builds_c_tf_idf():
 
 
 def test_refine_pulls_new_points_into_their_neighbours_cluster():
-    from pipeline.update import refine
+    from pipeline.placement import refine
 
     rng = np.random.default_rng(5)
     layout = np.vstack([rng.normal(0, 0.3, size=(50, 2)), rng.normal((8, 0), 0.3, size=(50, 2))])

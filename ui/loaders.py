@@ -30,7 +30,7 @@ import streamlit as st
 
 from pipeline import BuildConfig, TopicMap, load_map, map_papers
 from pipeline.artifacts import MANIFEST
-from pipeline.embed import Embedder, SentenceTransformerEmbedder
+from pipeline.embed import Embedder
 from pipeline.errors import PipelineError
 
 from .figures import hover_abstract_chars, hover_texts
@@ -137,21 +137,21 @@ class QueryModel:
         return self.embedder is not None
 
 
-def make_query_embedder(model_name: str) -> Embedder:
-    """The embedder for queries: the map's own sentence-transformers model.
+def make_query_embedder(model: str | dict) -> Embedder:
+    """The embedder for queries: the one the map's papers were embedded with.
 
-    Tests replace this function (or set ``$TOPICMAP_QUERY_EMBEDDER`` to
-    ``module:callable``) to avoid loading a real model.
+    ``model`` is the map's manifest ``model`` entry (name and backend), or just
+    the model's name (then the backend is torch); see
+    ``pipeline.backends.embedder_for_map``. Tests replace this function (or set
+    ``$TOPICMAP_QUERY_EMBEDDER`` to ``module:callable``) to avoid loading a real model.
     """
     hook = os.environ.get(QUERY_EMBEDDER_ENV)
     if hook:
         module_name, _, attr = hook.partition(":")
         return getattr(importlib.import_module(module_name), attr)()
-    from pipeline.static_embed import StaticEmbedder, is_fast_model
+    from pipeline.backends import embedder_for_map
 
-    if is_fast_model(model_name):  # a map built with --model fast: the same static vectors
-        return StaticEmbedder(model_name)
-    return SentenceTransformerEmbedder(model_name)
+    return embedder_for_map(model)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the search model (once)…")
