@@ -13,8 +13,8 @@ from test_dashboard_app import assert_ok, n_points, texts
 from pipeline import load_map
 
 APP = Path(__file__).resolve().parents[1] / "dashboard.py"
-DRILL = "pages/1_Drill_down.py"
-TOPICS = "pages/2_Topics.py"
+DRILL = "pages/2_Drill_down.py"
+TOPICS = "pages/3_Topics.py"
 TIMEOUT = 180  # the first drill-down in a process compiles UMAP
 
 

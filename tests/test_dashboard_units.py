@@ -15,17 +15,17 @@ from pipeline import load_map
 from pipeline.errors import MapFormatError
 from ui.drill import group_choices, parse_trail, trail_param
 from ui.escape import clean, escape, safe_url, wrap_html
+from ui.events import selection_region
 from ui.figures import (
     NOISE_COLOUR,
     cluster_colours,
     hover_texts,
     map_figure,
     standalone_html,
-    terms_figure,
-    topics_treemap,
 )
 from ui.paths import map_by_name, resolve_cli_map
 from ui.state import cli_map_arg, int_list, overview_limit
+from ui.topic_figures import terms_figure, topics_treemap
 from ui.view import (
     OVERVIEW_POINTS,
     Filters,
@@ -40,7 +40,6 @@ from ui.view import (
     semantic_search,
     year_bounds,
 )
-from ui.widgets import selection_region
 
 PAYLOADS = [
     "<script>window.__pwned=1</script>",
@@ -340,7 +339,7 @@ def test_drill_config_suits_small_subsets(small, n):
 
 
 def test_download_file_names_are_safe():
-    from ui.widgets import file_stem
+    from ui.exports import file_stem
 
     assert file_stem("../../etc/passwd") == "etc_passwd"
     assert file_stem("my map <script>") == "my_map_script"
@@ -404,7 +403,7 @@ def test_overview_limit_from_arguments_then_environment(monkeypatch):
 
 
 def test_area_selection_on_an_overview_takes_every_paper_in_the_region(monkeypatch):
-    import ui.widgets as widgets
+    import ui.paper as widgets
 
     docs = pd.DataFrame({"id": [f"p{i}" for i in range(6)],
                          "x": [0.0, 1.0, 2.0, 3.0, 1.5, 9.0], "y": [0.0] * 6})

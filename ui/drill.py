@@ -8,9 +8,11 @@ from .escape import escape
 
 LEVELS = ("theme", "cluster")
 MAX_DEPTH = 6
+#: A drill-down trail: ``(level, id)`` steps from the whole map down.
+Trail = tuple[tuple[str, int], ...]
 
 
-def parse_trail(text: str) -> tuple[tuple[str, int], ...]:
+def parse_trail(text: str) -> Trail:
     """``"theme:2,cluster:5"`` -> ``(("theme", 2), ("cluster", 5))``; bad steps end the trail."""
     out: list[tuple[str, int]] = []
     for item in (text or "").split(",")[:MAX_DEPTH]:
@@ -21,7 +23,7 @@ def parse_trail(text: str) -> tuple[tuple[str, int], ...]:
     return tuple(out)
 
 
-def trail_param(trail: tuple[tuple[str, int], ...]) -> str:
+def trail_param(trail: Trail) -> str:
     """The URL form of a trail (inverse of :func:`parse_trail`)."""
     return ",".join(f"{level}:{group}" for level, group in trail)
 
