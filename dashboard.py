@@ -9,8 +9,9 @@ open on an overview (a fixed sample of points, every label);
 
 Pages live in ``pages/`` and lay out widgets over ``ui/`` helpers; ``PAGES`` is
 the registry: adding a page is a file in ``pages/`` and one line here
-(CONTRIBUTING.md, "Adding a dashboard page"). Icons are Material icons, which
-Streamlit ships (emoji need a font the reader may not have).
+(CONTRIBUTING.md, "Adding a dashboard page"). Pages have no icons: a Material icon
+would make the browser fetch the tab's icon from Google, and emoji need a font the
+reader may not have.
 """
 
 from __future__ import annotations
@@ -21,15 +22,15 @@ from ui import nav
 from ui.context import open_map_context
 
 PAGES = [
-    st.Page(nav.MAP, title="Map", icon=":material/map:", default=True),
-    st.Page(nav.DRILL_DOWN, title="Drill down", icon=":material/zoom_in:"),
-    st.Page(nav.TOPICS, title="Topics", icon=":material/category:"),
-    st.Page(nav.READING_LIST, title="Reading list", icon=":material/bookmarks:"),
-    st.Page(nav.THEMES_OVER_TIME, title="Themes over time", icon=":material/trending_up:"),
-    st.Page(nav.COMPARE_MAPS, title="Compare maps", icon=":material/compare_arrows:"),
+    st.Page(nav.MAP, title="Map", default=True),
+    st.Page(nav.DRILL_DOWN, title="Drill down"),
+    st.Page(nav.TOPICS, title="Topics"),
+    st.Page(nav.READING_LIST, title="Reading list"),
+    st.Page(nav.THEMES_OVER_TIME, title="Themes over time"),
+    st.Page(nav.COMPARE_MAPS, title="Compare maps"),
 ]
 
 page = st.navigation(PAGES)
-st.set_page_config(page_title=f"{page.title} · Topic map", page_icon=page.icon, layout="wide")
+st.set_page_config(page_title=f"{page.title} · Topic map", page_icon="🗺️", layout="wide")
 open_map_context()
 page.run()
