@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,28 @@ def test_pages_escape_hostile_text(hostile_map, monkeypatch):
     assert any("title" in e.label for e in at.expander) or at.dataframe
     table = at.dataframe[0].value
     assert PAYLOADS["script"] + " title script" in set(table["title"])  # text, shown as text
+
+
+def test_a_new_page_is_one_file_and_one_registry_line(maps_dir, tmp_path):
+    """CONTRIBUTING.md's recipe: a page file in pages/ and one line in dashboard.py's PAGES."""
+    root = Path(__file__).resolve().parents[1]
+    app = tmp_path / "app"
+    shutil.copytree(root / "pages", app / "pages")
+    (app / "pages" / "7_Hello.py").write_text(
+        "import streamlit as st\n\n"
+        "from ui.context import map_context\n\n"
+        "context = map_context()\n"
+        'st.markdown("## Hello")\n'
+        'st.caption(f"{len(context.documents):,} papers on {context.name}")\n',
+        encoding="utf-8")
+    source = (root / "dashboard.py").read_text(encoding="utf-8")
+    end = source.index("]\n", source.index("PAGES = ["))
+    entry = source[:end] + '    st.Page("pages/7_Hello.py", title="Hello"),\n' + source[end:]
+    assert len(entry.splitlines()) == len(source.splitlines()) + 1
+    (app / "dashboard.py").write_text(entry, encoding="utf-8")
+
+    at = AppTest.from_file(str(app / "dashboard.py"), default_timeout=TIMEOUT).run()
+    assert_ok(at)
+    at.switch_page("pages/7_Hello.py").run()
+    assert_ok(at)
+    assert "100 papers on small" in texts(at)
