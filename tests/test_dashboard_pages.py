@@ -138,3 +138,42 @@ def test_a_new_page_is_one_file_and_one_registry_line(maps_dir, tmp_path):
     at.switch_page("pages/7_Hello.py").run()
     assert_ok(at)
     assert "100 papers on small" in texts(at)
+
+
+def containing_names(small, sub, position: int) -> set[str]:
+    """Names of the nodes that hold the sub-map's paper at ``position``: its sub-map
+    cluster and theme, its cluster and theme on the whole map ("unclustered" for noise)."""
+    root_row = int(sub.documents["_row"].iat[position])
+    names = set()
+    for topic_map_clusters, cluster, theme in (
+            (small.clusters, small.documents["cluster"].iat[root_row],
+             small.documents["theme"].iat[root_row]),
+            (sub.clusters, sub.documents["cluster"].iat[position],
+             sub.documents["theme"].iat[position])):
+        fine = topic_map_clusters[topic_map_clusters["level"] == "cluster"].set_index("id")
+        broad = topic_map_clusters[topic_map_clusters["level"] == "theme"].set_index("id")
+        names.add(fine.at[int(cluster), "label"] if cluster >= 0 else "unclustered")
+        names.add(broad.at[int(theme), "label"])
+    return names
+
+
+def test_drill_down_table_names_each_paper_by_a_topic_that_holds_it(maps_dir):
+    """Issue 13, item 1: the table looked sub-map cluster numbers up in the whole map."""
+    import ui.loaders
+
+    small = load_map(maps_dir / "small")
+    for theme in small.level("theme")["id"].astype(int):
+        at = open_page(DRILL, drill=f"theme:{theme}")
+        assert_ok(at)
+        sub = ui.loaders.submap(maps_dir / "small", (("theme", theme),))
+        if not sub.mapped:
+            continue
+        table = at.dataframe[0].value
+        assert len(table) == len(sub.documents)
+        wrong = [(i, topic) for i, topic in enumerate(table["topic"])
+                 if topic not in containing_names(small, sub, i)]
+        assert wrong == [], (theme, wrong[:5])
+        # ... and it is the paper's topic on the sub-map it was drilled into.
+        names = sub.assets.cluster_names
+        assert table["topic"].tolist() == [names.get(int(c), "unclustered")
+                                           for c in sub.documents["cluster"]]
