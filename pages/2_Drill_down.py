@@ -84,10 +84,10 @@ if current.mapped:
 else:
     st.info(f"Fewer than {MIN_DRILL_PAPERS} papers: too few to map again, listed below.")
 
-# ---- the papers
+# ---- the papers, named by the topics of the map they are drawn on
 if trail:
     docs = current.documents.set_index("_row")
     st.markdown(f"### Its papers ({len(docs):,})")
-    papers_table(docs, context.assets, key="drill_papers", height=380)
-    download_buttons(docs, context.assets, stem=f"{context.name}-{trail_param(trail)}",
+    papers_table(docs, current.names, key="drill_papers", height=380)
+    download_buttons(docs, current.names, stem=f"{context.name}-{trail_param(trail)}",
                      key="drill_dl")
