@@ -24,9 +24,11 @@ from .loaders import MapAssets, load_topic_map, map_assets
 
 CONTEXT_KEY = "topicmap_context"
 
-# A tighter top margin so the map is visible without scrolling (static CSS, no data).
+# Pages start just below Streamlit's top bar (3.75rem high: it is drawn over the page and
+# takes the clicks there, so a breadcrumb under it could not be clicked), and no lower,
+# so the map is visible without scrolling. Static CSS, no data.
 _STYLE = """<style>
-[data-testid="stMainBlockContainer"] { padding-top: 2.2rem; }
+[data-testid="stMainBlockContainer"] { padding-top: 4rem; }
 </style>"""
 
 
