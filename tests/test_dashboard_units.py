@@ -415,3 +415,15 @@ def test_area_selection_on_an_overview_takes_every_paper_in_the_region(monkeypat
     assert session[widgets.SELECTION_KEY] == [1]
     widgets.map_select_callback(docs, sampled_view=docs.iloc[:5])()
     assert sorted(session[widgets.SELECTION_KEY]) == [1, 2, 4]
+
+
+def test_a_point_whose_customdata_arrives_as_an_object_is_read():
+    """Issue 13, item 3: a click on the trends chart sends customdata as {"0": id, "1": n}."""
+    from ui.events import clicked_id, point_id
+
+    event = {"selection": {"points": [{"customdata": {"0": 4, "1": 35}}]}}
+    assert clicked_id(event) == 4
+    assert point_id({"customdata": {"1": 35, "0": 2}}) == 2
+    assert point_id({"customdata": {"1": 35}}) is None
+    assert point_id({"customdata": {"0": "x"}}) is None
+    assert point_id({"customdata": 7.0}) == 7 and point_id({"customdata": True}) is None

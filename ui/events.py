@@ -21,8 +21,14 @@ def _selection(event: object) -> dict | None:
 
 
 def point_id(point: object) -> int | None:
-    """The id a Plotly point carries: its ``customdata``, or the first item of it."""
+    """The id a Plotly point carries: its ``customdata``, or the first item of it.
+
+    A point with several values of customdata reaches Python as a list, or (from the
+    browser) as an object keyed by position, ``{"0": id, "1": ...}``.
+    """
     data = point.get("customdata") if isinstance(point, dict) else None
+    if isinstance(data, dict):
+        data = data.get("0", data.get(0))
     if isinstance(data, list):
         data = data[0] if data else None
     if isinstance(data, (int, float, np.integer, np.floating)) and not isinstance(data, bool):
