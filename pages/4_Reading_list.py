@@ -39,7 +39,7 @@ if listed.missing:
               args=(listed.missing, False))
 if not listed.ids:
     st.info("The list is empty. Add papers on the map page: open a paper and press "
-            "＋ Reading list, or select papers with a box or lasso and add them all.")
+            "*Reading list*, or select papers with a box or lasso and add them all.")
     st.stop()
 
 drawn = overview(docs, assets.priority, where=st, keep=listed.rows)

@@ -32,7 +32,7 @@ LATEX_ABSTRACT = r"We prove \emph{tight} bounds of $O(n^2)$ for cameras with $\a
 
 # Whether an element, or anything in it, shows less than its text (cut or ellipsis).
 CLIPPED_JS = """(el) => [el, ...el.querySelectorAll('*')].some(
-    e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1)"""
+    e => e.clientWidth > 2 && e.scrollWidth > e.clientWidth + 1)"""
 # Rectangles of every annotation (name tag) drawn on the plots of the page.
 TAGS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot g.annotation'))
   .map(g => g.getBoundingClientRect()).filter(r => r.width > 0)
@@ -236,9 +236,12 @@ def test_4_paper_panel_buttons_whole_and_neighbours_in_sight(tab, newuser_map):
 
 def test_5_search_hits_show_whole_titles_and_scores(tab):
     goto(tab, "/?q=robot%20gripper%20grasping%20torque", "nearest papers to your search")
-    shot(tab, "5-search-hits")
+    tab.page.wait_for_function(
+        "() => document.querySelectorAll(\"[class*='st-key-view_hit_'] button\").length === 10",
+        timeout=WAIT)
+    tab.settle(500)
     hits = tab.page.locator("[class*='st-key-view_hit_'] button")
-    assert hits.count() == 10
+    shot(tab, "5-search-hits")
     for i in range(hits.count()):
         hit = hits.nth(i)
         assert not hit.evaluate(CLIPPED_JS), hit.inner_text()

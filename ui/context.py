@@ -27,8 +27,17 @@ CONTEXT_KEY = "topicmap_context"
 # Pages start just below Streamlit's top bar (3.75rem high: it is drawn over the page and
 # takes the clicks there, so a breadcrumb under it could not be clicked), and no lower,
 # so the map is visible without scrolling. Static CSS, no data.
+# Lists of papers as buttons (search hits, nearest papers) wrap long titles instead of
+# cutting them with an ellipsis (which hid the scores).
 _STYLE = """<style>
 [data-testid="stMainBlockContainer"] { padding-top: 4rem; }
+[class*="st-key-view_hit_"] button, [class*="st-key-view_nb_"] button {
+  justify-content: flex-start; text-align: left; }
+[class*="st-key-view_hit_"] [data-testid="stMarkdownContainer"],
+[class*="st-key-view_nb_"] [data-testid="stMarkdownContainer"],
+[class*="st-key-view_hit_"] [data-testid="stMarkdownContainer"] p,
+[class*="st-key-view_nb_"] [data-testid="stMarkdownContainer"] p {
+  white-space: normal; text-overflow: clip; overflow: visible; }
 </style>"""
 
 

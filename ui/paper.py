@@ -27,6 +27,28 @@ PAPER_KEY = "view_paper"
 SELECTION_KEY = "view_selection"
 CHART_KEY = "map_chart"
 ABSTRACT_PANEL_CHARS = 20000
+#: The panel's height (the map's), and the abstract's box when it is longer than this.
+PANEL_HEIGHT = 640
+LONG_ABSTRACT_CHARS = 900
+ABSTRACT_BOX_HEIGHT = 240
+# Static code (only the row number, an int, changes): once the panel of paper ROW is
+# drawn, bring its top into sight below Streamlit's top bar if the page is scrolled
+# past it, and show the panel from its title.
+_REVEAL_JS = """<script>
+(() => {
+  let tries = 0;
+  const reveal = () => {
+    const panel = document.querySelector('.st-key-view_panel_ROW');
+    if (!panel) { if (tries++ < 60) setTimeout(reveal, 50); return; }
+    panel.scrollTop = 0;
+    if (panel.getBoundingClientRect().top < 64) {
+      panel.style.scrollMarginTop = '4.5rem';
+      panel.scrollIntoView({block: 'start'});
+    }
+  };
+  reveal();
+})();
+</script>"""
 
 
 def open_paper(paper_id: str | None) -> None:
@@ -44,41 +66,55 @@ def current_paper_row(assets: MapAssets) -> int | None:
     return assets.row_of_id.get(str(paper_id))
 
 
-def paper_panel(context: MapContext, row: int) -> None:
-    """Full abstract, authors, year, link and the 10 nearest papers of paper ``row``."""
+def paper_panel(context: MapContext, row: int, *, height: int = PANEL_HEIGHT) -> None:
+    """Full abstract, authors, year, link and the 10 nearest papers of paper ``row``.
+
+    The panel is ``height`` pixels high (the map's height) and scrolls on its own, and it
+    is drawn anew for each paper, so an opened paper always shows from its title; a long
+    abstract scrolls in a box of its own, so the nearest papers stay in sight.
+    """
     documents, assets = context.documents, context.assets
     doc = documents.iloc[row]
-    head, close = st.columns([5, 1])
-    head.markdown(f"**{escape(doc['title'], 'markdown', limit=400)}**")
-    close.button("✕", key="view_close_paper", help="Close this paper",
-                 on_click=open_paper, args=(None,))
-    meta = []
-    if str(doc.get("authors") or "").strip() and str(doc.get("authors")) != "nan":
-        meta.append(escape(doc["authors"], "markdown", limit=600))
-    if pd.notna(doc.get("year")):
-        meta.append(str(int(doc["year"])))
-    st.caption(" · ".join(meta) or "no authors or year given")
-    cluster = int(doc["cluster"])
-    topic = (assets.cluster_names.get(cluster, "") if cluster >= 0 else "unclustered")
-    st.caption("Topic: " + escape(topic, "markdown") + " · theme: "
-               + escape(assets.theme_names.get(int(doc["theme"]), ""), "markdown"))
-    url = safe_url(doc.get("url"))
-    buttons = st.columns(2)
-    if url:
-        buttons[0].link_button("Open paper ↗", url, width="stretch")
-    reading_list_button(context.path, str(doc["id"]), buttons[1])
-    abstract = str(doc.get("abstract") or "")
-    st.markdown(escape(abstract, "markdown", limit=ABSTRACT_PANEL_CHARS))
-    if len(abstract) > ABSTRACT_PANEL_CHARS:
-        st.caption(f"Abstract cut at {ABSTRACT_PANEL_CHARS:,} of {len(abstract):,} characters.")
-    st.markdown("**Nearest papers**")
-    rows, scores = nearest_neighbours(context.topic_map.embeddings, row, k=10)
-    ids = documents["id"].astype(str).to_numpy()
-    titles = documents["title"].to_numpy()
-    for rank, (other, score) in enumerate(zip(rows, scores, strict=True)):
-        st.button(f"{score:.2f} · {escape(titles[other], 'markdown', limit=90)}",
-                  key=f"view_nb_{rank}", on_click=open_paper, args=(str(ids[other]),),
-                  width="stretch", type="tertiary")
+    with st.container(height=height, border=False, key=f"view_panel_{row}"):
+        head, close = st.columns([9, 1], vertical_alignment="top")
+        head.markdown(f"**{escape(doc['title'], 'markdown', limit=400)}**")
+        close.button("", icon=":material/close:", key="view_close_paper", type="tertiary",
+                     help="Close this paper", on_click=open_paper, args=(None,))
+        meta = []
+        if str(doc.get("authors") or "").strip() and str(doc.get("authors")) != "nan":
+            meta.append(escape(doc["authors"], "markdown", limit=600))
+        if pd.notna(doc.get("year")):
+            meta.append(str(int(doc["year"])))
+        st.caption(" · ".join(meta) or "no authors or year given")
+        cluster = int(doc["cluster"])
+        topic = (assets.cluster_names.get(cluster, "") if cluster >= 0 else "unclustered")
+        st.caption("Topic: " + escape(topic, "markdown") + " · theme: "
+                   + escape(assets.theme_names.get(int(doc["theme"]), ""), "markdown"))
+        with st.container(horizontal=True, gap="small"):
+            url = safe_url(doc.get("url"))
+            if url:
+                st.link_button("Open paper", url, icon=":material/open_in_new:")
+            reading_list_button(context.path, str(doc["id"]))
+        abstract = str(doc.get("abstract") or "")
+        text = escape(abstract, "markdown", limit=ABSTRACT_PANEL_CHARS)
+        if len(abstract) > LONG_ABSTRACT_CHARS:
+            with st.container(height=ABSTRACT_BOX_HEIGHT, border=False, key="view_abstract"):
+                st.markdown(text)
+        else:
+            st.markdown(text)
+        if len(abstract) > ABSTRACT_PANEL_CHARS:
+            st.caption(f"Abstract cut at {ABSTRACT_PANEL_CHARS:,} of {len(abstract):,} "
+                       "characters.")
+        st.markdown("**Nearest papers**")
+        rows, scores = nearest_neighbours(context.topic_map.embeddings, row, k=10)
+        ids = documents["id"].astype(str).to_numpy()
+        titles = documents["title"].to_numpy()
+        for rank, (other, score) in enumerate(zip(rows, scores, strict=True)):
+            st.button(f"{score:.2f} · {escape(titles[other], 'markdown', limit=90)}",
+                      key=f"view_nb_{rank}", on_click=open_paper, args=(str(ids[other]),),
+                      width="stretch", type="tertiary")
+        # Opened from a neighbour further down, the page may be scrolled past the title.
+        st.html(_REVEAL_JS.replace("ROW", str(int(row))), unsafe_allow_javascript=True)
 
 
 # --------------------------------------------------------------------------- the map's clicks
@@ -115,7 +151,11 @@ def map_select_callback(documents: pd.DataFrame, *, sampled_view: pd.DataFrame |
 
 
 def reading_list_button(map_path: Path, paper_id: str, where: object = None) -> None:
-    """ "Add to reading list" / "Remove from reading list" for one paper."""
+    """Add one paper to the map's reading list, or remove it when it is listed.
+
+    Icons are Streamlit's bundled Material icons: a plus sign as text needs a font
+    the reader may not have.
+    """
     target = where or st
     try:
         present = paper_id in ReadingList(map_path)
@@ -123,11 +163,11 @@ def reading_list_button(map_path: Path, paper_id: str, where: object = None) -> 
         target.caption("Reading list unavailable: " + escape(str(exc), "markdown"))
         return
     if present:
-        target.button("✓ Listed (remove)", key="view_rl_remove", width="stretch",
+        target.button("Listed (remove)", icon=":material/bookmark_added:", key="view_rl_remove",
                       help="In this map's reading list; click to remove it",
                       on_click=change_reading_list, args=(map_path, [paper_id], False))
     else:
-        target.button("＋ Reading list", key="view_rl_add", width="stretch",
+        target.button("Reading list", icon=":material/bookmark_add:", key="view_rl_add",
                       help="Add to this map's reading list",
                       on_click=change_reading_list, args=(map_path, [paper_id], True))
 

@@ -38,10 +38,10 @@ def semantic_search_results(context: MapContext, query: str, *, k: int, rows: np
 
 def search_hits(documents: pd.DataFrame, found: np.ndarray, scores: np.ndarray) -> None:
     """The nearest papers to a search, one button each (click to open the paper)."""
-    st.markdown(f"**{len(found)} nearest papers to your search**")
+    st.markdown(f"**{len(found)} nearest papers to your search** (similarity · title)")
     for rank, (row, score) in enumerate(zip(found, scores, strict=True), start=1):
-        st.button(f"{rank}. {escape(documents['title'].iat[row], 'markdown', limit=90)} "
-                  f"({score:.2f})", key=f"view_hit_{rank}", type="tertiary",
+        st.button(f"{score:.2f} · {escape(documents['title'].iat[row], 'markdown', limit=120)}",
+                  key=f"view_hit_{rank}", type="tertiary", width="stretch",
                   on_click=open_paper, args=(str(documents["id"].iat[row]),))
 
 
