@@ -427,3 +427,13 @@ def test_a_point_whose_customdata_arrives_as_an_object_is_read():
     assert point_id({"customdata": {"1": 35}}) is None
     assert point_id({"customdata": {"0": "x"}}) is None
     assert point_id({"customdata": 7.0}) == 7 and point_id({"customdata": True}) is None
+
+
+def test_the_legend_sits_beside_the_map_not_over_it():
+    """Issue 13, item 7: colouring by a text column put the legend over points and names."""
+    view = pd.DataFrame({"x": [0.0, 1.0, 2.0], "y": [0.0, 1.0, 0.5], "cluster": [0, 0, 1],
+                         "theme": [0, 0, 0], "venue": ["A", "B", "A"]})
+    layout = map_figure(view, hover=np.array(["a", "b", "c"], dtype=object),
+                        colour_by="venue").to_dict()["layout"]
+    assert layout["showlegend"] is True
+    assert layout["legend"]["x"] >= 1 and layout["legend"]["xanchor"] == "left"

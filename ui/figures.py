@@ -286,8 +286,10 @@ def _layout(*, annotations: list[dict], uirevision: str, height: int, showlegend
                        "font": {"family": FONT, "size": 12, "color": "#111827"},
                        "align": "left", "namelength": -1},
         "annotations": annotations, "showlegend": showlegend,
-        "legend": {"bgcolor": "rgba(255,255,255,0.85)", "x": 0.005, "y": 0.995,
-                   "itemsizing": "constant", "font": {"size": 12}},
+        # Right of the plot, never over it: a legend inside covered points and names.
+        "legend": {"bgcolor": "rgba(255,255,255,0.85)", "x": 1.01, "xanchor": "left",
+                   "y": 1.0, "yanchor": "top", "itemsizing": "constant",
+                   "font": {"size": 12}},
     }
 
 
