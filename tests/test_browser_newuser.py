@@ -138,7 +138,7 @@ def test_8_sub_map_names_do_not_overlap(tab, newuser_map):
     assert overlaps(tab.page.evaluate(TAGS_JS)) == []
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(8))
 def test_8_name_tags_do_not_overlap_at_the_drawn_size(browser, tmp_path, seed):
     """Crowded name tags on a map drawn 520 px high in a 700 px column (the drill-down's
     sub-map): no tag covers another once Plotly has drawn them."""

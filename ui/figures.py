@@ -160,7 +160,7 @@ def map_figure(view: pd.DataFrame, *, hover: np.ndarray, colour_by: str = "clust
         traces.append(_trace(view.loc[[selected]], hover, name="open paper", marker={
             "size": 20, "symbol": "circle-open", "color": "#111827",
             "line": {"width": 3, "color": "#111827"}}))
-    annotations = (label_annotations(labels, label_size, view=view)
+    annotations = (label_annotations(labels, label_size, view=view, height=height)
                    if labels is not None else [])
     if n == 0:
         annotations.append({"text": "No paper matches these filters", "showarrow": False,
