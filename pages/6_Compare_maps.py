@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.analysis import compare_with, names_at
+from ui.analysis import check_overlap, compare_with, names_at, open_map
 from ui.compare_figures import transitions_sankey, transitions_table
 from ui.context import map_context
 from ui.escape import escape
@@ -40,8 +40,11 @@ current_is_new = role.radio("This map is the", ["new", "old"], horizontal=True,
 level = level_col.radio("Level", ["cluster", "theme"], horizontal=True, key="cmp_level")
 threshold = threshold_col.slider("Match at", 0.3, 0.9, 0.5, 0.05, key="cmp_threshold",
                                  help="Share of papers that makes a match (see the rule below)")
-old_map, new_map, result = compare_with(context, other, current_is_new=current_is_new,
-                                         level=level, threshold=threshold)
+other_map = open_map(other)
+check_overlap(context.topic_map, other_map)
+old_map, new_map, result = compare_with(context.topic_map, other_map,
+                                         current_is_new=current_is_new, level=level,
+                                         threshold=threshold)
 
 s = result.summary
 old_name, new_name = Path(old_map.path).name, Path(new_map.path).name
