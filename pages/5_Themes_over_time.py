@@ -81,7 +81,7 @@ in_years = docs["year"].between(years[0], years[1])
 view = docs[in_years & (docs[level] == selected)] if selected is not None else docs[in_years]
 head, clear = st.columns([4, 1])
 if selected is not None:
-    head.markdown(f"**Map: {escape(names.get(selected, 'noise'), 'markdown')}, "
+    head.markdown(f"**Map: {escape(names.get(selected, 'unclustered'), 'markdown')}, "
                   f"{years[0]}–{years[1]}** ({len(view):,} papers)")
     clear.button("Show all themes", key="tr_clear",
                  on_click=lambda: st.session_state.update(tr_selected=None))

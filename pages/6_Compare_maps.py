@@ -67,7 +67,7 @@ with st.expander("How clusters are matched"):
         f"at least 20% of it. Otherwise it **persists** when one new "
         f"{level} shares more than {threshold:.0%} of their combined papers (Jaccard); it "
         f"**merged** when at least {threshold:.0%} of its papers went into one new {level} that "
-        f"also holds others; else it **vanished** (its papers became noise or scattered). A new "
+        f"also holds others; else it **vanished** (its papers became unclustered or scattered). A new "
         f"{level} that is none of these targets is **new**. A paper **moved** when its new "
         f"{level} is not one its old {level} went to.")
 

@@ -255,7 +255,7 @@ def test_sankey_and_table_escape_labels():
     assert sum(sankey["link"]["value"]) == len(ids)
     table = transitions_table(result)
     assert list(table["status"]).count("merged") == 2
-    assert table.loc[table["status"] == "new", "note"].iloc[0] == "mostly from noise"
+    assert table.loc[table["status"] == "new", "note"].iloc[0] == "mostly from unclustered papers"
     assert "<script>alert(1)</script>" in table["old cluster(s)"].iloc[0]  # plain text cell
 
 

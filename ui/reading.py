@@ -46,7 +46,16 @@ def papers_like(context: MapContext, basis: list[str], *, k: int, method: str,
 
 
 def where_they_come_from(like: pd.DataFrame, *, n: int = 8) -> str:
-    """"Topic (3); other topic (2)": the clusters the results come from, most first."""
+    """"Topic (3); unclustered, near theme (2)": the clusters the results come from, most
+    first; unclustered papers are named as on every other page, by their nearest theme."""
     summary = by_cluster(like)
-    return escape("; ".join(f"{row.cluster_label} ({row.papers})"
-                            for row in summary.head(n).itertuples()), "markdown")
+    return escape("; ".join(f"{topic_label(row.cluster, row.cluster_label, row.theme_label)} "
+                            f"({row.papers})" for row in summary.head(n).itertuples()),
+                  "markdown")
+
+
+def topic_label(cluster: int, label: str, theme_label: str = "") -> str:
+    """A result's topic as the dashboard names it: "unclustered" (near its theme) for noise."""
+    if int(cluster) >= 0:
+        return str(label)
+    return f"unclustered, near {theme_label}" if theme_label else "unclustered"

@@ -118,7 +118,8 @@ def similar_frame(like: pd.DataFrame, listed: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "similarity": like["score"].to_numpy(),
         "title": _plain(like["title"], 300),
-        "topic": _plain(like["cluster_label"]),
+        "topic": [escape("unclustered" if int(c) < 0 else label, "plain")
+                  for c, label in zip(like["cluster"], like["cluster_label"], strict=True)],
         "theme": _plain(like["theme_label"]),
         "year": _years(like["year"]),
         "near": [escape(titles.get(b, b), "plain", limit=80) if b else ""
@@ -131,8 +132,11 @@ def similar_frame(like: pd.DataFrame, listed: pd.DataFrame) -> pd.DataFrame:
 
 def trends_frame(table: pd.DataFrame, level: str) -> pd.DataFrame:
     """A trend report's table (``pipeline.trends``) with shares in percent."""
+    unclustered = (table["group"] < 0).to_numpy()
     return table.assign(
-        label=_plain(table["label"], 80),
+        label=["unclustered" if u else v for u, v in zip(unclustered, _plain(table["label"], 80),
+                                                         strict=True)],
+        status=table["status"].replace({"noise": "unclustered"}),
         share_start=(100 * table["share_start"]).round(1),
         share_end=(100 * table["share_end"]).round(1),
         share_overall=(100 * table["share_overall"]).round(1),
@@ -144,9 +148,11 @@ def trends_frame(table: pd.DataFrame, level: str) -> pd.DataFrame:
 def moved_frame(moved: pd.DataFrame) -> pd.DataFrame:
     """Papers whose cluster changed between two maps (``pipeline.compare``)."""
     return pd.DataFrame({
-        "kind": moved["kind"].to_numpy(),
+        "kind": [str(k).replace("noise", "unclustered") for k in moved["kind"]],
         "title": _plain(moved["title"], 200),
-        "old": _plain(moved["old_label"], 80),
-        "new": _plain(moved["new_label"], 80),
+        "old": [escape("unclustered" if c < 0 else v, "plain", limit=80)
+                for c, v in zip(moved["old_cluster"], moved["old_label"], strict=True)],
+        "new": [escape("unclustered" if c < 0 else v, "plain", limit=80)
+                for c, v in zip(moved["new_cluster"], moved["new_label"], strict=True)],
         "id": _plain(moved["id"], 80),
     })

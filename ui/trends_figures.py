@@ -47,7 +47,7 @@ def shares_figure(report: TrendReport, *, groups: list[int] | None = None,
         row = table.loc[group]
         colour = (NOISE_COLOUR if group < 0 else
                   (colours or {}).get(group, THEME_PALETTE[i % len(THEME_PALETTE)]))
-        label = escape(row["label"], "html", limit=48)
+        label = escape("unclustered" if group < 0 else row["label"], "html", limit=48)
         emphasis = selected is None or selected == group
         fig.add_trace(go.Scatter(
             x=years, y=100 * report.shares[group].to_numpy(), mode="lines+markers",
