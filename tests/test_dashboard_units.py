@@ -437,3 +437,40 @@ def test_the_legend_sits_beside_the_map_not_over_it():
                         colour_by="venue").to_dict()["layout"]
     assert layout["showlegend"] is True
     assert layout["legend"]["x"] >= 1 and layout["legend"]["xanchor"] == "left"
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    (r"Sorting in $\Theta(n \log n)$ time", "Sorting in Θ(n log n) time"),
+    (r"We prove \emph{tight} bounds of $O(n^2)$ with $\alpha \leq 1$.",
+     "We prove tight bounds of O(n²) with α ≤ 1."),
+    (r"$x_i^2$, $\frac{a+b}{2}$, $\sqrt{n}$, $\mathbb{R}^d$, $\tilde{O}(\sqrt{T})$",
+     "xᵢ², (a+b)/2, √n, ℝ^d, Õ(√T)"),
+    (r"$$\int_0^1 x\,dx$$ and \textbf{bold} \cite{key}", "∫₀¹ x dx and bold […]"),
+    ("costs $5 and $10", "costs $5 and $10"),  # money, not maths
+    (r"a \$5 fee and $x$", "a $5 fee and x"),
+    (r"$\href{javascript:alert(1)}{click}$", "click"),  # a link's text, never its address
+    (r"C:\Users and \n", r"C:\Users and \n"),  # not LaTeX: left alone
+    ("<b>no maths</b>", "<b>no maths</b>"),
+])
+def test_latex_reads_as_plain_text(text, shown):
+    """Issue 13, item 10: raw LaTeX ($\\Theta(1)$, \\emph{...}) showed as markup."""
+    from ui.latex import readable
+
+    assert readable(text) == shown
+
+
+def test_hover_and_tables_show_latex_readably():
+    from ui.loaders import build_assets
+    from ui.tables import papers_frame
+
+    docs = pd.DataFrame({"id": ["a"], "title": [r"Bounds of $\Theta(n \log n)$"],
+                         "abstract": [r"\emph{Tight} for $\alpha \leq 1$."], "year": [2020],
+                         "authors": ["A"], "cluster": [0], "theme": [0], "x": [0.0],
+                         "y": [0.0]})
+    hover = hover_texts(docs, {0: "c"}, {0: "t"})[0]
+    assert "Θ(n log n)" in hover and "α ≤ 1" in hover and "\\" not in hover
+    clusters = pd.DataFrame({"level": ["cluster", "theme"], "id": [0, 0], "parent": [0, -1],
+                             "label": ["c", "t"], "size": [1, 1]})
+    table = papers_frame(docs, build_assets(docs, clusters))
+    assert table["title"].iloc[0] == "Bounds of Θ(n log n)"
+    assert table["abstract"].iloc[0] == "Tight for α ≤ 1."

@@ -42,6 +42,7 @@ from pipeline import BuildConfig, build, load_map
 from pipeline.export import FORMULA_START
 from pipeline.ingest import clean_text
 from pipeline.readinglist import ReadingList
+from ui.latex import readable
 from ui.view import Filters, filter_mask
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -54,9 +55,10 @@ _INVISIBLE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u200b\u202a-\u202e\u2066-\u2069\
 
 
 def key(text: str, n: int = 16) -> str:
-    """The first ``n`` visible characters of ``text``, whitespace and invisibles removed,
-    for comparing with what a page shows (wrapped, collapsed, controls dropped)."""
-    return _INVISIBLE.sub("", text)[:n]
+    """The first ``n`` visible characters of ``text`` as the dashboard writes it (LaTeX as
+    readable text, issue 13), whitespace and invisibles removed, for comparing with what
+    a page shows (wrapped, collapsed, controls dropped)."""
+    return _INVISIBLE.sub("", readable(text))[:n]
 
 
 def shown(text: str, page_text: str) -> bool:

@@ -15,6 +15,7 @@ from .context import MapContext
 from .drill import Trail, group_row, parse_trail, trail_param
 from .escape import escape
 from .figures import theme_colours
+from .latex import readable
 from .loaders import submap
 from .topic_figures import terms_figure
 
@@ -81,5 +82,5 @@ def representative_papers(row: pd.Series, documents: pd.DataFrame, *, n: int = 5
         if position is None:
             continue
         paper = documents.iloc[position]
-        with st.expander(escape(paper["title"], "markdown", limit=120)):
-            st.markdown(escape(paper["abstract"], "markdown", limit=3000))
+        with st.expander(escape(readable(paper["title"]), "markdown", limit=120)):
+            st.markdown(escape(readable(paper["abstract"]), "markdown", limit=3000))

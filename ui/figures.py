@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 
 from .escape import escape, wrap_html
 from .labels import FONT, label_annotations
+from .latex import readable
 
 NOISE = -1
 NOISE_COLOUR = "#b4b9c2"
@@ -88,7 +89,8 @@ def hover_abstract_chars(n_papers: int) -> int:
 def hover_texts(documents: pd.DataFrame, cluster_names: Mapping[int, str],
                 theme_names: Mapping[int, str], *, abstract_chars: int = HOVER_CHARS,
                 width: int = 76) -> np.ndarray:
-    """One escaped hover label per paper: title, topic · year · authors, abstract start.
+    """One escaped hover label per paper: title, topic · year · authors, abstract start
+    (LaTeX in titles and abstracts written as readable text, ``ui.latex``).
 
     Computed once per map by the loaders and sliced per view, so a filter
     change never rebuilds strings. Kept short: every label is sent to the browser.
@@ -109,10 +111,10 @@ def hover_texts(documents: pd.DataFrame, cluster_names: Mapping[int, str],
             meta.append(str(int(years[i])))
         if authors[i] is not None and str(authors[i]).strip() and str(authors[i]) != "nan":
             meta.append("<i>" + escape(authors[i], "html", limit=40) + "</i>")
-        parts = ["<b>" + wrap_html(titles[i], width=width - 6, max_lines=2) + "</b>",
+        parts = ["<b>" + wrap_html(readable(titles[i]), width=width - 6, max_lines=2) + "</b>",
                  " · ".join(meta)]
         if abstract_chars > 0:
-            parts.append(wrap_html(abstracts[i], width=width, limit=abstract_chars))
+            parts.append(wrap_html(readable(abstracts[i]), width=width, limit=abstract_chars))
         out[i] = "<br>".join(parts)
     return out
 

@@ -20,6 +20,7 @@ from . import state
 from .context import MapContext
 from .escape import escape, safe_url
 from .events import selected_rows_from_event, selection_region
+from .latex import readable
 from .loaders import MapAssets
 from .view import nearest_neighbours, rows_in_region
 
@@ -77,7 +78,7 @@ def paper_panel(context: MapContext, row: int, *, height: int = PANEL_HEIGHT) ->
     doc = documents.iloc[row]
     with st.container(height=height, border=False, key=f"view_panel_{row}"):
         head, close = st.columns([9, 1], vertical_alignment="top")
-        head.markdown(f"**{escape(doc['title'], 'markdown', limit=400)}**")
+        head.markdown(f"**{escape(readable(doc['title']), 'markdown', limit=400)}**")
         close.button("", icon=":material/close:", key="view_close_paper", type="tertiary",
                      help="Close this paper", on_click=open_paper, args=(None,))
         meta = []
@@ -95,7 +96,7 @@ def paper_panel(context: MapContext, row: int, *, height: int = PANEL_HEIGHT) ->
             if url:
                 st.link_button("Open paper", url, icon=":material/open_in_new:")
             reading_list_button(context.path, str(doc["id"]))
-        abstract = str(doc.get("abstract") or "")
+        abstract = readable(doc.get("abstract") or "")
         text = escape(abstract, "markdown", limit=ABSTRACT_PANEL_CHARS)
         if len(abstract) > LONG_ABSTRACT_CHARS:
             with st.container(height=ABSTRACT_BOX_HEIGHT, border=False, key="view_abstract"):
@@ -110,7 +111,7 @@ def paper_panel(context: MapContext, row: int, *, height: int = PANEL_HEIGHT) ->
         ids = documents["id"].astype(str).to_numpy()
         titles = documents["title"].to_numpy()
         for rank, (other, score) in enumerate(zip(rows, scores, strict=True)):
-            st.button(f"{score:.2f} · {escape(titles[other], 'markdown', limit=90)}",
+            st.button(f"{score:.2f} · {escape(readable(titles[other]), 'markdown', limit=90)}",
                       key=f"view_nb_{rank}", on_click=open_paper, args=(str(ids[other]),),
                       width="stretch", type="tertiary")
         # Opened from a neighbour further down, the page may be scrolled past the title.

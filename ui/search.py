@@ -10,6 +10,7 @@ from pipeline.errors import PipelineError
 
 from .context import MapContext
 from .escape import escape
+from .latex import readable
 from .loaders import embed_query, query_model
 from .paper import open_paper
 from .view import semantic_search
@@ -40,7 +41,8 @@ def search_hits(documents: pd.DataFrame, found: np.ndarray, scores: np.ndarray) 
     """The nearest papers to a search, one button each (click to open the paper)."""
     st.markdown(f"**{len(found)} nearest papers to your search** (similarity · title)")
     for rank, (row, score) in enumerate(zip(found, scores, strict=True), start=1):
-        st.button(f"{score:.2f} · {escape(documents['title'].iat[row], 'markdown', limit=120)}",
+        title = readable(documents["title"].iat[row])
+        st.button(f"{score:.2f} · {escape(title, 'markdown', limit=120)}",
                   key=f"view_hit_{rank}", type="tertiary", width="stretch",
                   on_click=open_paper, args=(str(documents["id"].iat[row]),))
 

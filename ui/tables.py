@@ -15,6 +15,7 @@ import streamlit as st
 
 from .escape import escape
 from .events import table_rows
+from .latex import readable
 from .loaders import MapAssets
 
 TABLE_ABSTRACT_CHARS = 600
@@ -22,6 +23,11 @@ TABLE_ABSTRACT_CHARS = 600
 
 def _plain(values: object, limit: int | None = None) -> list[str]:
     return [escape(v, "plain", limit=limit) for v in values]
+
+
+def _text(values: object, limit: int | None = None) -> list[str]:
+    """Titles and abstracts: their LaTeX as readable text (``ui.latex``), then plain."""
+    return [escape(readable(v), "plain", limit=limit) for v in values]
 
 
 def _years(values: pd.Series) -> pd.Series:
@@ -37,11 +43,11 @@ def papers_frame(documents: pd.DataFrame, assets: MapAssets, *,
                  scores: Sequence[float] | None = None) -> pd.DataFrame:
     """Title, topic, year, authors and the start of the abstract of each paper."""
     table = pd.DataFrame({
-        "title": _plain(documents["title"], 300),
+        "title": _text(documents["title"], 300),
         "topic": topic_names(documents["cluster"], assets),
         "year": _years(documents["year"]),
         "authors": _plain(documents["authors"], 200),
-        "abstract": _plain(documents["abstract"], TABLE_ABSTRACT_CHARS),
+        "abstract": _text(documents["abstract"], TABLE_ABSTRACT_CHARS),
     })
     if scores is not None:
         table.insert(0, "similarity", np.round(np.asarray(scores, dtype=float), 3))
@@ -103,7 +109,7 @@ def topics_frame(clusters: pd.DataFrame, n_papers: int) -> pd.DataFrame:
 def listed_frame(listed: pd.DataFrame, assets: MapAssets) -> pd.DataFrame:
     """The reading list's papers: title, topic, theme, year, authors."""
     return pd.DataFrame({
-        "title": _plain(listed["title"], 300),
+        "title": _text(listed["title"], 300),
         "topic": topic_names(listed["cluster"], assets),
         "theme": [escape(assets.theme_names.get(int(t), ""), "plain") for t in listed["theme"]],
         "year": _years(listed["year"]),
@@ -117,12 +123,12 @@ def similar_frame(like: pd.DataFrame, listed: pd.DataFrame) -> pd.DataFrame:
     titles = listed.set_index("id")["title"]
     return pd.DataFrame({
         "similarity": like["score"].to_numpy(),
-        "title": _plain(like["title"], 300),
+        "title": _text(like["title"], 300),
         "topic": [escape("unclustered" if int(c) < 0 else label, "plain")
                   for c, label in zip(like["cluster"], like["cluster_label"], strict=True)],
         "theme": _plain(like["theme_label"]),
         "year": _years(like["year"]),
-        "near": [escape(titles.get(b, b), "plain", limit=80) if b else ""
+        "near": [escape(readable(titles.get(b, b)), "plain", limit=80) if b else ""
                  for b in like["because"]],
     })
 
@@ -149,7 +155,7 @@ def moved_frame(moved: pd.DataFrame) -> pd.DataFrame:
     """Papers whose cluster changed between two maps (``pipeline.compare``)."""
     return pd.DataFrame({
         "kind": [str(k).replace("noise", "unclustered") for k in moved["kind"]],
-        "title": _plain(moved["title"], 200),
+        "title": _text(moved["title"], 200),
         "old": [escape("unclustered" if c < 0 else v, "plain", limit=80)
                 for c, v in zip(moved["old_cluster"], moved["old_label"], strict=True)],
         "new": [escape("unclustered" if c < 0 else v, "plain", limit=80)
