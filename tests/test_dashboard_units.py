@@ -474,3 +474,23 @@ def test_hover_and_tables_show_latex_readably():
     table = papers_frame(docs, build_assets(docs, clusters))
     assert table["title"].iloc[0] == "Bounds of Θ(n log n)"
     assert table["abstract"].iloc[0] == "Tight for α ≤ 1."
+
+
+def test_levels_come_from_the_clusters_table():
+    """Labels, drill-down choices and trails follow the map's levels (format v2 adds layers
+    between clusters and themes), broadest first."""
+    from ui.view import label_positions, level_title, map_levels
+
+    clusters = pd.DataFrame({
+        "layer": [0, 0, 1, 2], "level": ["cluster", "cluster", "layer_1", "theme"],
+        "id": [0, 1, 0, 0], "parent": [0, 0, 0, -1], "label": ["a", "b", "ab", "top"],
+        "size": [2, 1, 3, 3]})
+    assert map_levels(clusters) == ["theme", "layer_1", "cluster"]
+    assert map_levels(clusters.drop(columns="layer").iloc[[0, 3]]) == ["theme", "cluster"]
+    assert level_title("layer_1") == "Layer 1" and level_title("theme") == "Themes"
+    assert list(group_choices(clusters)) == ["theme:0", "layer_1:0", "cluster:0", "cluster:1"]
+    assert parse_trail("theme:0,layer_1:0,cluster:1") == (("theme", 0), ("layer_1", 0),
+                                                          ("cluster", 1))
+    view = pd.DataFrame({"x": [0.0, 1.0, 2.0], "y": [0.0, 1.0, 2.0], "cluster": [0, 0, 1],
+                         "layer_1": [0, 0, 0], "theme": [0, 0, 0]})
+    assert label_positions(view, clusters, "layer_1")["label"].tolist() == ["ab"]
