@@ -119,11 +119,21 @@ class AppServer:
         self._log.close()
 
 
-def serve(map_path: Path, workdir: Path) -> Iterator[AppServer]:
-    server = AppServer(map_path, workdir)
+def serve(map_path: Path, workdir: Path, *, fake_search: bool = False,
+          ) -> Iterator[AppServer]:
+    """The app on ``map_path`` until the generator ends; with ``fake_search``, semantic
+    search embeds queries with the tests' fake embedder (no model), and the server's log
+    must end without a traceback."""
+    with pytest.MonkeyPatch.context() as patch:
+        if fake_search:
+            patch.setenv("TOPICMAP_QUERY_EMBEDDER", "conftest:FakeEmbedder")
+            patch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT / "tests"), str(ROOT)]))
+        server = AppServer(map_path, workdir)
     try:
         server.wait_healthy()
         yield server
+        if fake_search:
+            assert "Traceback" not in server.log(), server.log()
     finally:
         server.stop()
 

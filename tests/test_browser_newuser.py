@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import FakeEmbedder, make_corpus
-from test_browser import ARTIFACTS, AppServer, Tab
+from test_browser import ARTIFACTS, Tab, serve
 
 import ui.loaders
 from pipeline import BuildConfig, build, load_map
@@ -24,7 +23,6 @@ from ui.figures import map_figure, standalone_html
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-TESTS = Path(__file__).resolve().parent
 WAIT = 180_000  # ms: a shared test machine can be slow
 LONG_ID, LATEX_ID = "robotics-5", "vision-6"
 LATEX_TITLE = r"Sorting Scene Pixels in $\Theta(n \log n)$ time with \emph{depth} cameras"
@@ -57,16 +55,7 @@ def newuser_map(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(newuser_map, tmp_path_factory, browser):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TOPICMAP_QUERY_EMBEDDER", "conftest:FakeEmbedder")
-        patch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), str(TESTS.parent)]))
-        app = AppServer(newuser_map, tmp_path_factory.mktemp("cwd"))
-    try:
-        app.wait_healthy()
-        yield app
-        assert "Traceback" not in app.log(), app.log()
-    finally:
-        app.stop()
+    yield from serve(newuser_map, tmp_path_factory.mktemp("cwd"), fake_search=True)
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import shutil
 from pathlib import Path
@@ -31,8 +30,8 @@ from hostile import FLAG, PAYLOADS, TEXTS, write_hostile_csv
 from test_browser import (
     COUNT_JS,
     SPECIAL_TRACES,
-    AppServer,
     Tab,
+    serve,
 )
 from test_browser import (
     HOVER_JS as HOVER_TEXT_JS,
@@ -81,16 +80,7 @@ def hostile_maps(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def server(hostile_maps, tmp_path_factory, browser):
     """The app on the hostile map; semantic search with the fake embedder (no model)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TOPICMAP_QUERY_EMBEDDER", "conftest:FakeEmbedder")
-        patch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), str(TESTS.parent)]))
-        app = AppServer(hostile_maps, tmp_path_factory.mktemp("cwd"))
-    try:
-        app.wait_healthy()
-        yield app
-        assert "Traceback" not in app.log(), app.log()
-    finally:
-        app.stop()
+    yield from serve(hostile_maps, tmp_path_factory.mktemp("cwd"), fake_search=True)
 
 
 @pytest.fixture
