@@ -46,7 +46,6 @@ from ui.view import Filters, filter_mask
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-TESTS = Path(__file__).resolve().parent
 HOSTILE_IDS = [f"hostile-{name}" for name in [*PAYLOADS, *TEXTS, "all"]]
 NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
 PAGE_TIMEOUT = 240_000  # ms
