@@ -61,8 +61,7 @@ download_buttons(listed.papers, assets, stem=f"{context.name}-reading-list", key
 cols[1].button(f"Remove {len(picked)} selected", key="rl_remove", disabled=not picked,
                on_click=change, args=(picked, False))
 if len(picked) == 1:
-    cols[2].button("Open on the map", key="rl_open", on_click=nav.switch_to,
-                   args=(nav.MAP,), kwargs={"paper": picked[0]})
+    nav.page_link(cols[2], nav.MAP, "Open on the map", paper=picked[0])
 
 # ---- papers like these
 st.subheader("Papers like these")
