@@ -49,15 +49,15 @@ def current_trail(context: MapContext) -> Trail:
 
 def breadcrumb(context: MapContext, trail: Trail) -> None:
     """"Whole map › theme › cluster": each step a button back to it."""
-    crumbs = st.columns(len(trail) + 1)
-    crumbs[0].button("Whole map", key="drill_crumb_0", on_click=go_to, args=((),),
-                     disabled=not trail, type="tertiary")
-    for depth, (level, group) in enumerate(trail, start=1):
-        parent = submap(context.path, trail[:depth - 1])
-        name = group_row(parent.clusters, level, group)["label"]
-        crumbs[depth].button(f"› {escape(name, 'markdown', limit=40)}",
-                             key=f"drill_crumb_{depth}", on_click=go_to, args=(trail[:depth],),
-                             disabled=depth == len(trail), type="tertiary")
+    with st.container(horizontal=True, gap="small"):
+        st.button("Whole map", key="drill_crumb_0", on_click=go_to, args=((),),
+                  disabled=not trail, type="tertiary")
+        for depth, (level, group) in enumerate(trail, start=1):
+            parent = submap(context.path, trail[:depth - 1])
+            name = group_row(parent.clusters, level, group)["label"]
+            st.button(f"› {escape(name, 'markdown', limit=40)}", key=f"drill_crumb_{depth}",
+                      on_click=go_to, args=(trail[:depth],), disabled=depth == len(trail),
+                      type="tertiary")
 
 
 def why_this_name(row: pd.Series, level: str) -> None:
