@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 import ui.loaders
 from pipeline import load_map
 from pipeline.readinglist import ReadingList
-from ui.widgets import selected_rows_from_event
+from ui.events import selected_rows_from_event
 
 APP = Path(__file__).resolve().parents[1] / "dashboard.py"
 TIMEOUT = 90
@@ -90,7 +90,7 @@ def test_landing_page_renders_every_paper_with_theme_labels(maps_dir):
 
 def test_cluster_labels_switch(maps_dir):
     at = run_app()
-    at.radio(key="view_labels").set_value("clusters").run()
+    at.radio(key="view_labels").set_value("cluster").run()
     assert_ok(at)
     small = load_map(maps_dir / "small")
     n_clusters = (small.documents["cluster"] >= 0).groupby(small.documents["cluster"]).size()
