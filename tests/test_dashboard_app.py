@@ -174,6 +174,26 @@ def test_semantic_search_highlights_nearest_papers(maps_dir, fake_query_model):
     assert trace_length(search_trace(map_spec(at))) == 5
 
 
+def test_search_embeds_queries_with_the_maps_backend(maps_dir, monkeypatch):
+    """Queries go through the backend the map's papers were embedded with (manifest)."""
+    asked = []
+    monkeypatch.setattr(ui.loaders, "make_query_embedder",
+                        lambda model: asked.append(model) or FakeEmbedder())
+    manifest_path = maps_dir / "small" / "manifest.json"
+    original = manifest_path.read_text()
+    manifest = json.loads(original)
+    manifest["model"]["backend"] = "torch-bf16"
+    manifest_path.write_text(json.dumps(manifest))
+    try:
+        at = run_app()
+        at.text_input(key="view_q").input("robot gripper").run()
+    finally:
+        manifest_path.write_text(original)  # the map is shared by the session's tests
+    assert_ok(at)
+    assert asked and asked[0]["backend"] == "torch-bf16", asked
+    assert asked[0]["name"] == manifest["model"]["name"]
+
+
 def test_search_within_filtered_view(maps_dir, fake_query_model):
     small = load_map(maps_dir / "small")
     theme = int(small.documents["theme"].iloc[0])

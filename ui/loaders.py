@@ -154,12 +154,16 @@ def make_query_embedder(model: str | dict) -> Embedder:
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the search model (once)…")
-def query_model(model_name: str, dimension: int) -> QueryModel:
-    """Load the query model once per process; failures are kept with their reason."""
+def query_model(model_name: str, dimension: int, backend: str = "") -> QueryModel:
+    """Load the query model once per process; failures are kept with their reason.
+
+    ``backend`` is the one the map's papers were embedded with (its manifest's
+    ``model.backend``), so queries are embedded the same way.
+    """
     if not model_name:
         return QueryModel(model_name, error="the map's manifest does not name its model")
     try:
-        embedder = make_query_embedder(model_name)
+        embedder = make_query_embedder({"name": model_name, "backend": backend or None})
         got = int(embedder.dimension)  # loads the weights now, not at the first query
     except PipelineError as exc:
         return QueryModel(model_name, error=str(exc))
@@ -174,9 +178,9 @@ def query_model(model_name: str, dimension: int) -> QueryModel:
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def embed_query(model_name: str, dimension: int, query: str) -> np.ndarray:
+def embed_query(model_name: str, dimension: int, query: str, backend: str = "") -> np.ndarray:
     """The unit vector of ``query`` under the map's model (cached per query)."""
-    model = query_model(model_name, dimension)
+    model = query_model(model_name, dimension, backend)
     if model.embedder is None:
         raise PipelineError(model.error or "search model unavailable")
     with model.lock:

@@ -26,11 +26,12 @@ def semantic_search_results(context: MapContext, query: str, *, k: int, rows: np
     topic_map = context.topic_map
     name = topic_map.model_name
     dimension = int(topic_map.embeddings.shape[1])
-    model = query_model(name, dimension)
+    backend = str(topic_map.manifest.get("model", {}).get("backend") or "")
+    model = query_model(name, dimension, backend)
     if not model.available:
         return (*empty, f"Semantic search is unavailable for this map: {model.error}")
     try:
-        vector = embed_query(name, dimension, query)
+        vector = embed_query(name, dimension, query, backend)
     except PipelineError as exc:
         return (*empty, f"Semantic search failed: {exc}")
     found, scores = semantic_search(topic_map.embeddings, vector, k=k, rows=rows)
