@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FakeEmbedder, make_corpus
+from conftest import FakeEmbedder, assert_layers_nest, make_corpus
 
 from pipeline import BuildConfig, build, load_map
 from pipeline.__main__ import main
@@ -120,6 +120,7 @@ def test_update_adds_papers_and_keeps_old_ones(map_copy, tmp_path, fake_backend)
     assert all(sizes[c] == counted.get(c, 0) for c in sizes.index)
     assert result.relabelled["cluster"]
     assert after.manifest["counts"]["kept"] == n_old + 20
+    assert_layers_nest(after)  # new papers sit in every layer, nested by the parent links
     assert after.manifest["updates"][-1]["added"] == 20
     fitted = load_fitted(after)
     assert fitted["cluster_space"].shape[0] == n_old + 20
@@ -162,6 +163,7 @@ def test_cli_update_then_rebuild(map_copy, tmp_path, fake_backend, capsys):
     rebuilt = load_map(map_copy)
     assert len(rebuilt.documents) == 140
     assert int(load_fitted(rebuilt)["n_fitted"]) == 140
+    assert_layers_nest(rebuilt)
     assert rebuilt.manifest["updates"][-1]["rebuild"] is True
 
 
