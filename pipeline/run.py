@@ -4,8 +4,8 @@
 
 An *engine* decides how the heavy steps run, the fit step above all:
 :class:`LocalEngine` (the default) embeds here and fits UMAP, HDBSCAN (the
-finest layer, ``pipeline.cluster``) and the broader layers
-(``pipeline.hierarchy``) on every paper; the Ray engine (``pipeline.engine_ray``) embeds on Ray actors, fits
+finest layer, ``pipeline.cluster``) and the broader layers (``pipeline.hierarchy``)
+on every paper; the Ray engine (``pipeline.engine_ray``) embeds on Ray actors, fits
 on a seeded sample and places the rest (``pipeline.placement``). ``update``
 (``pipeline.update``) places new papers into a saved fit and shares the steps'
 helpers: :func:`embed_papers` (embedding with the cache, or precomputed vectors)
@@ -153,7 +153,7 @@ def fit_layers(space: np.ndarray, config: BuildConfig, timer: StepTimer, *,
     with timer.step("cluster", f"HDBSCAN ({config.cluster.selection_method}){what}"):
         fine = cluster(space, config.cluster)
     n_fine = int(fine.labels.max()) + 1
-    timer.log.info("    %d clusters, %.0f%% noise, %.0f%% left in none (min_cluster_size=%d, "
+    timer.log.info("    %d clusters, %.0f%% noise, %.0f%% in no cluster (min_cluster_size=%d, "
                    "min_samples=%d)", n_fine, 100 * fine.is_noise.mean(),
                    100 * (fine.labels < 0).mean(), fine.min_cluster_size, fine.min_samples)
     with timer.step("layers", f"Ward layers over {n_fine} clusters, bootstrap stability"):
