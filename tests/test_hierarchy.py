@@ -13,6 +13,7 @@ from pipeline import BuildConfig, build, load_map
 from pipeline.cluster import absorb_noise, auto_min_cluster_size, cluster
 from pipeline.config import ClusterConfig
 from pipeline.hierarchy import (
+    ancestors,
     broad_layers,
     build_layers,
     check_nesting,
@@ -197,6 +198,10 @@ def test_a_map_with_three_layers_keeps_the_format(layered_map):
     assert topic_map.level(1).equals(topic_map.level("layer_1"))
     counts = topic_map.manifest["counts"]
     assert counts["themes"] == 2 and counts["clusters"] == counts["layers"][0]
+    theme_of = ancestors(topic_map.clusters, "cluster", "theme")  # through layer_1
+    clustered = docs[docs["cluster"] >= 0]
+    assert (clustered["cluster"].map(theme_of) == clustered["theme"]).all()
+    assert ancestors(topic_map.clusters, "theme", "theme") == {0: 0, 1: 1}
     for level in topic_map.levels:
         labels = topic_map.level(level)["label"]
         assert labels.is_unique and labels.str.len().gt(0).all()
