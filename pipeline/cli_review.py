@@ -1,6 +1,6 @@
 """Command-line verbs for a literature review on a built map.
 
-    python -m pipeline trends MAP [--level theme|cluster] [--window 5] [--from 2010] ...
+    python -m pipeline trends MAP [--level theme|layer_1|...|cluster] [--window 5] ...
     python -m pipeline compare OLD_MAP NEW_MAP [--level cluster|theme] [--moved 20]
     python -m pipeline similar MAP ID [ID ...] [--reading-list] [-k 20] [--method max|mean]
     python -m pipeline reading-list MAP [--add ID ...] [--remove ID ...] [--export FILE]
@@ -32,7 +32,9 @@ def add_review_parsers(commands: argparse._SubParsersAction) -> None:
         "least-squares slope of its share over the last --window years that have "
         "--min-year-papers papers is at least --min-slope points a year up (down), and it has "
         "--min-papers papers in that window.", map="MAP_DIR")
-    trends.add_argument("--level", choices=["theme", "cluster"], default="theme")
+    trends.add_argument("--level", default="theme", metavar="LEVEL",
+                        help="the layer to follow: theme (the broadest, default), cluster (the "
+                             "finest) or a layer between (layer_1 ...; `info` lists them)")
     trends.add_argument("--window", type=int, default=defaults.window,
                         help=f"years fitted (default {defaults.window})")
     trends.add_argument("--min-year-papers", type=int, default=defaults.min_year_papers,

@@ -126,7 +126,8 @@ def test_bad_threshold():
 
 @pytest.fixture(scope="module")
 def two_maps(tmp_path_factory):
-    """One synthetic corpus (4 topics of 30) mapped with min_cluster_size 5 and 45.
+    """One synthetic corpus (4 topics of 30) mapped with min_cluster_size 5 and 45, with
+    HDBSCAN's excess-of-mass selection (the default leaf selection splits topics at random).
 
     With 45 no single topic is big enough to be a cluster, so the coarse map has
     fewer clusters than the fine one and the fine clusters must merge.
@@ -138,6 +139,7 @@ def two_maps(tmp_path_factory):
     for name, size in (("fine", 5), ("coarse", 45)):
         config = BuildConfig()
         config.cluster.min_cluster_size = size
+        config.cluster.selection_method = "eom"
         build([source], root / name, config, embedder=FakeEmbedder(), cache_dir=root / "cache",
               show_progress=False)
         maps.append(load_map(root / name))
