@@ -341,3 +341,11 @@ def test_compare_page_says_how_many_papers_the_maps_share(two_maps, tmp_path, mo
     at.checkbox(key="cmp_anyway").check().run()
     assert not at.exception
     assert at.dataframe[0].value["shared"].sum() <= 10
+
+
+def test_any_level_both_maps_have_can_be_compared_and_others_are_refused(two_maps):
+    fine, coarse = two_maps
+    for level in [name for name in fine.levels if name in coarse.levels]:
+        check_consistent(compare_maps(fine, coarse, level=level), fine, coarse, level=level)
+    with pytest.raises(PipelineError, match="level must be one both maps have"):
+        compare_maps(fine, coarse, level="layer_9")
