@@ -49,6 +49,8 @@ DOCUMENTS = "documents.parquet"
 CLUSTERS = "clusters.parquet"
 EMBEDDINGS = "embeddings.npy"
 FITTED = "fitted.npz"
+#: The manifest's own checksum (of its other entries, see :func:`manifest_digest`).
+MANIFEST_HASH = "manifest_sha256"
 
 #: Columns every documents table starts with, in order; ``cluster`` is the finest layer
 #: (-1: noise), ``theme`` the broadest (never -1). The layers between follow as
@@ -299,10 +301,27 @@ def write_map_files(topic_map: TopicMap, directory: Path) -> None:
     manifest["files"] = {
         p.name: sha256_file(p) for p in sorted(directory.iterdir()) if p.name != MANIFEST
     }
-    with open(directory / MANIFEST, "w", encoding="utf-8") as handle:
-        json.dump(manifest, handle, indent=2, sort_keys=False, default=str)
+    write_manifest(directory, manifest)
+
+
+def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
+    """Write ``manifest.json`` into ``directory`` with its own checksum (in place: for a
+    directory being written; a finished map is replaced through :func:`write_map`)."""
+    manifest = {k: v for k, v in manifest.items() if k != MANIFEST_HASH}
+    manifest = json.loads(json.dumps(manifest, default=str))  # as a reader will see it
+    manifest[MANIFEST_HASH] = manifest_digest(manifest)
+    with open(Path(directory) / MANIFEST, "w", encoding="utf-8") as handle:
+        json.dump(manifest, handle, indent=2, sort_keys=False)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def manifest_digest(manifest: dict[str, Any]) -> str:
+    """SHA-256 of a manifest's content without its own ``manifest_sha256`` entry, so a
+    damaged manifest (a flipped byte in a name or a number) is refused like damaged data."""
+    body = {k: v for k, v in manifest.items() if k != MANIFEST_HASH}
+    text = json.dumps(body, sort_keys=True, default=str, ensure_ascii=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def read_manifest(path: Path | str) -> dict[str, Any]:
@@ -336,6 +355,10 @@ def read_manifest(path: Path | str) -> dict[str, Any]:
             f"version {SCHEMA_VERSION}; rebuild it with `python -m pipeline build ... --out {path}`"
             " (or open it with the version of the tool that wrote it)"
         )
+    if manifest.get(MANIFEST_HASH) != manifest_digest(manifest):
+        raise MapFormatError(
+            f"{manifest_path} is damaged (its checksum does not match its content); "
+            f"rebuild the map with `python -m pipeline build ... --out {path}`")
     return manifest
 
 

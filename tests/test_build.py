@@ -162,3 +162,17 @@ def test_precomputed_embeddings_are_row_aligned(tmp_path):
 
     with pytest.raises(InputError, match="one row per input row"):
         build([source], tmp_path / "m2", config, show_progress=False)
+
+
+def test_edited_manifest_is_refused(tmp_path, small_map):
+    """The manifest carries its own checksum: an edited count is damage, not data."""
+    import shutil
+
+    copy = tmp_path / "edited"
+    shutil.copytree(small_map, copy)
+    text = (copy / MANIFEST).read_text()
+    manifest = json.loads(text)
+    manifest["counts"] = {**manifest.get("counts", {}), "documents": 1}
+    (copy / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(MapFormatError, match="damaged"):
+        load_map(copy)

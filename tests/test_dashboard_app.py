@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 import ui.loaders
 from pipeline import load_map
+from pipeline.artifacts import write_manifest
 from pipeline.readinglist import ReadingList
 from ui.events import selected_rows_from_event
 
@@ -183,7 +184,7 @@ def test_search_embeds_queries_with_the_maps_backend(maps_dir, monkeypatch):
     original = manifest_path.read_text()
     manifest = json.loads(original)
     manifest["model"]["backend"] = "torch-bf16"
-    manifest_path.write_text(json.dumps(manifest))
+    write_manifest(manifest_path.parent, manifest)
     try:
         at = run_app()
         at.text_input(key="view_q").input("robot gripper").run()

@@ -13,7 +13,7 @@ from conftest import FakeEmbedder, assert_layers_nest, make_corpus
 
 from pipeline import BuildConfig, build, load_map
 from pipeline.__main__ import main
-from pipeline.artifacts import FITTED, MANIFEST, sha256_file
+from pipeline.artifacts import FITTED, MANIFEST, sha256_file, write_manifest
 from pipeline.errors import MapFormatError
 from pipeline.fitted import load_fitted
 from pipeline.placement import place, smooth_knn_weights
@@ -172,7 +172,7 @@ def test_update_of_a_map_without_saved_state_says_what_to_do(map_copy, tmp_path,
     manifest = json.loads((map_copy / MANIFEST).read_text())
     del manifest["files"][FITTED]
     (map_copy / FITTED).unlink()
-    (map_copy / MANIFEST).write_text(json.dumps(manifest))
+    write_manifest(map_copy, manifest)
     with pytest.raises(MapFormatError, match="--rebuild"):
         update_map(map_copy, [new_papers(tmp_path)])
     assert main(["update", str(map_copy), str(new_papers(tmp_path))]) == 2
