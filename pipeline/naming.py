@@ -63,9 +63,10 @@ class NamingConfig:
     weak_field: float = 0.1  # ... and rarely written as a field
     single_word_max_df: float = 0.06  # a one-word name is used by less of the corpus ...
     concentration: float = 3.0  # ... unless the node uses it this many times as often
-    weak_support: float = 0.3  # the name's rarest word used by fewer papers: weak_name
+    weak_support: float = 0.2  # the name's rarest word used by fewer papers: weak_name
     weak_contrast: float = 0.6  # ... or its contrast below this
     semantic_weight: float = 2.0  # weight of the retrieval margin
+    off_target: float = 0.6  # factor for a name closer to another node's centroid
     broad_semantic_boost: float = 2.0  # ... times this for a node with children
     extend_ratio: float = 0.6  # a longer phrase completes its head when it keeps this share
     fragment_ratio: float = 0.8  # a phrase inside a longer one this often is a fragment
@@ -130,6 +131,8 @@ def score(o: dict, config: NamingConfig, *, semantic: bool = True) -> float:
     if semantic and o.get("margin") is not None:
         weight = config.semantic_weight * (config.broad_semantic_boost if broad else 1.0)
         value *= max(1.0 + weight * o["margin"], 0.05)
+        if o["margin"] < 0:  # another node's centroid is closer: the name points there
+            value *= config.off_target
         if o.get("sem") is not None:
             value *= max(o["sem"] / 0.4, 0.05) ** (2 if broad else 1)
     return float(value)
@@ -171,7 +174,7 @@ def name_layers(counts, embeddings: np.ndarray, layers: Sequence[np.ndarray],
     above: list[str] | None = None
     for k in reversed(range(len(layers))):
         for node, pool in zip(tree[k], pools[k], strict=True):
-            if node.broad and (not pool or _weak(pool[0], node, config)):
+            if node.broad and not any(o["eligible"] for o in pool):
                 _two_part(node, pool, tree[k - 1], pools[k - 1], counts_of[k], centroids[k - 1],
                           index, config)
             if above is not None and node.parent >= 0:
@@ -253,6 +256,8 @@ def _rank(pool: list[dict], node: Node, centroids: np.ndarray, phrase_vectors: d
         o["margin"] = float(sims[own] - best_other)
         o["score"] = score(o, config)
     pool.sort(key=lambda o: (not o["eligible"], -o["score"]))
+    if pool and not pool[0]["eligible"]:  # nothing passed: what most of its papers write
+        pool.sort(key=lambda o: -score(dict(o, broad=False), config, semantic=False))
     _complete(pool)
 
 
@@ -277,9 +282,10 @@ def _weak(pick: dict, node: Node, config: NamingConfig) -> bool:
     """Whether a name is not well borne out. A node named for its papers: its most
     specific word is used by fewer than ``weak_support`` of them, or by many of its
     siblings' papers. An umbrella: not spread evenly over the node, or used by fewer than
-    ``weak_support_broad`` and rarely written as a field."""
-    if not pick["eligible"]:
-        return True
+    ``weak_support_broad`` and rarely written as a field. Any name closer in meaning to
+    another node of its layer than to its own."""
+    if not pick["eligible"] or (pick.get("margin") is not None and pick["margin"] < 0):
+        return True  # ... or it means another node of its layer better than its own
     if node.broad:
         return pick["breadth"] < config.weak_breadth or (
             pick["R"] < config.weak_support_broad and pick["field"] < config.weak_field)

@@ -59,6 +59,7 @@ encourage encourages maintain maintains maintaining identify identifies identify
 enhances enhancing explore explores exploring consider considers considering develop develops
 developing describe describes describing report reports reporting perform performs performing
 investigate investigates investigating discuss discusses discussing involve involves involving
+prove proves proved proven proving
 """.split())) - {"system", "systems", "fire", "thin", "thick"}
 
 #: Words too generic to name a topic on their own. They may still sit in a phrase ("Graph
@@ -101,7 +102,9 @@ series species means news lens bias gas atlas chaos diabetes herpes mumps measle
 mellitus virus corpus status consensus stimulus focus bus plus thus this its was has his us as is
 less across towards aids
 """.split())
-_TOKEN = re.compile(r"[^\W\d_](?:[\w'-]*[^\W_])?|\d+|[.,;:!?()\[\]{}\"/|=+<>]")
+_TOKEN = re.compile(r"[^\W\d_](?:[\w'-]*[^\W_])?|\d[\w-]*|[.,;:!?()\[\]{}\"/|=+<>]")
+#: Words that start with a digit and are terms: "3D", "2D", "6-DoF", "5G" (not "2nd", "10x").
+_DIGIT_WORD = re.compile(r"\d{1,2}-?(?:d|dof|g)$")
 _LATEX = re.compile(r"\$[^$]{0,200}\$|\\[a-zA-Z]+(\{[^}]*\})?")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _TAG = re.compile(r"<[^>]{0,200}>")
@@ -131,6 +134,8 @@ def fold(word: str) -> str:
 
 def _is_break(token: str) -> bool:
     """Whether a token ends a phrase: punctuation, a number, a stop word or a lone letter."""
+    if token[0].isdigit():
+        return _DIGIT_WORD.match(token) is None
     return len(token) < 2 or not token[0].isalpha() or token in STOP_WORDS
 
 

@@ -25,8 +25,8 @@ from .candidates import LayerCounts, Node, PhraseIndex, candidate, fragment, nod
 
 #: Nouns a field name comes before when the corpus writes it as a field ("NLP tasks",
 #: "the computer vision community", "robotics applications").
-FIELD_NOUNS = ("task", "application", "community", "research", "researcher", "field",
-               "literature", "problem", "domain", "area")
+FIELD_NOUNS = ("task", "application", "community", "research", "researcher", "literature",
+               "problem")
 
 
 class Fieldness:
