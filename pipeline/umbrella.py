@@ -36,6 +36,11 @@ class Fieldness:
         self.index = index
         self._cache: dict[int, float] = {}
 
+    def as_field(self, term: int) -> bool:
+        """Whether the phrase is a field name followed by its field noun ("NLP tasks")."""
+        words = str(self.index.vocabulary[term]).split()
+        return len(words) > 1 and words[-1] in FIELD_NOUNS
+
     def __call__(self, term: int) -> float:
         """Share of the papers using the phrase (or its last words, "language processing"
         for "natural language processing") that write it before a field noun."""
@@ -72,7 +77,8 @@ def umbrella_pool(node: Node, counts: LayerCounts, finest: LayerCounts, index: P
              * (1.0 + config.field_weight * field_share)
              * (1.0 + config.phrase_bonus * (index.n_words[pool] - 1)))
     order = [i for i in np.argsort(-first, kind="stable")[:2 * config.pool]
-             if not fragment(int(pool[i]), df, index, config)][:config.pool]
+             if not fragment(int(pool[i]), df, index, config, skip=field.as_field)
+             and not field.as_field(int(pool[i]))][:config.pool]
     out = []
     for t, b, f in zip(pool[order], breadth[order], field_share[order], strict=True):
         out.append(candidate(int(t), index, node, counts, config, rate=rate, pooled=pooled,
