@@ -18,9 +18,10 @@ Every node of every layer gets ONE phrase of 1-3 words that its papers write
   vector of the papers using the phrase stands in for the margin.
 
 A node with two or more children is named for what its children share
-(``pipeline.umbrella``). Layers are named top-down: a child does not repeat its
-parent's name (unless it holds most of the parent), and names are unique within a
-layer (a contested phrase goes to the node where it scores best).
+(``pipeline.umbrella``). Layers are named top-down, and a name is never shared by
+two nodes that are not one inside the other: unique within a layer (a contested
+phrase goes to the node where it scores best), never that of a broader node on another
+branch; a node may repeat an ancestor's name, its parent's only if it holds most of it.
 
 :func:`name_layers` returns, per layer, each node's name with its provenance: the
 candidates behind it (``terms``/``weights``), the ``support`` and ``contrast`` of its
@@ -171,22 +172,36 @@ def name_layers(counts, embeddings: np.ndarray, layers: Sequence[np.ndarray],
         for node, pool in zip(tree[k], pools[k], strict=True):
             _rank(pool, node, centroids[k], phrase_vectors, vectors, index, config)
     out: list[list[dict]] = [[] for _ in layers]
-    above: list[str] | None = None
+    named: dict[str, tuple[int, int]] = {}  # names of broader layers -> their node
     for k in reversed(range(len(layers))):
         for node, pool in zip(tree[k], pools[k], strict=True):
             if node.broad and not any(o["eligible"] for o in pool):
                 _two_part(node, pool, tree[k - 1], pools[k - 1], counts_of[k], centroids[k - 1],
                           index, config)
-            if above is not None and node.parent >= 0:
-                parent = tree[k + 1][node.parent]
-                if parent.broad and len(node.members) < config.core_child_share * len(
-                        parent.members):
-                    pool[:] = [o for o in pool if o["key"] != above[node.parent]]
+            allowed = _ancestors(node, tree, config)
+            pool[:] = [o for o in pool if named.get(o["key"], allowed[0]) in allowed]
         keys = assign_unique([[o["key"] for o in pool] for pool in pools[k]],
                              [[o["score"] for o in pool] for pool in pools[k]])
         out[k] = [_record(node, pool, key, texts, ids, vectors, centroids[k], index, config)
                   for node, pool, key in zip(tree[k], pools[k], keys, strict=True)]
-        above = keys
+        for node, key in zip(tree[k], keys, strict=True):
+            named.setdefault(key, (k, node.id))
+    return out
+
+
+def _ancestors(node: Node, tree: list[list[Node]], config: NamingConfig
+               ) -> list[tuple[int, int] | None]:
+    """The nodes whose names the node may repeat (None first: a name not taken above): its
+    ancestors, but its parent only if it is the parent's core (it holds
+    ``core_child_share`` of the parent's papers, or is its only child)."""
+    out: list[tuple[int, int] | None] = [None]
+    current = node
+    while current.parent >= 0:
+        parent = tree[current.layer + 1][current.parent]
+        if current is not node or not parent.broad or len(node.members) >= \
+                config.core_child_share * len(parent.members):
+            out.append((parent.layer, parent.id))
+        current = parent
     return out
 
 
