@@ -8,22 +8,19 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pipeline.errors import PipelineError
-from pipeline.trends import TrendRule, theme_trends
-from ui import state
+from ui import nav
+from ui.analysis import TrendRule, trend_report
+from ui.context import map_context
 from ui.escape import escape
+from ui.events import clicked_id
 from ui.figures import cluster_colours, map_figure, theme_colours
-from ui.loaders import map_assets
-from ui.trends_figures import clicked_group, papers_per_year_figure, shares_figure, shown_groups
+from ui.sidebar import overview
+from ui.tables import trends_frame
+from ui.trends_figures import papers_per_year_figure, shares_figure, shown_groups
 from ui.view import year_bounds
-from ui.widgets import map_picker, open_current_map, overview
 
-st.set_page_config(page_title="Themes over time · Topic map", page_icon="📈", layout="wide")
-
-topic_map, map_path = open_current_map()
-map_picker(map_path)
-assets = map_assets(map_path)
-docs = topic_map.documents
+context = map_context()
+docs, assets = context.documents, context.assets
 
 st.markdown("## Themes over time")
 bounds = year_bounds(docs)
@@ -47,12 +44,7 @@ with sidebar.expander("Rule for emerging and declining"):
                                 key="tr_min_slope")
 rule = TrendRule(window=int(window), min_year_papers=int(min_year), min_papers=int(min_papers),
                  min_slope=float(min_slope))
-try:
-    report = theme_trends(docs, topic_map.clusters, level=level, rule=rule,
-                          years=(int(years[0]), int(years[1])))
-except PipelineError as exc:
-    st.warning(escape(str(exc), "markdown"))
-    st.stop()
+report = trend_report(context, level=level, rule=rule, years=years)
 
 if report.window_years:
     st.caption(
@@ -75,42 +67,31 @@ if selected is not None and selected not in report.table["group"].tolist():
 event = st.plotly_chart(shares_figure(report, groups=groups, selected=selected, colours=colours),
                         key="tr_chart", on_select="rerun", selection_mode="points", theme=None,
                         config={"displaylogo": False})
-clicked = clicked_group(event)
+clicked = clicked_id(event)
 if clicked is not None and clicked != selected:
     st.session_state["tr_selected"] = clicked
     st.rerun()
 st.plotly_chart(papers_per_year_figure(report), key="tr_per_year", theme=None,
                 config={"displaylogo": False})
-
-table = report.table.assign(
-    label=[escape(v, "plain", limit=80) for v in report.table["label"]],
-    share_start=(100 * report.table["share_start"]).round(1),
-    share_end=(100 * report.table["share_end"]).round(1),
-    share_overall=(100 * report.table["share_overall"]).round(1),
-).rename(columns={"group": level, "slope_pp_per_year": "slope (points/year)",
-                  "share_start": "share at start %", "share_end": "share at end %",
-                  "share_overall": "share overall %", "papers_in_window": "papers in window"})
-st.dataframe(table, hide_index=True, width="stretch", key="tr_table")
+st.dataframe(trends_frame(report.table, level), hide_index=True, width="stretch",
+             key="tr_table")
 
 # ---- the map, filtered by years and (after a click) by the chosen group
 in_years = docs["year"].between(years[0], years[1])
 view = docs[in_years & (docs[level] == selected)] if selected is not None else docs[in_years]
 head, clear = st.columns([4, 1])
 if selected is not None:
-    head.markdown(f"**Map: {escape(names.get(selected, 'noise'), 'markdown')}, "
+    head.markdown(f"**Map: {escape(names.get(selected, 'unclustered'), 'markdown')}, "
                   f"{years[0]}–{years[1]}** ({len(view):,} papers)")
     clear.button("Show all themes", key="tr_clear",
                  on_click=lambda: st.session_state.update(tr_selected=None))
     if selected >= 0:
-        params = {level: str(selected)}
-        if state.param("map"):
-            params["map"] = state.param("map")
-        clear.page_link("dashboard.py", label="Open on the main map", query_params=params)
+        nav.page_link(clear, nav.MAP, "Open on the main map", **{level: str(selected)})
 else:
     head.markdown(f"**Map, {years[0]}–{years[1]}** ({len(view):,} papers) — click a point of "
                   "the chart to show one theme")
 drawn = overview(view, assets.priority, where=st)
 st.plotly_chart(map_figure(drawn, hover=assets.hover, colour_by=level,
-                           cluster_parent=assets.cluster_parent, uirevision=f"tr-{map_path}",
-                           height=520),
+                           cluster_parent=assets.cluster_parent,
+                           uirevision=f"tr-{context.path}", height=520),
                 key="tr_map", theme=None, config={"displaylogo": False, "scrollZoom": True})

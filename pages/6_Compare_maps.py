@@ -9,22 +9,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
-from pipeline.compare import compare_maps
-from pipeline.errors import PipelineError
-from pipeline.export import to_csv
+from ui.analysis import check_overlap, compare_with, names_at, open_map
 from ui.compare_figures import transitions_sankey, transitions_table
+from ui.context import map_context
 from ui.escape import escape
-from ui.loaders import load_topic_map
+from ui.exports import csv_download_button
 from ui.state import map_choices
-from ui.widgets import map_picker, open_current_map
+from ui.tables import moved_frame, show_table
 
-st.set_page_config(page_title="Compare maps · Topic map", page_icon="⚖️", layout="wide")
-
-topic_map, map_path = open_current_map()
-map_picker(map_path)
+context = map_context()
+map_path = context.path
 st.markdown("## Compare two maps")
 
 others = [p for p in map_choices(map_path) if Path(p).resolve() != Path(map_path).resolve()]
@@ -44,13 +40,11 @@ current_is_new = role.radio("This map is the", ["new", "old"], horizontal=True,
 level = level_col.radio("Level", ["cluster", "theme"], horizontal=True, key="cmp_level")
 threshold = threshold_col.slider("Match at", 0.3, 0.9, 0.5, 0.05, key="cmp_threshold",
                                  help="Share of papers that makes a match (see the rule below)")
-try:
-    other_map = load_topic_map(other)
-    old_map, new_map = (other_map, topic_map) if current_is_new else (topic_map, other_map)
-    result = compare_maps(old_map, new_map, level=level, threshold=threshold)
-except PipelineError as exc:
-    st.error(escape(str(exc), "markdown"))
-    st.stop()
+other_map = open_map(other)
+check_overlap(context.topic_map, other_map)
+old_map, new_map, result = compare_with(context.topic_map, other_map,
+                                         current_is_new=current_is_new, level=level,
+                                         threshold=threshold)
 
 s = result.summary
 old_name, new_name = Path(old_map.path).name, Path(new_map.path).name
@@ -73,13 +67,12 @@ with st.expander("How clusters are matched"):
         f"at least 20% of it. Otherwise it **persists** when one new "
         f"{level} shares more than {threshold:.0%} of their combined papers (Jaccard); it "
         f"**merged** when at least {threshold:.0%} of its papers went into one new {level} that "
-        f"also holds others; else it **vanished** (its papers became noise or scattered). A new "
+        f"also holds others; else it **vanished** (its papers became unclustered or scattered). A new "
         f"{level} that is none of these targets is **new**. A paper **moved** when its new "
         f"{level} is not one its old {level} went to.")
 
-st.dataframe(transitions_table(result), hide_index=True, width="stretch", key="cmp_table")
-old_names = dict(zip(old_map.level(level)["id"], old_map.level(level)["label"], strict=True))
-new_names = dict(zip(new_map.level(level)["id"], new_map.level(level)["label"], strict=True))
+show_table(transitions_table(result), key="cmp_table")
+old_names, new_names = names_at(old_map, level), names_at(new_map, level)
 min_flow = max(1, s["papers_compared"] // 500)
 st.plotly_chart(transitions_sankey(result, old_names, new_names, min_papers=min_flow),
                 key="cmp_sankey", theme=None, config={"displaylogo": False})
@@ -90,14 +83,6 @@ st.subheader(f"Papers whose {level} changed ({len(result.moved):,})")
 if result.moved.empty:
     st.caption("None: every paper is where its old group went.")
 else:
-    moved = pd.DataFrame({
-        "kind": result.moved["kind"].to_numpy(),
-        "title": [escape(t, "plain", limit=200) for t in result.moved["title"]],
-        "old": [escape(v, "plain", limit=80) for v in result.moved["old_label"]],
-        "new": [escape(v, "plain", limit=80) for v in result.moved["new_label"]],
-        "id": [escape(v, "plain", limit=80) for v in result.moved["id"]],
-    })
-    st.dataframe(moved, hide_index=True, width="stretch", key="cmp_moved", height=360)
-    st.download_button("Moved papers (CSV)", key="cmp_moved_csv", on_click="ignore",
-                       data=lambda: to_csv(result.moved),
-                       file_name=f"moved-{old_name}-to-{new_name}.csv", mime="text/csv")
+    show_table(moved_frame(result.moved), key="cmp_moved", height=360)
+    csv_download_button(result.moved, label="Moved papers (CSV)", key="cmp_moved_csv",
+                        file_name=f"moved-{old_name}-to-{new_name}")

@@ -53,8 +53,15 @@ class Comparison:
 def compare_labels(ids: list[str] | np.ndarray, old: np.ndarray, new: np.ndarray, *,
                    threshold: float = 0.5, min_part: float = 0.2,
                    old_names: dict[int, str] | None = None,
-                   new_names: dict[int, str] | None = None) -> Comparison:
-    """Compare two cluster labellings of the same papers (``-1`` = noise)."""
+                   new_names: dict[int, str] | None = None,
+                   old_sizes: dict[int, int] | None = None,
+                   new_sizes: dict[int, int] | None = None) -> Comparison:
+    """Compare two cluster labellings of the same papers (``-1`` = noise).
+
+    ``old_sizes``/``new_sizes``: each cluster's size on its whole map, reported as the
+    transitions' ``old_size``/``new_size`` when the maps hold more than these papers
+    (the rule and ``jaccard`` always count the papers compared).
+    """
     if not 0 < threshold <= 1:
         raise PipelineError(f"threshold must be in (0, 1], got {threshold!r}")
     if not 0 < min_part <= 0.5:
@@ -112,17 +119,22 @@ def compare_labels(ids: list[str] | np.ndarray, old: np.ndarray, new: np.ndarray
         for b in targets:
             sources[b].append(a)
 
+    old_total = {c: int((old_sizes or {}).get(c, old_size[c])) for c in old_ids}
+    new_total = {c: int((new_sizes or {}).get(c, new_size[c])) for c in new_ids}
     rows = []
     for a in old_ids:
         targets = goes_to[a]
         shared = sum(ov(a, b) for b in targets)
+        # Jaccard of the old cluster and the new one(s) it went to, taken together (0 when
+        # it went nowhere).
+        union = old_size[a] + sum(new_size[b] for b in targets) - shared
         rows.append({
             "status": status[a],
             "old": [a], "old_labels": [old_names.get(a, f"cluster {a}")],
             "new": targets, "new_labels": [new_names.get(b, f"cluster {b}") for b in targets],
-            "old_size": old_size[a], "new_size": sum(new_size[b] for b in targets),
+            "old_size": old_total[a], "new_size": sum(new_total[b] for b in targets),
             "shared": shared,
-            "jaccard": round(jaccard(a, targets[0]), 3) if len(targets) == 1 else np.nan,
+            "jaccard": round(shared / union, 3) if shared else 0.0,
             "to_noise": ov(a, NOISE),
         })
     supplied_by = {b: [a for a in [*old_ids, NOISE] if ov(a, b) >= threshold * new_size[b]]
@@ -133,7 +145,7 @@ def compare_labels(ids: list[str] | np.ndarray, old: np.ndarray, new: np.ndarray
         rows.append({
             "status": "new", "old": [], "old_labels": [],
             "new": [b], "new_labels": [new_names.get(b, f"cluster {b}")],
-            "old_size": 0, "new_size": new_size[b], "shared": 0, "jaccard": np.nan,
+            "old_size": 0, "new_size": new_total[b], "shared": 0, "jaccard": 0.0,
             "to_noise": 0, "came_from": supplied_by[b],
         })
     transitions = pd.DataFrame(rows, columns=["status", "old", "old_labels", "new", "new_labels",
@@ -163,11 +175,30 @@ def compare_labels(ids: list[str] | np.ndarray, old: np.ndarray, new: np.ndarray
     return Comparison(transitions, moved, summary, flows)
 
 
+def shared_papers(old_map: TopicMap, new_map: TopicMap) -> dict[str, float]:
+    """How many papers (by id) two maps have in common, and what share of each that is."""
+    old_ids = set(old_map.documents["id"].astype(str))
+    new_ids = set(new_map.documents["id"].astype(str))
+    shared = len(old_ids & new_ids)
+    return {"shared": shared, "old": len(old_ids), "new": len(new_ids),
+            "share_of_old": shared / len(old_ids) if old_ids else 0.0,
+            "share_of_new": shared / len(new_ids) if new_ids else 0.0}
+
+
 def compare_maps(old_map: TopicMap, new_map: TopicMap, *, level: str = "cluster",
-                 threshold: float = 0.5, min_part: float = 0.2) -> Comparison:
-    """Compare two maps of the same corpus at ``level`` ("cluster" or "theme") by shared ids."""
-    if level not in ("cluster", "theme"):
-        raise PipelineError(f"level must be 'cluster' or 'theme', got {level!r}")
+                 threshold: float = 0.5, min_part: float = 0.2,
+                 min_shared: float = 0.0) -> Comparison:
+    """Compare two maps of the same corpus at ``level`` by shared ids.
+
+    ``level`` is a level both maps have: "cluster" (the finest layer), "theme" (the
+    broadest) or a layer between ("layer_1", ...). Only papers on both maps are
+    compared. ``min_shared``: refuse maps that have fewer papers in common than this
+    share of the smaller map's papers (unrelated maps).
+    """
+    common = [name for name in old_map.levels if name in new_map.levels]
+    if level not in common:
+        raise PipelineError(f"level must be one both maps have ({', '.join(common)}), "
+                            f"got {level!r}")
     old_docs = old_map.documents.drop_duplicates("id").set_index(
         old_map.documents.drop_duplicates("id")["id"].astype(str))
     new_docs = new_map.documents.drop_duplicates("id").set_index(
@@ -176,10 +207,17 @@ def compare_maps(old_map: TopicMap, new_map: TopicMap, *, level: str = "cluster"
     if len(shared) == 0:
         raise PipelineError("the two maps share no paper ids, so their clusters cannot be "
                             "matched; compare maps built from the same input")
+    if len(shared) < min_shared * min(len(old_docs), len(new_docs)):
+        raise PipelineError(
+            f"the two maps share only {len(shared):,} papers ({len(shared) / len(old_docs):.0%} "
+            f"of the old map, {len(shared) / len(new_docs):.0%} of the new), fewer than "
+            f"{min_shared:.0%} of the smaller one: they are maps of different papers; "
+            "compare maps built from the same input")
     result = compare_labels(
         list(shared), old_docs.loc[shared, level].to_numpy(), new_docs.loc[shared, level].to_numpy(),
         threshold=threshold, min_part=min_part, old_names=_names(old_map.clusters, level),
-        new_names=_names(new_map.clusters, level))
+        new_names=_names(new_map.clusters, level),
+        old_sizes=_sizes(old_docs[level]), new_sizes=_sizes(new_docs[level]))
     titles = old_docs.loc[result.moved["id"], "title"].astype(str).to_numpy(dtype=object) \
         if len(result.moved) else np.array([], dtype=object)
     result.moved.insert(1, "title", titles)
@@ -214,6 +252,11 @@ def _ari(old: np.ndarray, new: np.ndarray) -> float:
     from sklearn.metrics import adjusted_rand_score
 
     return float(adjusted_rand_score(old, new)) if len(old) else 1.0
+
+
+def _sizes(groups: pd.Series) -> dict[int, int]:
+    counts = groups.value_counts()
+    return {int(c): int(n) for c, n in counts.items()}
 
 
 def _names(clusters: pd.DataFrame, level: str) -> dict[int, str]:

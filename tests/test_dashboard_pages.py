@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,8 @@ from test_dashboard_app import assert_ok, n_points, texts
 from pipeline import load_map
 
 APP = Path(__file__).resolve().parents[1] / "dashboard.py"
-DRILL = "pages/1_Drill_down.py"
-TOPICS = "pages/2_Topics.py"
+DRILL = "pages/2_Drill_down.py"
+TOPICS = "pages/3_Topics.py"
 TIMEOUT = 180  # the first drill-down in a process compiles UMAP
 
 
@@ -112,3 +113,67 @@ def test_pages_escape_hostile_text(hostile_map, monkeypatch):
     assert any("title" in e.label for e in at.expander) or at.dataframe
     table = at.dataframe[0].value
     assert PAYLOADS["script"] + " title script" in set(table["title"])  # text, shown as text
+
+
+def test_a_new_page_is_one_file_and_one_registry_line(maps_dir, tmp_path):
+    """CONTRIBUTING.md's recipe: a page file in pages/ and one line in dashboard.py's PAGES."""
+    root = Path(__file__).resolve().parents[1]
+    app = tmp_path / "app"
+    shutil.copytree(root / "pages", app / "pages")
+    (app / "pages" / "7_Hello.py").write_text(
+        "import streamlit as st\n\n"
+        "from ui.context import map_context\n\n"
+        "context = map_context()\n"
+        'st.markdown("## Hello")\n'
+        'st.caption(f"{len(context.documents):,} papers on {context.name}")\n',
+        encoding="utf-8")
+    source = (root / "dashboard.py").read_text(encoding="utf-8")
+    end = source.index("]\n", source.index("PAGES = ["))
+    entry = source[:end] + '    st.Page("pages/7_Hello.py", title="Hello"),\n' + source[end:]
+    assert len(entry.splitlines()) == len(source.splitlines()) + 1
+    (app / "dashboard.py").write_text(entry, encoding="utf-8")
+
+    at = AppTest.from_file(str(app / "dashboard.py"), default_timeout=TIMEOUT).run()
+    assert_ok(at)
+    at.switch_page("pages/7_Hello.py").run()
+    assert_ok(at)
+    assert "100 papers on small" in texts(at)
+
+
+def containing_names(small, sub, position: int) -> set[str]:
+    """Names of the nodes that hold the sub-map's paper at ``position``: its sub-map
+    cluster and theme, its cluster and theme on the whole map ("unclustered" for noise)."""
+    root_row = int(sub.documents["_row"].iat[position])
+    names = set()
+    for topic_map_clusters, cluster, theme in (
+            (small.clusters, small.documents["cluster"].iat[root_row],
+             small.documents["theme"].iat[root_row]),
+            (sub.clusters, sub.documents["cluster"].iat[position],
+             sub.documents["theme"].iat[position])):
+        fine = topic_map_clusters[topic_map_clusters["level"] == "cluster"].set_index("id")
+        broad = topic_map_clusters[topic_map_clusters["level"] == "theme"].set_index("id")
+        names.add(fine.at[int(cluster), "label"] if cluster >= 0 else "unclustered")
+        names.add(broad.at[int(theme), "label"])
+    return names
+
+
+def test_drill_down_table_names_each_paper_by_a_topic_that_holds_it(maps_dir):
+    """Issue 13, item 1: the table looked sub-map cluster numbers up in the whole map."""
+    import ui.loaders
+
+    small = load_map(maps_dir / "small")
+    for theme in small.level("theme")["id"].astype(int):
+        at = open_page(DRILL, drill=f"theme:{theme}")
+        assert_ok(at)
+        sub = ui.loaders.submap(maps_dir / "small", (("theme", theme),))
+        if not sub.mapped:
+            continue
+        table = at.dataframe[0].value
+        assert len(table) == len(sub.documents)
+        wrong = [(i, topic) for i, topic in enumerate(table["topic"])
+                 if topic not in containing_names(small, sub, i)]
+        assert wrong == [], (theme, wrong[:5])
+        # ... and it is the paper's topic on the sub-map it was drilled into.
+        names = sub.assets.cluster_names
+        assert table["topic"].tolist() == [names.get(int(c), "unclustered")
+                                           for c in sub.documents["cluster"]]

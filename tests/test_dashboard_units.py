@@ -15,17 +15,17 @@ from pipeline import load_map
 from pipeline.errors import MapFormatError
 from ui.drill import group_choices, parse_trail, trail_param
 from ui.escape import clean, escape, safe_url, wrap_html
+from ui.events import selection_region
 from ui.figures import (
     NOISE_COLOUR,
     cluster_colours,
     hover_texts,
     map_figure,
     standalone_html,
-    terms_figure,
-    topics_treemap,
 )
 from ui.paths import map_by_name, resolve_cli_map
 from ui.state import cli_map_arg, int_list, overview_limit
+from ui.topic_figures import terms_figure, topics_treemap
 from ui.view import (
     OVERVIEW_POINTS,
     Filters,
@@ -40,7 +40,6 @@ from ui.view import (
     semantic_search,
     year_bounds,
 )
-from ui.widgets import selection_region
 
 PAYLOADS = [
     "<script>window.__pwned=1</script>",
@@ -340,7 +339,7 @@ def test_drill_config_suits_small_subsets(small, n):
 
 
 def test_download_file_names_are_safe():
-    from ui.widgets import file_stem
+    from ui.exports import file_stem
 
     assert file_stem("../../etc/passwd") == "etc_passwd"
     assert file_stem("my map <script>") == "my_map_script"
@@ -404,7 +403,7 @@ def test_overview_limit_from_arguments_then_environment(monkeypatch):
 
 
 def test_area_selection_on_an_overview_takes_every_paper_in_the_region(monkeypatch):
-    import ui.widgets as widgets
+    import ui.paper as widgets
 
     docs = pd.DataFrame({"id": [f"p{i}" for i in range(6)],
                          "x": [0.0, 1.0, 2.0, 3.0, 1.5, 9.0], "y": [0.0] * 6})
@@ -416,3 +415,82 @@ def test_area_selection_on_an_overview_takes_every_paper_in_the_region(monkeypat
     assert session[widgets.SELECTION_KEY] == [1]
     widgets.map_select_callback(docs, sampled_view=docs.iloc[:5])()
     assert sorted(session[widgets.SELECTION_KEY]) == [1, 2, 4]
+
+
+def test_a_point_whose_customdata_arrives_as_an_object_is_read():
+    """Issue 13, item 3: a click on the trends chart sends customdata as {"0": id, "1": n}."""
+    from ui.events import clicked_id, point_id
+
+    event = {"selection": {"points": [{"customdata": {"0": 4, "1": 35}}]}}
+    assert clicked_id(event) == 4
+    assert point_id({"customdata": {"1": 35, "0": 2}}) == 2
+    assert point_id({"customdata": {"1": 35}}) is None
+    assert point_id({"customdata": {"0": "x"}}) is None
+    assert point_id({"customdata": 7.0}) == 7 and point_id({"customdata": True}) is None
+
+
+def test_the_legend_sits_beside_the_map_not_over_it():
+    """Issue 13, item 7: colouring by a text column put the legend over points and names."""
+    view = pd.DataFrame({"x": [0.0, 1.0, 2.0], "y": [0.0, 1.0, 0.5], "cluster": [0, 0, 1],
+                         "theme": [0, 0, 0], "venue": ["A", "B", "A"]})
+    layout = map_figure(view, hover=np.array(["a", "b", "c"], dtype=object),
+                        colour_by="venue").to_dict()["layout"]
+    assert layout["showlegend"] is True
+    assert layout["legend"]["x"] >= 1 and layout["legend"]["xanchor"] == "left"
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    (r"Sorting in $\Theta(n \log n)$ time", "Sorting in Θ(n log n) time"),
+    (r"We prove \emph{tight} bounds of $O(n^2)$ with $\alpha \leq 1$.",
+     "We prove tight bounds of O(n²) with α ≤ 1."),
+    (r"$x_i^2$, $\frac{a+b}{2}$, $\sqrt{n}$, $\mathbb{R}^d$, $\tilde{O}(\sqrt{T})$",
+     "xᵢ², (a+b)/2, √n, ℝ^d, Õ(√T)"),
+    (r"$$\int_0^1 x\,dx$$ and \textbf{bold} \cite{key}", "∫₀¹ x dx and bold […]"),
+    ("costs $5 and $10", "costs $5 and $10"),  # money, not maths
+    (r"a \$5 fee and $x$", "a $5 fee and x"),
+    (r"$\href{javascript:alert(1)}{click}$", "click"),  # a link's text, never its address
+    (r"C:\Users and \n", r"C:\Users and \n"),  # not LaTeX: left alone
+    ("<b>no maths</b>", "<b>no maths</b>"),
+])
+def test_latex_reads_as_plain_text(text, shown):
+    """Issue 13, item 10: raw LaTeX ($\\Theta(1)$, \\emph{...}) showed as markup."""
+    from ui.latex import readable
+
+    assert readable(text) == shown
+
+
+def test_hover_and_tables_show_latex_readably():
+    from ui.loaders import build_assets
+    from ui.tables import papers_frame
+
+    docs = pd.DataFrame({"id": ["a"], "title": [r"Bounds of $\Theta(n \log n)$"],
+                         "abstract": [r"\emph{Tight} for $\alpha \leq 1$."], "year": [2020],
+                         "authors": ["A"], "cluster": [0], "theme": [0], "x": [0.0],
+                         "y": [0.0]})
+    hover = hover_texts(docs, {0: "c"}, {0: "t"})[0]
+    assert "Θ(n log n)" in hover and "α ≤ 1" in hover and "\\" not in hover
+    clusters = pd.DataFrame({"level": ["cluster", "theme"], "id": [0, 0], "parent": [0, -1],
+                             "label": ["c", "t"], "size": [1, 1]})
+    table = papers_frame(docs, build_assets(docs, clusters))
+    assert table["title"].iloc[0] == "Bounds of Θ(n log n)"
+    assert table["abstract"].iloc[0] == "Tight for α ≤ 1."
+
+
+def test_levels_come_from_the_clusters_table():
+    """Labels, drill-down choices and trails follow the map's levels (format v2 adds layers
+    between clusters and themes), broadest first."""
+    from ui.view import label_positions, level_title, map_levels
+
+    clusters = pd.DataFrame({
+        "layer": [0, 0, 1, 2], "level": ["cluster", "cluster", "layer_1", "theme"],
+        "id": [0, 1, 0, 0], "parent": [0, 0, 0, -1], "label": ["a", "b", "ab", "top"],
+        "size": [2, 1, 3, 3]})
+    assert map_levels(clusters) == ["theme", "layer_1", "cluster"]
+    assert map_levels(clusters.drop(columns="layer").iloc[[0, 3]]) == ["theme", "cluster"]
+    assert level_title("layer_1") == "Layer 1" and level_title("theme") == "Themes"
+    assert list(group_choices(clusters)) == ["theme:0", "layer_1:0", "cluster:0", "cluster:1"]
+    assert parse_trail("theme:0,layer_1:0,cluster:1") == (("theme", 0), ("layer_1", 0),
+                                                          ("cluster", 1))
+    view = pd.DataFrame({"x": [0.0, 1.0, 2.0], "y": [0.0, 1.0, 2.0], "cluster": [0, 0, 1],
+                         "layer_1": [0, 0, 0], "theme": [0, 0, 0]})
+    assert label_positions(view, clusters, "layer_1")["label"].tolist() == ["ab"]

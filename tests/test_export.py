@@ -11,7 +11,15 @@ import pytest
 import rispy
 from bibtexparser import middlewares as mw
 
-from pipeline.export import bibtex_escape, bibtex_key, neutralise_cell, to_bibtex, to_csv, to_ris
+from pipeline.export import (
+    bibtex_escape,
+    bibtex_key,
+    neutralise_cell,
+    to_bibtex,
+    to_csv,
+    to_ris,
+    venue_kind,
+)
 
 HOSTILE = [
     "=HYPERLINK(\"http://evil.example\",\"click\")",
@@ -91,8 +99,8 @@ def test_bibtex_parses_back_one_entry_per_paper():
     first = library.entries[0].fields_dict
     assert first["author"].value == "Ada Lovelace and Alan Turing"
     assert first["year"].value == "2019"
-    assert first["journal"].value == "NeurIPS"
-    assert library.entries[0].entry_type == "article"
+    assert first["booktitle"].value == "NeurIPS"  # a conference: proceedings, not a journal
+    assert library.entries[0].entry_type == "inproceedings"
     assert library.entries[1].entry_type == "misc"
 
 
@@ -136,7 +144,55 @@ def test_ris_reads_back_and_values_cannot_start_tags():
     assert len(records) == len(papers)
     assert records[0]["authors"] == ["Ada Lovelace", "Alan Turing"]
     assert records[0]["year"] == "2019"
-    assert records[0]["type_of_reference"] == "JOUR"
+    assert records[0]["type_of_reference"] == "CONF"
+    assert records[0]["secondary_title"] == "NeurIPS"
     assert "injected" in records[2]["abstract"]  # kept as text inside the abstract
     assert all(r.get("title") != "injected" for r in records)
     assert "\x00" not in text
+
+
+CVF_URL = ("https://openaccess.thecvf.com/content_cvpr_2014/html/"
+           "Chen_Inferring_Analogous_Attributes_2014_CVPR_paper.html")
+
+
+def test_bibtex_urls_are_verbatim_and_venues_give_the_entry_type():
+    """Issue 13, item 9: urls escaped underscores (broken links) and every entry was an
+    @article with journal={ICCV}, conferences included."""
+    frame = pd.DataFrame({
+        "id": ["a", "b", "c", "d", "e"], "title": ["T"] * 5, "abstract": ["x y z"] * 5,
+        "authors": ["Ada Lovelace"] * 5, "year": [2014] * 5,
+        "url": [CVF_URL, "https://x.org/a b}{\\@c", "", "https://arxiv.org/abs/2101.00001",
+                "https://example.org/q?a=1&b=%20#top"],
+        "venue": ["ICCV", "IEEE Transactions on Pattern Analysis and Machine Intelligence",
+                  "NeurIPS 2021", "arXiv", "Proceedings of the Web Conference"],
+    })
+    text = to_bibtex(frame)
+    assert f"url = {{{CVF_URL}}}" in text  # not content\\_cvpr\\_2014
+    assert "url = {https://example.org/q?a=1&b=%20#top}" in text
+    library = bibtexparser.parse_string(text)
+    assert not library.failed_blocks and len(library.entries) == 5
+    kinds = [(e.entry_type, next(iter(set(e.fields_dict) & {"booktitle", "journal",
+                                                            "howpublished"}), None))
+             for e in library.entries]
+    assert kinds == [("inproceedings", "booktitle"), ("article", "journal"),
+                     ("inproceedings", "booktitle"), ("misc", "howpublished"),
+                     ("inproceedings", "booktitle")]
+    # A url with braces, a backslash, a space or "@" cannot end its field.
+    assert library.entries[1].fields_dict["url"].value == "https://x.org/a%20b%7D%7B%5C%40c"
+    records = rispy.loads(to_ris(frame))
+    assert [r["type_of_reference"] for r in records] == ["CONF", "JOUR", "CONF", "GEN", "CONF"]
+    assert records[1]["journal_name"].startswith("IEEE Transactions")
+    assert records[0]["urls"] == [CVF_URL]
+
+
+@pytest.mark.parametrize(("row", "kind"), [
+    ({"venue": "CVPR2021"}, "inproceedings"), ({"venue": "ICML'22"}, "inproceedings"),
+    ({"venue": "3DV"}, "inproceedings"), ({"venue": "Findings of ACL"}, "inproceedings"),
+    ({"venue": "JMLR"}, "article"), ({"venue": "IEEE Robotics and Automation Letters"},
+                                     "article"),
+    ({"venue": "Some Venue"}, "misc"), ({}, "misc"),
+    ({"venue": "ICCV", "journal": "Nature"}, "article"),
+    ({"venue": "Nature", "booktitle": "Proc. of X"}, "inproceedings"),
+])
+def test_venue_kind(row, kind):
+    assert venue_kind(row)[0] == kind

@@ -98,9 +98,9 @@ def test_bibtex_parses_to_one_entry_per_paper_with_no_injected_fields(frame):
     assert len(library.entries) == len(frame)
     assert len({e.key for e in library.entries}) == len(frame)
     for entry in library.entries:
-        assert set(entry.fields_dict) <= {"title", "author", "year", "journal", "url",
-                                          "abstract"}
-        assert entry.entry_type in ("article", "misc")
+        assert set(entry.fields_dict) <= {"title", "author", "year", "journal", "booktitle",
+                                          "howpublished", "url", "abstract"}
+        assert entry.entry_type in ("article", "inproceedings", "misc")
         for field in entry.fields:
             assert "\n" not in field.value
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import shutil
 from pathlib import Path
@@ -31,8 +30,8 @@ from hostile import FLAG, PAYLOADS, TEXTS, write_hostile_csv
 from test_browser import (
     COUNT_JS,
     SPECIAL_TRACES,
-    AppServer,
     Tab,
+    serve,
 )
 from test_browser import (
     HOVER_JS as HOVER_TEXT_JS,
@@ -42,11 +41,11 @@ from pipeline import BuildConfig, build, load_map
 from pipeline.export import FORMULA_START
 from pipeline.ingest import clean_text
 from pipeline.readinglist import ReadingList
+from ui.latex import readable
 from ui.view import Filters, filter_mask
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-TESTS = Path(__file__).resolve().parent
 HOSTILE_IDS = [f"hostile-{name}" for name in [*PAYLOADS, *TEXTS, "all"]]
 NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
 PAGE_TIMEOUT = 240_000  # ms
@@ -54,9 +53,10 @@ _INVISIBLE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u200b\u202a-\u202e\u2066-\u2069\
 
 
 def key(text: str, n: int = 16) -> str:
-    """The first ``n`` visible characters of ``text``, whitespace and invisibles removed,
-    for comparing with what a page shows (wrapped, collapsed, controls dropped)."""
-    return _INVISIBLE.sub("", text)[:n]
+    """The first ``n`` visible characters of ``text`` as the dashboard writes it (LaTeX as
+    readable text, issue 13), whitespace and invisibles removed, for comparing with what
+    a page shows (wrapped, collapsed, controls dropped)."""
+    return _INVISIBLE.sub("", readable(text))[:n]
 
 
 def shown(text: str, page_text: str) -> bool:
@@ -79,16 +79,7 @@ def hostile_maps(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def server(hostile_maps, tmp_path_factory, browser):
     """The app on the hostile map; semantic search with the fake embedder (no model)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TOPICMAP_QUERY_EMBEDDER", "conftest:FakeEmbedder")
-        patch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), str(TESTS.parent)]))
-        app = AppServer(hostile_maps, tmp_path_factory.mktemp("cwd"))
-    try:
-        app.wait_healthy()
-        yield app
-        assert "Traceback" not in app.log(), app.log()
-    finally:
-        app.stop()
+    yield from serve(hostile_maps, tmp_path_factory.mktemp("cwd"), fake_search=True)
 
 
 @pytest.fixture

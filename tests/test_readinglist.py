@@ -27,6 +27,7 @@ from pipeline.readinglist import (
     export_reading_list,
     papers_in_list,
     store_path,
+    with_labels,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -288,3 +289,31 @@ def test_review_pages_show_hostile_text_as_text(hostile_map, tmp_path, monkeypat
         if page.endswith("Reading_list.py"):
             titles = set(at.dataframe[0].value["title"])
             assert f"{HTML_PAYLOADS['script']} title script" in titles  # shown as text
+
+
+def test_reading_list_page_says_unclustered_like_every_other_page(small_map, tmp_path,
+                                                                  monkeypatch):
+    """Issue 13, item 11: papers like these came from "noise (3); noise (2)"."""
+    from pipeline.artifacts import write_map
+
+    topic_map = load_map(small_map)
+    docs = topic_map.documents.copy()
+    for theme in docs["theme"].unique():  # a few papers of each theme are unclustered
+        docs.loc[docs.index[docs["theme"] == theme][1:6], "cluster"] = -1
+    root = tmp_path / "maps"
+    write_map(type(topic_map)(docs, topic_map.clusters, topic_map.embeddings,
+                              topic_map.manifest, topic_map.path), root / "small")
+    monkeypatch.setenv("TOPICMAP_MAPS_DIR", str(root))
+    firsts = docs.groupby("theme")["id"].first().astype(str).tolist()
+    ReadingList(root / "small").add(firsts)
+    app = Path(__file__).resolve().parents[1] / "dashboard.py"
+    at = AppTest.from_file(str(app), default_timeout=120).run()
+    at.switch_page("pages/4_Reading_list.py").run()
+    at.selectbox(key="rl_k").set_value(50).run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = " ".join([c.value for c in at.caption]
+                     + [" ".join(map(str, t.value["topic"])) for t in at.dataframe])
+    assert "noise" not in shown, shown
+    assert "unclustered" in shown
+    exported = export_papers(with_labels(docs.iloc[:10], topic_map.clusters), "csv")
+    assert b"noise" not in exported and b"unclustered" in exported

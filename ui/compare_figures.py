@@ -26,7 +26,7 @@ def transitions_sankey(result: Comparison, old_names: Mapping[int, str],
     """Old clusters (left) flowing into new clusters (right), by shared papers.
 
     Flows smaller than ``min_papers`` are left out; noise is a grey node on
-    each side.
+    each side, named "unclustered" as on every page.
     """
     flows = result.flows[result.flows["papers"] >= min_papers]
     status_of = {c: r.status for r in result.transitions.itertuples() for c in r.old}
@@ -38,7 +38,7 @@ def transitions_sankey(result: Comparison, old_names: Mapping[int, str],
     new_index = {c: len(old_ids) + i for i, c in enumerate(new_ids)}
 
     def node(names: Mapping[int, str], c: int) -> str:
-        return "noise" if c < 0 else escape(f"{c}: {names.get(c, '')}", "html", limit=40)
+        return "unclustered" if c < 0 else escape(f"{c}: {names.get(c, '')}", "html", limit=40)
 
     labels = [node(old_names, c) for c in old_ids] + [node(new_names, c) for c in new_ids]
     colours = ([NOISE_COLOUR if c < 0 else STATUS_COLOURS.get(status_of.get(c, ""), "#9ca3af")
@@ -71,10 +71,10 @@ def transitions_table(result: Comparison) -> pd.DataFrame:
         if r.status == "merged" and r.merged_with:
             note = "together with old " + ", ".join(map(str, r.merged_with))
         elif r.status == "new" and r.came_from:
-            note = "mostly from " + ", ".join("noise" if c < 0 else f"old {c}"
+            note = "mostly from " + ", ".join("unclustered papers" if c < 0 else f"old {c}"
                                               for c in r.came_from)
         elif r.status == "vanished" and r.to_noise:
-            note = f"{r.to_noise} papers became noise"
+            note = f"{r.to_noise} papers became unclustered"
         rows.append({
             "status": r.status,
             "old cluster(s)": escape(old, "plain", limit=160),

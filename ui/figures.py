@@ -20,6 +20,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .escape import escape, wrap_html
+from .labels import FONT, label_annotations
+from .latex import readable
 
 NOISE = -1
 NOISE_COLOUR = "#b4b9c2"
@@ -33,7 +35,6 @@ CATEGORY_PALETTE = [
     "#9d755d", "#eeca3b", "#0f766e", "#7c3aed", "#be123c",
 ]
 MAX_LEGEND_CATEGORIES = len(CATEGORY_PALETTE)
-FONT = "Inter, 'Source Sans Pro', 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 HOVER_CHARS = 300
 
 
@@ -88,7 +89,8 @@ def hover_abstract_chars(n_papers: int) -> int:
 def hover_texts(documents: pd.DataFrame, cluster_names: Mapping[int, str],
                 theme_names: Mapping[int, str], *, abstract_chars: int = HOVER_CHARS,
                 width: int = 76) -> np.ndarray:
-    """One escaped hover label per paper: title, topic · year · authors, abstract start.
+    """One escaped hover label per paper: title, topic · year · authors, abstract start
+    (LaTeX in titles and abstracts written as readable text, ``ui.latex``).
 
     Computed once per map by the loaders and sliced per view, so a filter
     change never rebuilds strings. Kept short: every label is sent to the browser.
@@ -109,10 +111,10 @@ def hover_texts(documents: pd.DataFrame, cluster_names: Mapping[int, str],
             meta.append(str(int(years[i])))
         if authors[i] is not None and str(authors[i]).strip() and str(authors[i]) != "nan":
             meta.append("<i>" + escape(authors[i], "html", limit=40) + "</i>")
-        parts = ["<b>" + wrap_html(titles[i], width=width - 6, max_lines=2) + "</b>",
+        parts = ["<b>" + wrap_html(readable(titles[i]), width=width - 6, max_lines=2) + "</b>",
                  " · ".join(meta)]
         if abstract_chars > 0:
-            parts.append(wrap_html(abstracts[i], width=width, limit=abstract_chars))
+            parts.append(wrap_html(readable(abstracts[i]), width=width, limit=abstract_chars))
         out[i] = "<br>".join(parts)
     return out
 
@@ -160,7 +162,7 @@ def map_figure(view: pd.DataFrame, *, hover: np.ndarray, colour_by: str = "clust
         traces.append(_trace(view.loc[[selected]], hover, name="open paper", marker={
             "size": 20, "symbol": "circle-open", "color": "#111827",
             "line": {"width": 3, "color": "#111827"}}))
-    annotations = (_label_annotations(labels, label_size, view=view)
+    annotations = (label_annotations(labels, label_size, view=view, height=height)
                    if labels is not None else [])
     if n == 0:
         annotations.append({"text": "No paper matches these filters", "showarrow": False,
@@ -272,58 +274,6 @@ def _add_highlight(traces: list[dict], view: pd.DataFrame, hover: np.ndarray,
     })
 
 
-#: Plot size in pixels assumed when keeping labels apart (the real one varies a little).
-LABEL_CANVAS = (640, 620)
-#: Vertical shifts, in label heights, tried in turn when a label would cover another.
-_SHIFTS = (0.0, -1.05, 1.05, -2.1, 2.1)
-
-
-def _label_annotations(labels: pd.DataFrame, size: int, *, view: pd.DataFrame | None = None,
-                       ) -> list[dict]:
-    """Readable name tags: biggest groups first; a tag that would cover an earlier one is
-    nudged up or down, and left out if no nudge frees it (hover still names every point)."""
-    if labels.empty:
-        return []
-    xs, ys = labels["x"].to_numpy(float), labels["y"].to_numpy(float)
-    ref_x = view["x"].to_numpy(float) if view is not None and len(view) else xs
-    ref_y = view["y"].to_numpy(float) if view is not None and len(view) else ys
-    x0, x1 = float(np.min(ref_x)), float(np.max(ref_x))
-    y0, y1 = float(np.min(ref_y)), float(np.max(ref_y))
-    width_px, height_px = LABEL_CANVAS
-    sx = width_px / (x1 - x0) if x1 > x0 else 1.0
-    sy = height_px / (y1 - y0) if y1 > y0 else 1.0
-    placed: list[tuple[float, float, float, float]] = []
-    out = []
-    for row in labels.itertuples(index=False):
-        text = wrap_html(row.label, width=20, max_lines=2)
-        lines = text.count("<br>") + 1
-        longest = max(len(part) for part in str(row.label)[:40].split()) if str(row.label) \
-            else 1
-        chars = min(20, max(longest, len(str(row.label)) // lines + 1))
-        w = chars * size * 0.6 + 8
-        h = lines * size * 1.25 + 6
-        cx, cy = (row.x - x0) * sx, (row.y - y0) * sy
-        for shift in _SHIFTS:
-            box = (cx - w / 2, cy + shift * h - h / 2, cx + w / 2, cy + shift * h + h / 2)
-            if not any(_overlap(box, other) for other in placed):
-                break
-        else:
-            continue
-        placed.append(box)
-        out.append({
-            "x": float(row.x), "y": float(row.y), "xref": "x", "yref": "y",
-            "yshift": round(shift * h, 1),
-            "text": "<b>" + text + "</b>",
-            "showarrow": False, "font": {"size": size, "color": "#111827", "family": FONT},
-            "bgcolor": "rgba(255,255,255,0.84)", "bordercolor": "rgba(17,24,39,0.22)",
-            "borderwidth": 1, "borderpad": 3, "opacity": 0.96,
-        })
-    return out
-
-
-def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
 
 def _layout(*, annotations: list[dict], uirevision: str, height: int, showlegend: bool,
             ) -> dict:
@@ -338,8 +288,10 @@ def _layout(*, annotations: list[dict], uirevision: str, height: int, showlegend
                        "font": {"family": FONT, "size": 12, "color": "#111827"},
                        "align": "left", "namelength": -1},
         "annotations": annotations, "showlegend": showlegend,
-        "legend": {"bgcolor": "rgba(255,255,255,0.85)", "x": 0.005, "y": 0.995,
-                   "itemsizing": "constant", "font": {"size": 12}},
+        # Right of the plot, never over it: a legend inside covered points and names.
+        "legend": {"bgcolor": "rgba(255,255,255,0.85)", "x": 1.01, "xanchor": "left",
+                   "y": 1.0, "yanchor": "top", "itemsizing": "constant",
+                   "font": {"size": 12}},
     }
 
 
@@ -352,61 +304,6 @@ def loading_figure(height: int = 640) -> go.Figure:
     # No trace at all: a WebGL context would be created only to be thrown away.
     return go.Figure(data=[], layout=layout, _validate=False)
 
-
-# --------------------------------------------------------------------------- other figures
-
-
-def terms_figure(terms: Sequence[str], weights: Sequence[float], *, colour: str = "#1f77b4",
-                 height: int | None = None) -> go.Figure:
-    """Horizontal bars of a topic's key terms by c-TF-IDF weight, strongest on top."""
-    terms = [escape(t, limit=40) for t in terms]
-    weights = [float(w) for w in weights]
-    fig = go.Figure(go.Bar(x=weights[::-1], y=terms[::-1], orientation="h",
-                           marker={"color": colour}, hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
-    fig.update_layout(
-        template="none", height=height or max(160, 26 * len(terms) + 40),
-        margin={"l": 8, "r": 8, "t": 8, "b": 30}, font={"family": FONT, "size": 12},
-        xaxis={"title": {"text": "c-TF-IDF weight"}, "showgrid": True, "gridcolor": "#eceef1",
-               "zeroline": False},
-        yaxis={"automargin": True}, paper_bgcolor="#ffffff", plot_bgcolor="#ffffff",
-        bargap=0.25)
-    return fig
-
-
-def topics_treemap(clusters: pd.DataFrame) -> go.Figure:
-    """Themes and their clusters as nested rectangles sized by papers.
-
-    A theme's area includes its unclustered papers, shown as the space its
-    clusters leave free.
-    """
-    themes = clusters[clusters["level"] == "theme"]
-    fine = clusters[clusters["level"] == "cluster"]
-    ids, labels, parents, values, colours, data = [], [], [], [], [], []
-    base = theme_colours(themes["id"].tolist())
-    shades = cluster_colours(dict(zip(fine["id"].astype(int), fine["parent"].astype(int),
-                                      strict=True)))
-    for row in themes.itertuples(index=False):
-        ids.append(f"t{row.id}")
-        labels.append(escape(row.label, limit=60))
-        parents.append("")
-        values.append(int(row.size))
-        colours.append(base[int(row.id)])
-        data.append(["theme", int(row.id)])
-    for row in fine.itertuples(index=False):
-        ids.append(f"c{row.id}")
-        labels.append(escape(row.label, limit=60))
-        parents.append(f"t{row.parent}")
-        values.append(int(row.size))
-        colours.append(shades.get(int(row.id), NOISE_COLOUR))
-        data.append(["cluster", int(row.id)])
-    fig = go.Figure(go.Treemap(
-        ids=ids, labels=labels, parents=parents, values=values, branchvalues="total",
-        customdata=data, marker={"colors": colours, "line": {"width": 1, "color": "#ffffff"}},
-        texttemplate="%{label}<br>%{value} papers", hovertemplate="%{label}<br>%{value} papers"
-        "<extra></extra>", textfont={"family": FONT}, tiling={"pad": 2}))
-    fig.update_layout(template="none", height=560, margin={"l": 4, "r": 4, "t": 4, "b": 4},
-                      font={"family": FONT, "size": 13})
-    return fig
 
 
 def standalone_html(fig: go.Figure, *, title: str) -> str:

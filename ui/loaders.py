@@ -42,7 +42,6 @@ QUERY_EMBEDDER_ENV = "TOPICMAP_QUERY_EMBEDDER"
 #: Fewer papers than this are listed, not re-mapped, by the drill-down.
 MIN_DRILL_PAPERS = 12
 
-NOISE = -1
 
 
 def map_stamp(path: Path) -> tuple[int, int]:
@@ -155,12 +154,16 @@ def make_query_embedder(model: str | dict) -> Embedder:
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the search model (once)…")
-def query_model(model_name: str, dimension: int) -> QueryModel:
-    """Load the query model once per process; failures are kept with their reason."""
+def query_model(model_name: str, dimension: int, backend: str = "") -> QueryModel:
+    """Load the query model once per process; failures are kept with their reason.
+
+    ``backend`` is the one the map's papers were embedded with (its manifest's
+    ``model.backend``), so queries are embedded the same way.
+    """
     if not model_name:
         return QueryModel(model_name, error="the map's manifest does not name its model")
     try:
-        embedder = make_query_embedder(model_name)
+        embedder = make_query_embedder({"name": model_name, "backend": backend or None})
         got = int(embedder.dimension)  # loads the weights now, not at the first query
     except PipelineError as exc:
         return QueryModel(model_name, error=str(exc))
@@ -175,9 +178,9 @@ def query_model(model_name: str, dimension: int) -> QueryModel:
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def embed_query(model_name: str, dimension: int, query: str) -> np.ndarray:
+def embed_query(model_name: str, dimension: int, query: str, backend: str = "") -> np.ndarray:
     """The unit vector of ``query`` under the map's model (cached per query)."""
-    model = query_model(model_name, dimension)
+    model = query_model(model_name, dimension, backend)
     if model.embedder is None:
         raise PipelineError(model.error or "search model unavailable")
     with model.lock:
@@ -198,6 +201,9 @@ class SubMap:
     clusters: pd.DataFrame
     assets: MapAssets | None  # None when too small to re-map
     trail: tuple[tuple[str, int], ...]
+    #: The names that go with ``documents``' cluster and theme numbers: its own when it
+    #: was re-mapped, else those of the (sub-)map it was picked from.
+    names: MapAssets | None = None
 
     @property
     def rows(self) -> np.ndarray:
@@ -249,21 +255,22 @@ def _submap(path: str, stamp: tuple[int, int], trail: tuple[tuple[str, int], ...
     if not trail:
         documents = topic_map.documents.copy()
         documents["_row"] = np.arange(len(documents))
-        return SubMap(documents, topic_map.clusters, _map_assets(path, stamp), ())
+        assets = _map_assets(path, stamp)
+        return SubMap(documents, topic_map.clusters, assets, (), assets)
     parent = _submap(path, stamp, trail[:-1])
     level, group = trail[-1]
-    if level not in ("theme", "cluster"):
-        raise PipelineError(f"cannot drill into {level!r}: use 'theme' or 'cluster'")
+    if level not in parent.documents.columns or level not in set(parent.clusters["level"]):
+        raise PipelineError(f"cannot drill into {level!r}: this map has no such level")
     if not parent.mapped:
         raise PipelineError("this group is too small to drill into")
-    chosen = parent.documents[parent.documents[level] == group]
+    chosen = parent.documents[parent.documents[level] == group].reset_index(drop=True)
+    if len(chosen) < MIN_DRILL_PAPERS:  # listed with the names of the map it came from
+        return SubMap(chosen, parent.clusters, None, trail, parent.names)
     rows = chosen["_row"].to_numpy()
     base = topic_map.documents.iloc[rows].reset_index(drop=True)
     base["_row"] = rows
-    if len(base) < MIN_DRILL_PAPERS:
-        base["cluster"] = NOISE
-        return SubMap(base, topic_map.clusters.iloc[0:0], None, trail)
     embeddings = np.asarray(topic_map.embeddings[rows], dtype=np.float32)
     config = drill_config(topic_map.manifest, len(base))
     documents, clusters = map_papers(base, embeddings, config)
-    return SubMap(documents, clusters, build_assets(documents, clusters), trail)
+    assets = build_assets(documents, clusters)
+    return SubMap(documents, clusters, assets, trail, assets)

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from pipeline.trends import TrendReport
 
 from .escape import escape
+from .events import clicked_id
 from .figures import FONT, NOISE_COLOUR, THEME_PALETTE
 
 STATUS_MARK = {"emerging": "▲ ", "declining": "▼ "}
@@ -46,7 +47,7 @@ def shares_figure(report: TrendReport, *, groups: list[int] | None = None,
         row = table.loc[group]
         colour = (NOISE_COLOUR if group < 0 else
                   (colours or {}).get(group, THEME_PALETTE[i % len(THEME_PALETTE)]))
-        label = escape(row["label"], "html", limit=48)
+        label = escape("unclustered" if group < 0 else row["label"], "html", limit=48)
         emphasis = selected is None or selected == group
         fig.add_trace(go.Scatter(
             x=years, y=100 * report.shares[group].to_numpy(), mode="lines+markers",
@@ -93,14 +94,7 @@ def papers_per_year_figure(report: TrendReport, *, height: int = 180) -> go.Figu
 
 def clicked_group(event: object) -> int | None:
     """The group id of the point clicked in :func:`shares_figure`, if any."""
-    selection = getattr(event, "selection", None)
-    if selection is None and isinstance(event, dict):
-        selection = event.get("selection")
-    for point in (selection or {}).get("points", []) or []:
-        data = point.get("customdata")
-        if isinstance(data, list) and data and isinstance(data[0], (int, float)):
-            return int(data[0])
-    return None
+    return clicked_id(event)
 
 
 def _tick(n_years: int) -> int:

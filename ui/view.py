@@ -140,24 +140,51 @@ def _scores(embeddings: np.ndarray, candidates: np.ndarray, query: np.ndarray,
     return out
 
 
+#: Names of the two levels every map has; the levels between them (``layer_1`` ...)
+#: are read from the clusters table.
+FINEST, BROADEST = "cluster", "theme"
+_LEVEL_TITLES = {FINEST: "Clusters", BROADEST: "Themes"}
+
+
+def map_levels(clusters: pd.DataFrame) -> list[str]:
+    """The map's label levels, broadest first (``["theme", ..., "cluster"]``): the
+    ``level`` values of its clusters table, ordered by ``layer`` when it has one."""
+    if clusters.empty:
+        return []
+    if "layer" in clusters.columns:
+        order = clusters.groupby("level")["layer"].min().sort_values(ascending=False)
+        return [str(level) for level in order.index]
+    present = set(clusters["level"].astype(str))
+    return [level for level in (BROADEST, FINEST) if level in present]
+
+
+def level_title(level: str) -> str:
+    """How a level is named on screen: "Themes", "Clusters", "Layer 1"."""
+    return _LEVEL_TITLES.get(level) or str(level).replace("_", " ").capitalize()
+
+
 def label_positions(view: pd.DataFrame, clusters: pd.DataFrame, level: str,
                     ) -> pd.DataFrame:
-    """Where to write each theme's or cluster's name, from its visible papers.
+    """Where to write the name of each node of ``level``, from its visible papers.
 
-    A cluster's name sits at the median of its papers. A theme's sits at the
-    median of its largest visible cluster: a theme can span separate regions
-    of the map, and the middle of those is often empty space.
+    ``level`` is a ``level`` of the clusters table, which is also the documents
+    column holding each paper's node at that level. A finest-level cluster's name
+    sits at the median of its papers; a broader node's at the median of its largest
+    visible cluster: it can span separate regions of the map, and the middle of
+    those is often empty space.
     Returns columns ``id, label, size, x, y`` (``size`` = visible papers),
     largest first; groups with no visible paper are left out, and so is noise.
     """
-    column = "theme" if level == "theme" else "cluster"
+    column = level
     table = clusters[clusters["level"] == level].set_index("id")
+    if column not in view.columns:
+        return pd.DataFrame(columns=["id", "label", "size", "x", "y"])
     visible = view[view[column] != NOISE]
     if visible.empty or table.empty:
         return pd.DataFrame(columns=["id", "label", "size", "x", "y"])
     sizes = visible.groupby(column).size()
     anchor = visible
-    if level == "theme":
+    if level != FINEST:
         clustered = visible[visible["cluster"] != NOISE]
         if not clustered.empty:
             counts = clustered.groupby([column, "cluster"]).size().reset_index(name="n")

@@ -1,0 +1,144 @@
+"""The map a session looks at: opened once per run by the entry, read by every page.
+
+``dashboard.py`` calls :func:`open_map_context` before it runs the chosen page;
+pages call :func:`map_context` to get the same :class:`MapContext` (the map, its
+path and its cached assets) without opening anything again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from pipeline import TopicMap
+from pipeline.errors import PipelineError
+
+from . import state
+from .escape import escape
+from .loaders import MapAssets, load_topic_map, map_assets
+
+CONTEXT_KEY = "topicmap_context"
+
+# Pages start just below Streamlit's top bar (3.75rem high: it is drawn over the page and
+# takes the clicks there, so a breadcrumb under it could not be clicked), and no lower,
+# so the map is visible without scrolling. Static CSS, no data.
+# Lists of papers as buttons (search hits, nearest papers) wrap long titles instead of
+# cutting them with an ellipsis (which hid the scores).
+_STYLE = """<style>
+[data-testid="stMainBlockContainer"] { padding-top: 4rem; }
+[class*="st-key-view_hit_"] button, [class*="st-key-view_nb_"] button {
+  justify-content: flex-start; text-align: left; }
+[class*="st-key-view_hit_"] [data-testid="stMarkdownContainer"],
+[class*="st-key-view_nb_"] [data-testid="stMarkdownContainer"],
+[class*="st-key-view_hit_"] [data-testid="stMarkdownContainer"] p,
+[class*="st-key-view_nb_"] [data-testid="stMarkdownContainer"] p {
+  white-space: normal; text-overflow: clip; overflow: visible; }
+</style>"""
+
+
+@dataclass(frozen=True)
+class MapContext:
+    """The open map: what every page starts from. Treat it as read-only."""
+
+    topic_map: TopicMap
+    path: Path
+    assets: MapAssets
+
+    @property
+    def documents(self) -> pd.DataFrame:
+        return self.topic_map.documents
+
+    @property
+    def clusters(self) -> pd.DataFrame:
+        return self.topic_map.clusters
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def open_map_context() -> MapContext:
+    """Open the map this session shows (URL, picker, ``--map``), once per run.
+
+    Stops the run with a message when there is no map or it cannot be read.
+    """
+    st.html(_STYLE)
+    path, warning = state.current_map_path()
+    if warning:
+        st.warning(escape(warning, "markdown"))
+    if path is None:
+        st.info(
+            "No map found yet. Build the bundled sample with `make run`, or your own with "
+            "`python -m pipeline build papers.csv --out maps/NAME` and open it with "
+            "`streamlit run dashboard.py -- --map maps/NAME`."
+        )
+        st.stop()
+    try:
+        topic_map = load_topic_map(path)
+    except PipelineError as exc:
+        st.error(escape(str(exc), "markdown"))
+        map_picker(path)
+        st.stop()
+    state.sync_map_param(path)
+    map_picker(path)
+    context = MapContext(topic_map, Path(path), map_assets(path))
+    st.session_state[CONTEXT_KEY] = context
+    return context
+
+
+def map_context() -> MapContext:
+    """The context the entry opened for this run (pages call this first)."""
+    context = st.session_state.get(CONTEXT_KEY)
+    if context is None:
+        _run_through_the_entry()
+        context = open_map_context()
+    return context
+
+
+def _run_through_the_entry() -> None:
+    """Rerun through ``dashboard.py`` when a page was run without it.
+
+    That happens once per server (and per AppTest): until ``st.navigation`` has run,
+    Streamlit treats a ``pages/`` folder the old way and runs the page a URL names
+    (``/Topics``) on its own. The flag it keeps for that is switched off and the
+    run restarted, so the entry's navigation and page list show from the first
+    view. Should Streamlit's internals differ, the page opens the map itself.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - another Streamlit
+        return
+    if getattr(PagesManager, "uses_pages_directory", None):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def map_picker(current: Path | None) -> None:
+    """Sidebar select box listing the maps under ``maps/`` (and the open one)."""
+    choices = state.map_choices(current)
+    if len(choices) <= 1:
+        return
+    names = [str(p.resolve()) for p in choices]
+    current_name = str(Path(current).resolve()) if current else names[0]
+    index = names.index(current_name) if current_name in names else 0
+
+    def _switch() -> None:
+        state.choose_map(st.session_state["map_picker"])
+
+    st.sidebar.selectbox("Map", names, index=index, key="map_picker", on_change=_switch,
+                         format_func=lambda p: escape(Path(p).name, "plain"))
+
+
+@contextmanager
+def stop_on_error(kind: str = "error") -> Iterator[None]:
+    """Show a pipeline error (as ``st.error`` or ``st.warning``) and end the page there."""
+    try:
+        yield
+    except PipelineError as exc:
+        (st.warning if kind == "warning" else st.error)(escape(str(exc), "markdown"))
+        st.stop()

@@ -1,0 +1,55 @@
+"""Semantic search on the map page: the query box's results and the side list of hits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from pipeline.errors import PipelineError
+
+from .context import MapContext
+from .escape import escape
+from .latex import readable
+from .loaders import embed_query, query_model
+from .paper import open_paper
+from .view import semantic_search
+
+
+def semantic_search_results(context: MapContext, query: str, *, k: int, rows: np.ndarray,
+                            ) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """Top-``k`` rows for ``query`` among ``rows``, their similarity, and any error text."""
+    empty = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    query = query.strip()[:500]
+    if not query:
+        return (*empty, None)
+    topic_map = context.topic_map
+    name = topic_map.model_name
+    dimension = int(topic_map.embeddings.shape[1])
+    backend = str(topic_map.manifest.get("model", {}).get("backend") or "")
+    model = query_model(name, dimension, backend)
+    if not model.available:
+        return (*empty, f"Semantic search is unavailable for this map: {model.error}")
+    try:
+        vector = embed_query(name, dimension, query, backend)
+    except PipelineError as exc:
+        return (*empty, f"Semantic search failed: {exc}")
+    found, scores = semantic_search(topic_map.embeddings, vector, k=k, rows=rows)
+    return found, scores, None
+
+
+def search_hits(documents: pd.DataFrame, found: np.ndarray, scores: np.ndarray) -> None:
+    """The nearest papers to a search, one button each (click to open the paper)."""
+    st.markdown(f"**{len(found)} nearest papers to your search** (similarity · title)")
+    for rank, (row, score) in enumerate(zip(found, scores, strict=True), start=1):
+        title = readable(documents["title"].iat[row])
+        st.button(f"{score:.2f} · {escape(title, 'markdown', limit=120)}",
+                  key=f"view_hit_{rank}", type="tertiary", width="stretch",
+                  on_click=open_paper, args=(str(documents["id"].iat[row]),))
+
+
+def largest_topics(labels: pd.DataFrame, *, n: int = 12) -> None:
+    """The biggest groups in view with their sizes (when no paper or search is open)."""
+    st.markdown("**Largest topics in view**")
+    for row in labels.head(n).itertuples():
+        st.markdown(f"- {escape(row.label, 'markdown', limit=80)} · {row.size:,}")

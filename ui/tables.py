@@ -1,0 +1,164 @@
+"""Tables of papers and topics as the pages show them, text shown as text.
+
+Builders (``*_table``) return plain DataFrames whose text cells went through
+:func:`ui.escape.escape` (``"plain"``); :func:`show_table` puts one on the page
+and returns the selected row positions when it is selectable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from .escape import escape
+from .events import table_rows
+from .latex import readable
+from .loaders import MapAssets
+
+TABLE_ABSTRACT_CHARS = 600
+
+
+def _plain(values: object, limit: int | None = None) -> list[str]:
+    return [escape(v, "plain", limit=limit) for v in values]
+
+
+def _text(values: object, limit: int | None = None) -> list[str]:
+    """Titles and abstracts: their LaTeX as readable text (``ui.latex``), then plain."""
+    return [escape(readable(v), "plain", limit=limit) for v in values]
+
+
+def _years(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(values, errors="coerce").astype("Int64").reset_index(drop=True)
+
+
+def topic_names(clusters: Sequence[int], assets: MapAssets) -> list[str]:
+    """The topic (cluster) name of each cluster id, "unclustered" for noise."""
+    return [escape(assets.cluster_names.get(int(c), "unclustered"), "plain") for c in clusters]
+
+
+def papers_frame(documents: pd.DataFrame, assets: MapAssets, *,
+                 scores: Sequence[float] | None = None) -> pd.DataFrame:
+    """Title, topic, year, authors and the start of the abstract of each paper."""
+    table = pd.DataFrame({
+        "title": _text(documents["title"], 300),
+        "topic": topic_names(documents["cluster"], assets),
+        "year": _years(documents["year"]),
+        "authors": _plain(documents["authors"], 200),
+        "abstract": _text(documents["abstract"], TABLE_ABSTRACT_CHARS),
+    })
+    if scores is not None:
+        table.insert(0, "similarity", np.round(np.asarray(scores, dtype=float), 3))
+    return table
+
+
+def papers_table(documents: pd.DataFrame, assets: MapAssets, *, key: str,
+                 scores: Sequence[float] | None = None, height: int | None = None,
+                 on_select: Callable[[], None] | None = None) -> object:
+    """An interactive table of papers (text shown as text), optionally selectable."""
+    kwargs: dict = {"hide_index": True, "width": "stretch", "key": key}
+    if height:
+        kwargs["height"] = height
+    if on_select is not None:
+        kwargs.update(on_select=on_select, selection_mode="single-row")
+    return st.dataframe(papers_frame(documents, assets, scores=scores), **kwargs)
+
+
+def show_table(table: pd.DataFrame, *, key: str, select: str | None = None,
+               height: int | None = None) -> list[int]:
+    """Show ``table``; with ``select`` ("single-row" or "multi-row") the reader can
+    pick rows, whose positions are returned (each pick reruns the page)."""
+    kwargs: dict = {"hide_index": True, "width": "stretch", "key": key}
+    if height:
+        kwargs["height"] = height
+    if select:
+        kwargs.update(on_select="rerun", selection_mode=select)
+    event = st.dataframe(table, **kwargs)
+    return table_rows(event) if select else []
+
+
+# --------------------------------------------------------------------------- topics
+
+
+def topics_frame(clusters: pd.DataFrame, n_papers: int) -> pd.DataFrame:
+    """Every theme followed by its clusters, with sizes, shares and top terms."""
+    themes = clusters[clusters["level"] == "theme"]
+    theme_names = dict(zip(themes["id"], themes["label"], strict=True))
+    ordered = clusters.assign(
+        theme=[int(r.id) if r.level == "theme" else int(r.parent)
+               for r in clusters.itertuples()],
+        order=[0 if level == "theme" else 1 for level in clusters["level"]],
+    ).sort_values(["theme", "order", "size"], ascending=[True, True, False])
+    return pd.DataFrame({
+        "level": ordered["level"].to_numpy(),
+        "id": ordered["id"].astype(int).to_numpy(),
+        "name": _plain(ordered["label"], 80),
+        "theme": [escape(theme_names.get(t, ""), "plain", limit=60) for t in ordered["theme"]],
+        "papers": ordered["size"].astype(int).to_numpy(),
+        "share %": (100 * ordered["size"].astype(float) / max(1, n_papers)).round(1).to_numpy(),
+        "top terms": [escape(", ".join(list(t)[:6]), "plain", limit=120)
+                      for t in ordered["terms"]],
+    })
+
+
+# --------------------------------------------------------------------------- reading list
+
+
+def listed_frame(listed: pd.DataFrame, assets: MapAssets) -> pd.DataFrame:
+    """The reading list's papers: title, topic, theme, year, authors."""
+    return pd.DataFrame({
+        "title": _text(listed["title"], 300),
+        "topic": topic_names(listed["cluster"], assets),
+        "theme": [escape(assets.theme_names.get(int(t), ""), "plain") for t in listed["theme"]],
+        "year": _years(listed["year"]),
+        "authors": _plain(listed["authors"], 200),
+    })
+
+
+def similar_frame(like: pd.DataFrame, listed: pd.DataFrame) -> pd.DataFrame:
+    """Papers like the listed ones (``pipeline.similar`` results), with the listed
+    paper each is nearest to."""
+    titles = listed.set_index("id")["title"]
+    return pd.DataFrame({
+        "similarity": like["score"].to_numpy(),
+        "title": _text(like["title"], 300),
+        "topic": [escape("unclustered" if int(c) < 0 else label, "plain")
+                  for c, label in zip(like["cluster"], like["cluster_label"], strict=True)],
+        "theme": _plain(like["theme_label"]),
+        "year": _years(like["year"]),
+        "near": [escape(readable(titles.get(b, b)), "plain", limit=80) if b else ""
+                 for b in like["because"]],
+    })
+
+
+# --------------------------------------------------------------------------- trends, compare
+
+
+def trends_frame(table: pd.DataFrame, level: str) -> pd.DataFrame:
+    """A trend report's table (``pipeline.trends``) with shares in percent."""
+    unclustered = (table["group"] < 0).to_numpy()
+    return table.assign(
+        label=["unclustered" if u else v for u, v in zip(unclustered, _plain(table["label"], 80),
+                                                         strict=True)],
+        status=table["status"].replace({"noise": "unclustered"}),
+        share_start=(100 * table["share_start"]).round(1),
+        share_end=(100 * table["share_end"]).round(1),
+        share_overall=(100 * table["share_overall"]).round(1),
+    ).rename(columns={"group": level, "slope_pp_per_year": "slope (points/year)",
+                      "share_start": "share at start %", "share_end": "share at end %",
+                      "share_overall": "share overall %", "papers_in_window": "papers in window"})
+
+
+def moved_frame(moved: pd.DataFrame) -> pd.DataFrame:
+    """Papers whose cluster changed between two maps (``pipeline.compare``)."""
+    return pd.DataFrame({
+        "kind": [str(k).replace("noise", "unclustered") for k in moved["kind"]],
+        "title": _text(moved["title"], 200),
+        "old": [escape("unclustered" if c < 0 else v, "plain", limit=80)
+                for c, v in zip(moved["old_cluster"], moved["old_label"], strict=True)],
+        "new": [escape("unclustered" if c < 0 else v, "plain", limit=80)
+                for c, v in zip(moved["new_cluster"], moved["new_label"], strict=True)],
+        "id": _plain(moved["id"], 80),
+    })
