@@ -1,258 +1,47 @@
 """Naming topics: one labeller for every layer of a map, and for updates.
 
-Each class (a node of a layer: a cluster, a theme) gets:
+:func:`label_layers` names every node of every layer (any number of nested
+layers, finest first) into the clusters table, one row per node:
 
-- ``terms`` / ``weights``: the top terms by c-TF-IDF (``pipeline.terms``),
-  re-ranked with maximal marginal relevance so near-synonyms do not crowd the
-  list. Term vectors for MMR come for free from the document embeddings (the
-  mean vector of the papers using a term), so no extra model call is needed.
-- ``label``: a readable 2-4-word phrase: the best multi-word key phrase when
-  one is strong enough, else the two best terms joined, in the casing the
-  abstracts use most, and distinct from every other label at its level.
-- ``size``, ``x``/``y`` (median position of its papers) and
-  ``representative_ids`` (the papers nearest the class centre).
+- ``label``: one phrase of 1-3 words its papers write (``pipeline.naming``): the
+  core of the node's papers use it, its siblings' papers rarely do, and it means
+  what the node means (close to the node's centroid with the map's own model,
+  when one is at hand); a node with children is named for what they share;
+- provenance: ``terms``/``weights`` (the candidates behind the name, best first)
+  and ``representative_ids`` (papers using the name, nearest the node's centre);
+- sureness: ``support`` (share of the node's papers using the name's most
+  specific word), ``contrast`` (1 - that share among its siblings' papers) and
+  ``weak_name`` (the name is not well borne out; the dashboard says so);
+- ``size`` and ``x``/``y`` (median position of its papers).
 
-:func:`label_layers` labels every layer of a map (any number of nested
-layers, finest first) into the clusters table; :func:`refresh_classes`
-relabels only the classes an update changed, from the corpus term totals a map
-saves (``pipeline.fitted``), keeping the other labels as they are.
+:func:`refresh_classes` renames only the nodes an update changed, the same way,
+from their papers and a sample of their siblings'.
 """
 
 from __future__ import annotations
 
-import re
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from .config import LabelConfig
-from .terms import (
-    ACADEMIC_STOP_WORDS,
-    SavedTerms,
-    TermCounts,
-    class_matrix,
-    class_tfidf,
-    class_weights,
-    count_terms,
-    count_with_vocabulary,
-    term_text,
-)
+from .naming import NamingConfig, PhraseEmbedder, name_layers
+from .phrase_model import model_installed, phrase_embedder
+from .phrases import surface_form
+from .terms import SavedTerms, TermCounts, count_terms, count_with_vocabulary
 
-__all__ = [
-    "ACADEMIC_STOP_WORDS", "Layer", "SavedTerms", "TermCounts", "assign_labels", "class_matrix",
-    "class_summary", "class_tfidf", "cluster_and_theme_layers", "count_terms", "free_label",
-    "label_classes", "label_layers", "mmr", "phrase_candidates", "refresh_classes",
-    "representatives", "surface_form", "term_text", "top_terms",
-]
-#: The columns of the rows :func:`label_classes` returns.
-_CLASS_COLUMNS = ["level", "id", "label", "terms", "weights", "size", "x", "y",
-                 "representative_ids"]
+__all__ = ["Layer", "SavedTerms", "TermCounts", "class_summary", "cluster_and_theme_layers",
+           "count_terms", "label_layers", "model_installed", "naming_config", "phrase_embedder",
+           "refresh_classes", "representatives"]
 
-
-def mmr(candidate_vectors: np.ndarray, relevance: np.ndarray, *, top_n: int,
-        diversity: float) -> list[int]:
-    """Maximal marginal relevance: pick ``top_n`` items relevant yet unlike each other."""
-    if len(relevance) == 0:
-        return []
-    relevance = relevance / (relevance.max() or 1.0)
-    similarity = candidate_vectors @ candidate_vectors.T
-    chosen = [int(np.argmax(relevance))]
-    remaining = [i for i in range(len(relevance)) if i != chosen[0]]
-    while remaining and len(chosen) < top_n:
-        redundancy = similarity[np.ix_(remaining, chosen)].max(axis=1)
-        scores = (1 - diversity) * relevance[remaining] - diversity * redundancy
-        best = remaining[int(np.argmax(scores))]
-        chosen.append(best)
-        remaining.remove(best)
-    return chosen
-
-
-def top_terms(weights: np.ndarray, counts: TermCounts, members: np.ndarray,
-              embeddings: np.ndarray, config: LabelConfig) -> tuple[list[str], list[float]]:
-    """The class's top terms and their c-TF-IDF weights, diversified with MMR.
-
-    A term must appear in at least two of the class's papers: in small
-    corpora one paper repeating its own jargon would otherwise name the
-    whole cluster. (Weighting by coverage as well was tried on the venue
-    corpus and made labels more generic: "Algorithm & Bounds".)
-    """
-    if weights.size == 0 or weights.max() <= 0 or len(members) == 0:
-        return [], []
-    pool = min(len(weights), max(6 * config.n_terms, 60))
-    candidates = np.argsort(-weights, kind="stable")[:pool]
-    candidates = candidates[weights[candidates] > 0]
-    usage = (counts.matrix[members][:, candidates] > 0).astype(np.float32)
-    used_by = np.asarray(usage.sum(axis=0)).ravel()
-    keep = used_by >= min(2, len(members))
-    if not keep.any():
-        keep = used_by > 0
-    candidates, usage, used_by = candidates[keep], usage[:, keep], used_by[keep]
-    relevance = weights[candidates]
-    # Term vector: mean embedding of the class's papers that use the term.
-    vectors = np.asarray(usage.T @ embeddings[members], dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    vectors = vectors / np.where(norms == 0, 1.0, norms)
-    picked = mmr(vectors, relevance, top_n=config.n_terms, diversity=config.diversity)
-    picked.sort(key=lambda i: -relevance[i])
-    return ([str(counts.vocabulary[candidates[i]]) for i in picked],
-            [round(float(relevance[i]), 6) for i in picked])
-
-
-def phrase_candidates(terms: list[str], weights: list[float]) -> list[tuple[str, float]]:
-    """Readable label candidates with scores, best first.
-
-    Multi-word key phrases come first when strong enough (at least 35% of the
-    best term's weight); a phrase is replaced by a longer one containing it
-    when the longer one is nearly as strong ("large language" ->
-    "large language models"). Then pairs of single terms that are not
-    variants of each other ("kernel & kernels" is never offered).
-    """
-    if not terms:
-        return []
-    top = weights[0] or 1.0
-    scored = dict(zip(terms, weights, strict=True))
-    phrases = [t for t in terms if 2 <= len(t.split()) <= 4 and scored[t] >= 0.35 * top]
-    extended = []
-    for phrase in phrases:
-        longer = [p for p in terms if p != phrase and f" {phrase} " in f" {p} "
-                  and len(p.split()) <= 4 and scored[p] >= 0.6 * scored[phrase]]
-        extended.append(max(longer, key=scored.get) if longer else phrase)
-    singles = [t for t in terms if len(t.split()) == 1]
-    pairs = [(f"{a} & {b}", scored[a] + scored[b]) for i, a in enumerate(singles)
-             for b in singles[i + 1:] if not _variants(a, b)]
-    pairs.sort(key=lambda item: -item[1])
-    out = [(p, scored.get(p, 0.0) * 2) for p in extended] + pairs
-    out += [(t, scored[t]) for t in terms]
-    seen: dict[str, float] = {}
-    for phrase, score in out:
-        seen.setdefault(phrase, score)
-    return list(seen.items())
-
-
-def _variants(a: str, b: str) -> bool:
-    """Whether two words are forms of one word (graph/graphs, privacy/private)."""
-    a, b = a.lower(), b.lower()
-    if a.startswith(b) or b.startswith(a):
-        return True
-    prefix = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        prefix += 1
-    return prefix >= 5
-
-
-def surface_form(phrase: str, text: str) -> str:
-    """The phrase in the casing the texts use most (acronyms stay upper case)."""
-    words = []
-    for word in phrase.split():
-        if word == "&":
-            words.append(word)
-            continue
-        forms = Counter(m.group(0) for m in re.finditer(
-            rf"(?<![\w-]){re.escape(word)}(?![\w-])", text, flags=re.IGNORECASE))
-        form = forms.most_common(1)[0][0] if forms else word
-        if form.islower():
-            form = form[0].upper() + form[1:]
-        words.append(form)
-    return " ".join(words)
-
-
-def representatives(embeddings: np.ndarray, members: np.ndarray, ids: np.ndarray,
-                    *, top_n: int) -> tuple[list[str], np.ndarray]:
-    """Ids of the ``top_n`` members nearest the (normalised) centroid, and the centroid."""
-    vectors = embeddings[members]
-    centroid = vectors.mean(axis=0)
-    centroid = centroid / (np.linalg.norm(centroid) or 1.0)
-    order = np.argsort(-(vectors @ centroid), kind="stable")[:top_n]
-    return [str(ids[members[i]]) for i in order], centroid
-
-
-def assign_labels(candidates: list[list[tuple[str, float]]], *, fallback: str) -> list[str]:
-    """One distinct label per class from its ranked candidates.
-
-    When several classes want the same phrase, the class where it scores
-    highest keeps it and the others move to their next candidate, so a
-    phrase names the cluster it describes best.
-    """
-    n = len(candidates)
-    position = [0] * n
-    labels: list[str | None] = [None] * n
-    while True:
-        wanted: dict[str, list[int]] = {}
-        for c in range(n):
-            if labels[c] is None and position[c] < len(candidates[c]):
-                wanted.setdefault(candidates[c][position[c]][0].casefold(), []).append(c)
-        if not wanted:
-            break
-        taken = {label.casefold() for label in labels if label is not None}
-        for key, classes in wanted.items():
-            if key in taken:
-                for c in classes:
-                    position[c] += 1
-                continue
-            winner = max(classes, key=lambda c: (candidates[c][position[c]][1], -c))
-            labels[winner] = candidates[winner][position[winner]][0]
-            taken.add(key)
-            for c in classes:
-                if c != winner:
-                    position[c] += 1
-    used = {label.casefold() for label in labels if label}
-    out = []
-    for c, label in enumerate(labels):
-        if label is None:
-            base = candidates[c][0][0] if candidates[c] else f"{fallback} {c}"
-            label, k = base, 2
-            while label.casefold() in used:
-                label, k = f"{base} ({k})", k + 1
-            used.add(label.casefold())
-        out.append(label)
-    return out
-
-
-def class_summary(members: np.ndarray, *, coords: np.ndarray, embeddings: np.ndarray,
-                  ids: np.ndarray, config: LabelConfig) -> dict:
-    """``size``, label position ``x``/``y`` (median of its papers) and ``representative_ids``."""
-    reps, _ = representatives(embeddings, members, ids, top_n=config.n_representatives)
-    return {
-        "size": len(members),
-        "x": float(np.median(coords[members, 0])) if len(members) else 0.0,
-        "y": float(np.median(coords[members, 1])) if len(members) else 0.0,
-        "representative_ids": reps,
-    }
-
-
-def _label_texts(documents: pd.DataFrame) -> np.ndarray:
-    """What each paper's terms are counted over (and label casing is taken from)."""
-    return (documents["title"] + ". " + documents["abstract"]).map(term_text).to_numpy()
-
-
-def label_classes(classes: np.ndarray, n_classes: int, *, documents: pd.DataFrame,
-                  embeddings: np.ndarray, counts: TermCounts, config: LabelConfig,
-                  level: str) -> pd.DataFrame:
-    """One row per class: label, terms, weights, size, centre and representatives."""
-    document_frequency = np.asarray((counts.matrix > 0).sum(axis=0)).ravel()
-    weights = class_tfidf(class_matrix(counts, classes, n_classes), document_frequency,
-                          counts.matrix.shape[0]) if n_classes else None
-    texts = _label_texts(documents)
-    ids = documents["id"].to_numpy()
-    coords = documents[["x", "y"]].to_numpy()
-    rows, candidates = [], []
-    for c in range(n_classes):
-        members = np.flatnonzero(classes == c)
-        terms, term_weights = top_terms(weights[c], counts, members, embeddings, config)
-        candidates.append(phrase_candidates(terms, term_weights))
-        rows.append({"level": level, "id": c, "terms": terms, "weights": term_weights,
-                     **class_summary(members, coords=coords, embeddings=embeddings, ids=ids,
-                                     config=config)})
-    labels = assign_labels(candidates, fallback=level.title())
-    for c, (row, label) in enumerate(zip(rows, labels, strict=True)):
-        members = np.flatnonzero(classes == c)
-        row["label"] = surface_form(label, " ".join(texts[members[:300]]))
-    return pd.DataFrame(rows, columns=_CLASS_COLUMNS)
+#: The columns of the rows :func:`label_layers` returns.
+CLASS_COLUMNS = ["layer", "level", "id", "parent", "label", "terms", "weights", "size", "x", "y",
+                 "representative_ids", "support", "contrast", "weak_name"]
+#: Papers of a node's siblings read when one node is renamed (:func:`refresh_classes`).
+SIBLING_SAMPLE = 3000
 
 
 @dataclass
@@ -279,84 +68,186 @@ def cluster_and_theme_layers(labels: np.ndarray, cluster_theme: np.ndarray,
             Layer("theme", themes, int(themes.max()) + 1 if n_clusters else 0)]
 
 
+def naming_config(config: LabelConfig) -> NamingConfig:
+    """The naming's settings: its defaults, and any of them the label config sets."""
+    names = {f.name for f in dataclasses.fields(NamingConfig)}
+    return NamingConfig(**{k: v for k, v in dataclasses.asdict(config).items() if k in names})
+
+
+def representatives(embeddings: np.ndarray, members: np.ndarray, ids: np.ndarray,
+                    *, top_n: int) -> tuple[list[str], np.ndarray]:
+    """Ids of the ``top_n`` members nearest the (normalised) centroid, and the centroid."""
+    vectors = embeddings[members]
+    centroid = vectors.mean(axis=0)
+    centroid = centroid / (np.linalg.norm(centroid) or 1.0)
+    order = np.argsort(-(vectors @ centroid), kind="stable")[:top_n]
+    return [str(ids[members[i]]) for i in order], centroid
+
+
+def class_summary(members: np.ndarray, *, coords: np.ndarray, embeddings: np.ndarray,
+                  ids: np.ndarray, config: LabelConfig) -> dict:
+    """``size``, label position ``x``/``y`` (median of its papers) and ``representative_ids``."""
+    reps, _ = representatives(embeddings, members, ids, top_n=config.n_representatives)
+    return {
+        "size": len(members),
+        "x": float(np.median(coords[members, 0])) if len(members) else 0.0,
+        "y": float(np.median(coords[members, 1])) if len(members) else 0.0,
+        "representative_ids": reps,
+    }
+
+
+def _texts(documents: pd.DataFrame) -> list[str]:
+    return (documents["title"] + ". " + documents["abstract"]).tolist()
+
+
+def _row(record: dict, *, layer: int, level: str, members: np.ndarray, coords: np.ndarray,
+         config: LabelConfig) -> dict:
+    return {
+        "layer": layer, "level": level, "id": record["id"], "parent": record["parent"],
+        "label": record["label"], "terms": record["terms"], "weights": record["weights"],
+        "size": record["size"],
+        "x": float(np.median(coords[members, 0])) if len(members) else 0.0,
+        "y": float(np.median(coords[members, 1])) if len(members) else 0.0,
+        "representative_ids": record["representatives"][:config.n_representatives],
+        "support": record["support"], "contrast": record["contrast"],
+        "weak_name": record["weak_name"],
+    }
+
+
 def label_layers(documents: pd.DataFrame, embeddings: np.ndarray, counts: TermCounts,
-                 layers: Sequence[Layer], config: LabelConfig) -> pd.DataFrame:
+                 layers: Sequence[Layer], config: LabelConfig, *,
+                 embed_phrases: PhraseEmbedder | None = None,
+                 model: Mapping | str | None = None) -> pd.DataFrame:
     """The clusters table: every node of every layer, broadest layer first, with its parent
-    (-1 at the top layer)."""
-    tables = []
-    for layer in reversed(layers):
-        rows = label_classes(layer.nodes, layer.n_nodes, documents=documents,
-                             embeddings=embeddings, counts=counts, config=config,
-                             level=layer.level)
-        if layer.parents is None:
-            rows["parent"] = -1
-        else:
-            rows["parent"] = layer.parents[rows["id"].to_numpy()].astype(int) \
-                if len(rows) else []
-        tables.append(rows)
-    clusters = pd.concat(tables, ignore_index=True)
-    clusters["parent"] = clusters["parent"].astype(int)
-    return clusters
+    (-1 at the top layer).
+
+    ``counts`` are the papers' phrase counts (``pipeline.terms``); ``embed_phrases``
+    embeds a list of short strings with the map's own model (the build's embedder when
+    it has one). Without it, ``model`` (the map's model: a manifest ``model`` entry or
+    a name) is loaded for the names only if it is installed here
+    (:func:`phrase_embedder`); otherwise names are judged by the vectors of the papers
+    that use them.
+    """
+    if embed_phrases is None and model is not None:
+        embed_phrases = phrase_embedder(model)
+    records = name_layers(counts, embeddings, [layer.nodes for layer in layers],
+                          [layer.parents for layer in layers], texts=_texts(documents),
+                          ids=documents["id"].to_numpy(), embed_phrases=embed_phrases,
+                          config=naming_config(config),
+                          n_nodes=[layer.n_nodes for layer in layers])
+    coords = documents[["x", "y"]].to_numpy()
+    rows = []
+    for k in reversed(range(len(layers))):
+        nodes = np.asarray(layers[k].nodes)
+        for record in records[k]:
+            rows.append(_row(record, layer=k, level=layers[k].level,
+                             members=np.flatnonzero(nodes == record["id"]), coords=coords,
+                             config=config))
+    clusters = pd.DataFrame(rows, columns=CLASS_COLUMNS)
+    return clusters.astype({"layer": int, "id": int, "parent": int, "size": int,
+                            "weak_name": bool})
 
 
-# --------------------------------------------------------------------------- relabel what changed
+# --------------------------------------------------------------------------- rename what changed
 
 
-def free_label(candidates: Iterable[tuple[str, float] | str], sample: str, used: set[str],
-               current: str) -> str:
-    """The first candidate, in the casing ``sample`` uses, that no label in ``used`` has
-    (compared case-folded); ``current`` when every candidate is taken."""
-    for candidate in candidates:
-        phrase = candidate[0] if isinstance(candidate, tuple) else candidate
-        form = surface_form(phrase, sample)
-        if form.casefold() not in used:
-            return form
-    return current
+def _finer_level(clusters: pd.DataFrame, level: str) -> str | None:
+    """The documents column of the layer just below ``level`` (None at the finest)."""
+    if "layer" in clusters.columns:
+        layer_of = clusters.drop_duplicates("level").set_index("level")["layer"]
+        below = layer_of[layer_of == layer_of.get(level, 0) - 1]
+        return str(below.index[0]) if len(below) else None
+    return "cluster" if level == "theme" else None
+
+
+def _rename_one(c: int, *, clusters: pd.DataFrame, documents: pd.DataFrame, level: str,
+                finer: str | None, embeddings: np.ndarray, terms: SavedTerms,
+                config: LabelConfig) -> dict | None:
+    """Name node ``c`` of ``level`` as a build would: from its papers, its children, and a
+    seeded sample of its siblings' papers (counted over the saved vocabulary)."""
+    rows = clusters[clusters["level"] == level]
+    parent_of = dict(zip(rows["id"].astype(int), rows["parent"].astype(int), strict=True))
+    nodes = documents[level].to_numpy()
+    siblings = [s for s, p in parent_of.items() if p == parent_of.get(c, -1) and s != c]
+    if not siblings:
+        siblings = [s for s in parent_of if s != c]
+    members = np.flatnonzero(nodes == c)
+    others = np.flatnonzero(np.isin(nodes, siblings))
+    if len(others) > SIBLING_SAMPLE:
+        others = np.sort(np.random.default_rng(c).choice(others, SIBLING_SAMPLE, replace=False))
+    rows_used = np.concatenate([members, others])
+    top = _relabelled(nodes[rows_used])
+    layers, parents = [top], [None]
+    if finer is not None and finer in documents.columns:
+        children = documents[finer].to_numpy()[rows_used]
+        children = np.where(np.arange(len(rows_used)) < len(members), children, -1)
+        fine = _relabelled(children)
+        parent_of_child = np.zeros(int(fine.max()) + 1 if (fine >= 0).any() else 0, dtype=int)
+        layers, parents = [fine, top], [parent_of_child, None]
+    texts = _texts(documents.iloc[rows_used])
+    counts = TermCounts(count_with_vocabulary(texts, terms.vocabulary, config.max_ngram),
+                        terms.vocabulary)
+    records = name_layers(counts, embeddings[rows_used], layers, parents, texts=texts,
+                          ids=documents["id"].to_numpy()[rows_used], config=naming_config(config),
+                          corpus=(terms.document_frequency, terms.n_documents))
+    return records[-1][0]
+
+
+def _relabelled(nodes: np.ndarray) -> np.ndarray:
+    """Node ids renumbered 0.. in order of first appearance (-1 stays)."""
+    out = np.full(len(nodes), -1, dtype=np.int64)
+    seen: dict[int, int] = {}
+    for i, node in enumerate(nodes):
+        if node >= 0:
+            out[i] = seen.setdefault(int(node), len(seen))
+    return out
 
 
 def refresh_classes(clusters: pd.DataFrame, documents: pd.DataFrame, embeddings: np.ndarray,
                     *, level: str, touched: Iterable[int], relabel: Callable[[int, int], bool],
                     terms: SavedTerms, config: LabelConfig) -> dict[int, int]:
-    """Bring the ``touched`` classes of ``level`` up to date; the rest stay as they are.
+    """Bring the ``touched`` nodes of ``level`` up to date; the rest stay as they are.
 
-    Every touched class gets its size, centre and representatives again. One for
-    which ``relabel(class id, new size)`` is true (and when there is a vocabulary)
-    also gets new key terms, weighted by :func:`pipeline.terms.class_weights` from
-    ``terms``, and a new label distinct from the level's others. Edits ``clusters``
-    in place; returns the relabelled classes with their sizes.
+    Every touched node gets its size, centre and representatives again. One for which
+    ``relabel(node id, new size)`` is true (and when there is a vocabulary) is also
+    renamed as a build would name it, distinct from the level's other names. Edits
+    ``clusters`` in place; returns the renamed nodes with their sizes.
     """
-    classes = documents[level].to_numpy()
-    texts = (documents["title"] + ". " + documents["abstract"]).to_numpy()
+    nodes = documents[level].to_numpy()
     ids = documents["id"].to_numpy()
     coords = documents[["x", "y"]].to_numpy()
-    rows_of_level = clusters.index[clusters["level"] == level]
-    used = {str(v).casefold() for v in clusters.loc[rows_of_level, "label"]}
-    relabelled: dict[int, int] = {}
+    at_level = clusters.index[clusters["level"] == level]
+    used = {str(v).casefold() for v in clusters.loc[at_level, "label"]}
+    finer = _finer_level(clusters, level)
+    renamed: dict[int, int] = {}
     for c in touched:
-        row = rows_of_level[clusters.loc[rows_of_level, "id"].to_numpy() == c]
+        row = at_level[clusters.loc[at_level, "id"].to_numpy() == c]
         if not len(row):
             continue
         row = row[0]
-        members = np.flatnonzero(classes == c)
+        members = np.flatnonzero(nodes == c)
         for key, value in class_summary(members, coords=coords, embeddings=embeddings, ids=ids,
                                         config=config).items():
             clusters.at[row, key] = value
         if not relabel(c, len(members)) or not len(terms.vocabulary):
             continue
-        member_counts = count_with_vocabulary(texts[members], terms.vocabulary,
-                                              config.max_ngram)
-        class_counts = np.asarray(member_counts.sum(axis=0), dtype=np.float64).ravel()
-        weights = class_weights(class_counts, terms.frequency, len(rows_of_level),
-                                terms.document_frequency, terms.n_documents)
-        top, top_weights = top_terms(weights, TermCounts(member_counts, terms.vocabulary),
-                                     np.arange(len(members)), embeddings[members], config)
-        sample = " ".join(term_text(t) for t in texts[members[:300]])
-        old_label = str(clusters.at[row, "label"])
-        used.discard(old_label.casefold())
-        label = free_label(phrase_candidates(top, top_weights), sample, used, old_label)
+        record = _rename_one(c, clusters=clusters, documents=documents, level=level,
+                             finer=finer, embeddings=embeddings, terms=terms, config=config)
+        old = str(clusters.at[row, "label"])
+        used.discard(old.casefold())
+        label, weak = record["label"], record["weak_name"]
+        if label.casefold() in used:  # taken: the next candidate, as the build would
+            sample = _texts(documents.iloc[members[:400]])
+            label = next((form for form in (surface_form(t, sample) for t in record["terms"])
+                          if form.casefold() not in used), old)
+            weak = True
         used.add(label.casefold())
         clusters.at[row, "label"] = label
-        clusters.at[row, "terms"] = top
-        clusters.at[row, "weights"] = top_weights
-        relabelled[c] = len(members)
-    return relabelled
+        clusters.at[row, "terms"] = record["terms"]
+        clusters.at[row, "weights"] = record["weights"]
+        for key, value in (("support", record["support"]), ("contrast", record["contrast"]),
+                           ("weak_name", weak)):
+            if key in clusters.columns:
+                clusters.at[row, key] = value
+        renamed[c] = len(members)
+    return renamed

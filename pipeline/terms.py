@@ -1,82 +1,55 @@
-"""Terms: what labels are made of, and the c-TF-IDF weights that rank them.
+"""Phrase counts: which papers use which phrase, the raw material of topic names.
 
-Terms are 1- to 3-grams over the abstracts with English and academic
-boilerplate stop words removed; a term must start with a letter, so numbers
-never become labels, and LaTeX, URLs and markup tags are dropped first
-(:func:`term_text`). :func:`count_terms` learns a vocabulary;
-:func:`count_with_vocabulary` counts over a saved one, tokenised the same way
-(updates and the Ray engine's partitions).
+:func:`count_terms` learns a vocabulary of phrases (1..``max_ngram`` words,
+``pipeline.phrases``) from the papers and returns a binary papers x phrases
+matrix; :func:`count_with_vocabulary` counts over a saved vocabulary,
+tokenised the same way (updates, and the Ray engine's partitions, whose
+vocabulary comes from its sample). Presence is binary: a name is judged by
+how many papers use it, not by how often one paper repeats it.
 
-Weights are BERTopic's class-based TF-IDF, ``tf(t, c) * log(1 + A / f(t))``,
-times the document-level IDF (:func:`class_tfidf`); :func:`class_weights` gives
-one class's weights from saved corpus totals, without the other classes' rows.
+:class:`SavedTerms` are the corpus totals a map keeps (``pipeline.fitted``), so
+that ``update`` can rename one node without recounting the corpus.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from scipy import sparse
 
-ACADEMIC_STOP_WORDS = {
-    "paper", "papers", "propose", "proposed", "proposes", "approach", "approaches", "method",
-    "methods", "methodology", "result", "results", "show", "shows", "shown", "novel", "new",
-    "using", "use", "used", "uses", "based", "existing", "state", "art", "performance",
-    "demonstrate", "demonstrates", "experiment", "experiments", "experimental", "work", "works",
-    "code", "available", "github", "https", "http", "www", "com", "org", "io", "html", "abs",
-    "present", "presents", "introduce", "introduces", "problem", "problems",
-    "significantly", "achieve", "achieves", "achieved", "outperforms", "outperform",
-    "study", "studies", "effective",
-    "effectiveness", "efficient", "improve", "improves", "improved", "improvement", "key", "main", "recent", "recently",
-    "various", "different", "including", "provide", "provides", "significant", "extensive",
-    "demonstrated", "evaluate", "evaluated", "compared", "comparison", "address",
-    "challenge", "challenges", "challenging", "leverage", "leverages", "leveraging", "enable",
-    "enables", "well", "also", "however", "moreover", "furthermore", "abstract",
-    "superior", "superiority", "publicly", "release", "released", "project", "page", "source",
-    "open", "et", "al", "ie", "eg", "respectively", "able", "way", "ways",
-    "called", "termed", "named", "simple", "general", "specific",
-    "small", "better", "best", "good", "strong", "first", "second", "third", "one", "two",
-    "three", "several", "many", "much", "wide", "range", "variety", "number", "set", "sets",
-    "given", "make", "makes", "making", "via", "towards", "toward", "across", "within",
-    "without", "yet", "still", "often", "usually", "typically", "thus", "therefore", "hence",
-    "finally", "additionally", "specifically", "particular", "particularly", "previous", "prior", "traditional", "conventional", "important",
-    "fundamental", "critical", "crucial", "remains", "remain", "need", "needs", "requires",
-    "require", "required", "empirical", "empirically", "comprehensive",
-    "consistently", "substantially", "effectively", "efficiently", "robust", "achieving",
-    "technique", "techniques", "cid", "ii", "iii", "iv",
-}
+from .phrases import ACADEMIC_STOP_WORDS, phrase_keys, term_text
 
-_TOKEN_PATTERN = r"(?u)\b[^\W\d_](?:[\w-]*[^\W_])?\b"
-_LATEX = re.compile(r"\$[^$]{0,200}\$|\\[a-zA-Z]+(\{[^}]*\})?")
-_URL = re.compile(r"https?://\S+|www\.\S+")
-_TAG = re.compile(r"<[^>]{0,200}>")
-
-
-
-def term_text(text: str) -> str:
-    """Text with LaTeX, URLs and markup tags removed: what terms are counted over."""
-    return _TAG.sub(" ", _URL.sub(" ", _LATEX.sub(" ", text)))
+__all__ = ["ACADEMIC_STOP_WORDS", "SavedTerms", "TermCounts", "count_terms",
+           "count_with_vocabulary", "min_papers", "term_text"]
 
 
 @dataclass
 class TermCounts:
-    """A document-term count matrix and its vocabulary."""
+    """A binary papers x phrases matrix (CSR, float32) and its vocabulary (folded phrases)."""
 
-    matrix: sparse.csr_matrix  # (n_docs, n_terms)
-    vocabulary: np.ndarray  # term strings
+    matrix: sparse.csr_matrix
+    vocabulary: np.ndarray
 
+    @property
+    def n_words(self) -> np.ndarray:
+        """Words per phrase."""
+        return np.array([str(t).count(" ") + 1 for t in self.vocabulary], dtype=np.int64)
 
+    @property
+    def doc_freq(self) -> np.ndarray:
+        """Papers using each phrase."""
+        return np.asarray(self.matrix.sum(axis=0), dtype=np.float64).ravel()
 
 
 @dataclass
 class SavedTerms:
-    """Corpus term totals a map keeps, enough to weigh one class's terms as a build would.
+    """Corpus phrase totals a map keeps, enough to rename one node as a build would.
 
-    ``frequency``: each term's count over the papers in any class of the level;
-    ``document_frequency``: papers using each term; ``n_documents``: all papers.
+    ``frequency``: papers using each phrase among those in any node of the layer;
+    ``document_frequency``: papers using each phrase; ``n_documents``: all papers.
     """
 
     vocabulary: np.ndarray
@@ -85,95 +58,36 @@ class SavedTerms:
     n_documents: int
 
 
-def _vectorizer(max_ngram: int, **options):
-    """The term counter: 1..max_ngram-grams, stop words out, lower case, float32 counts."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+def min_papers(n: int) -> int:
+    """Papers a phrase needs to enter the vocabulary: 1 under 200 papers, 2 under 5,000,
+    then 3 (no node name rests on fewer)."""
+    return 1 if n < 200 else 2 if n < 5000 else 3
 
-    return CountVectorizer(
-        ngram_range=(1, max_ngram), stop_words=sorted(ENGLISH_STOP_WORDS | ACADEMIC_STOP_WORDS),
-        token_pattern=_TOKEN_PATTERN, lowercase=True, dtype=np.float32, **options,
-    )
+
+def _vectorizer(max_ngram: int, **options):
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    return CountVectorizer(analyzer=partial(phrase_keys, max_ngram=max_ngram), binary=True,
+                           dtype=np.float32, **options)
 
 
 def count_terms(texts: Sequence[str], *, max_ngram: int = 3) -> TermCounts:
-    """Count 1..max_ngram-grams per document, dropping stop words and rare terms."""
-    texts = [term_text(t) for t in texts]
+    """Which of ``texts`` use which phrase, over a vocabulary learnt from them."""
     n = len(texts)
-    min_df = 1 if n < 200 else 2 if n < 5000 else 3
-    vectorizer = _vectorizer(max_ngram, min_df=min_df)
+    vectorizer = _vectorizer(max_ngram, min_df=min_papers(n))
     try:
-        matrix = vectorizer.fit_transform(texts)
+        matrix = vectorizer.fit_transform(list(texts))
     except ValueError:  # empty vocabulary: only stop words or symbols
         return TermCounts(sparse.csr_matrix((n, 0), dtype=np.float32), np.array([], dtype=str))
     vocabulary = vectorizer.get_feature_names_out()
-    keep = np.array([len(t) > 2 or " " in t for t in vocabulary], dtype=bool)
+    keep = np.flatnonzero([len(t) > 2 for t in vocabulary])
     return TermCounts(matrix[:, keep].tocsr(), vocabulary[keep])
 
 
-def count_with_vocabulary(texts: Sequence[str], vocabulary: np.ndarray, max_ngram: int):
-    """Term counts of ``texts`` over a fixed vocabulary, tokenised as :func:`count_terms` does."""
+def count_with_vocabulary(texts: Sequence[str], vocabulary: np.ndarray,
+                          max_ngram: int) -> sparse.csr_matrix:
+    """Binary papers x phrases matrix of ``texts`` over a fixed vocabulary."""
     if not len(vocabulary):
         return sparse.csr_matrix((len(texts), 0), dtype=np.float32)
     vectorizer = _vectorizer(max_ngram, vocabulary={str(t): i for i, t in enumerate(vocabulary)})
-    return vectorizer.transform([term_text(t) for t in texts]).tocsr()
-
-
-def class_matrix(counts: TermCounts, classes: np.ndarray, n_classes: int) -> sparse.csr_matrix:
-    """Sum document counts per class (rows with class < 0 are ignored)."""
-    rows = np.flatnonzero(classes >= 0)
-    indicator = sparse.csr_matrix(
-        (np.ones(len(rows), dtype=np.float32), (classes[rows], rows)),
-        shape=(n_classes, counts.matrix.shape[0]),
-    )
-    return (indicator @ counts.matrix).tocsr()
-
-
-def class_tfidf(class_counts: sparse.csr_matrix, document_frequency: np.ndarray | None = None,
-                n_documents: int | None = None) -> np.ndarray:
-    """c-TF-IDF: L1-normalised term frequency times log(1 + A / f_t) (BERTopic's).
-
-    With ``document_frequency`` the weight is also multiplied by the usual
-    document-level IDF, ``log(N / df_t)``. With few classes (a map's handful
-    of themes) BERTopic's class-level IDF barely separates words every paper
-    uses ("learning", "models") from words a theme owns; the document-level
-    factor does.
-    """
-    dense = np.asarray(class_counts.todense(), dtype=np.float64)
-    totals = dense.sum(axis=1, keepdims=True)
-    totals[totals == 0] = 1.0
-    tf = dense / totals
-    frequency = dense.sum(axis=0)
-    average = dense.sum() / max(len(dense), 1)
-    idf = np.log(1.0 + average / np.maximum(frequency, 1e-9))
-    weights = tf * idf
-    if document_frequency is not None and n_documents:
-        weights = weights * np.log(n_documents / np.maximum(document_frequency, 1.0))
-    return weights
-
-
-
-def class_weights(class_counts: np.ndarray, frequency: np.ndarray, n_classes: int,
-                  document_frequency: np.ndarray, n_documents: int) -> np.ndarray:
-    """c-TF-IDF weights of one class, by ``pipeline.label.class_tfidf`` itself.
-
-    ``class_tfidf`` sees the class-term matrix only through each row's total,
-    the column sums, the grand total and the number of classes. A matrix of
-    this class's row plus ``n_classes - 1`` rows sharing the rest of
-    ``frequency`` has exactly those, so the result is the build's weight for this
-    class. Only the class's own terms are kept (the others weigh 0), plus one
-    column that carries the rest of the corpus's mass.
-    """
-    n_classes = max(int(n_classes), 1)
-    present = np.flatnonzero(class_counts > 0)
-    weights = np.zeros(len(class_counts), dtype=np.float64)
-    if not len(present):
-        return weights
-    rest = np.clip(frequency[present] - class_counts[present], 0.0, None)
-    outside = max(float(frequency.sum() - frequency[present].sum()), 0.0)
-    share = max(n_classes - 1, 1)
-    first = np.append(class_counts[present], 0.0)
-    others = np.append(rest, outside) / share
-    matrix = sparse.csr_matrix(np.vstack([first] + [others] * (n_classes - 1)))
-    df = np.append(document_frequency[present], 1.0)
-    weights[present] = class_tfidf(matrix, df, n_documents)[0][:-1]
-    return weights
+    return vectorizer.transform(list(texts)).tocsr()

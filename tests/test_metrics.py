@@ -96,3 +96,61 @@ def test_mean_cosine():
     assert mean_cosine(a, b) == pytest.approx((1 / math.sqrt(2) + 1.0) / 2)
     with pytest.raises(ValueError):
         mean_cosine(a, b[:1])
+
+
+# --------------------------------------------------------------------------- names and layers
+
+
+def test_layer_scores_noise_largest_and_homogeneity():
+    from pipeline.metrics import layer_scores
+
+    scores = layer_scores(["a", "a", "b", "b", "b", "c"], [0, 0, 1, 1, -1, -1])
+    assert scores["nodes"] == 2 and scores["noise"] == pytest.approx(2 / 6)
+    assert scores["largest"] == pytest.approx(2 / 6)
+    assert scores["homogeneity"] == pytest.approx(1.0)  # noise left out
+    assert "nmi" not in layer_scores(None, [0, 1])
+
+
+def test_name_terms_read_phrases_pairs_and_bertopic_names():
+    from pipeline.metrics import name_terms
+
+    assert name_terms("Graph neural networks") == [["graph", "neural", "network"]]
+    assert name_terms("Robot & Control") == [["robot"], ["control"]]
+    assert name_terms("Localization and mapping") == [["localization"], ["mapping"]]
+    assert name_terms("3_the_graph_of_nodes") == [["graph"], ["node"]]
+
+
+def test_name_scores_by_hand():
+    from pipeline.metrics import WordUsage, name_scores
+
+    texts = ["robot arm grasping", "robot grasping", "robot legs", "parsing sentences",
+             "parsing trees", "sentences"]
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    usage = WordUsage(texts)
+    rows, summary = name_scores(usage, labels, None, ["Robot grasping", "Parsing & trees"])
+    robot, parsing = rows
+    # "grasping" (2 papers) is rarer than "robot" (3): the specific term; 2 of 3 use it.
+    assert robot["spec_word"] == "grasping" and robot["support_spec"] == pytest.approx(2 / 3)
+    assert robot["support_any"] == 1.0 and robot["contrast"] == 1.0
+    # Two terms: the weaker one counts ("trees": 1 of 3).
+    assert parsing["support_spec"] == pytest.approx(1 / 3)
+    assert parsing["support_any"] == pytest.approx(2 / 3)
+    assert summary["nodes"] == 2 and summary["sibling_duplicates"] == 0
+    assert summary["support_spec_min"] == pytest.approx(1 / 3)
+
+
+def test_name_scores_duplicates_and_retrieval():
+    from pipeline.metrics import WordUsage, name_scores
+
+    texts = ["alpha one", "alpha two", "beta one", "beta two"]
+    labels = np.array([0, 0, 1, 1])
+    embeddings = np.array([[1.0, 0], [1, 0.1], [0, 1], [0.1, 1]])
+
+    def embed(names):
+        return np.array([[1.0, 0] if "alpha" in n.lower() else [0, 1.0] for n in names])
+
+    rows, summary = name_scores(WordUsage(texts), labels, None, ["Alpha", "Alpha"],
+                                embed=embed, embeddings=embeddings)
+    assert summary["sibling_duplicates"] == 2 and summary["layer_duplicates"] == 2
+    assert [r["retrieved"] for r in rows] == [True, False]
+    assert summary["retrieval"] == 0.5

@@ -205,20 +205,6 @@ def test_update_with_precomputed_vectors(tmp_path):
     assert len(old_rows) == 60 and len(new_rows) == 10
 
 
-def test_class_weights_equal_the_builds_c_tf_idf():
-    from scipy import sparse
-
-    from pipeline.terms import class_tfidf, class_weights
-
-    rng = np.random.default_rng(4)
-    counts = rng.poisson(0.3, size=(6, 80)).astype(float)
-    df = rng.integers(1, 40, size=80).astype(float)
-    full = class_tfidf(sparse.csr_matrix(counts), df, 120)
-    for c in range(6):
-        np.testing.assert_allclose(
-            class_weights(counts[c], counts.sum(axis=0), 6, df, 120), full[c], rtol=1e-9)
-
-
 def test_refine_pulls_new_points_into_their_neighbours_cluster():
     from pipeline.placement import refine
 

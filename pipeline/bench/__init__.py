@@ -30,12 +30,19 @@ all-MiniLM-L6-v2 vectors, row-aligned):
    ``python -m pipeline update`` with those 100, against a full build of all of
    them (both command lines in child processes, precomputed vectors).
 
+5. **Topic quality per layer** on five corpora (the trending page, the 600
+   sample, medical_abstracts, cs_venues_balanced, cs_venues_all with the fast
+   model): clusters, noise, NMI/ARI, homogeneity, largest share, and the names'
+   support, contrast and retrieval beside BERTopic's representation of the same
+   nodes (``quality``; alone: ``python -m pipeline.bench quality``).
+
 It writes BENCHMARKS.md (tables, machine, date, exact command) and a plot of
 time per step. BERTopic, matplotlib and the ONNX packages are benchmark-only
 dependencies (requirements-bench.txt).
 
 Modules: ``cli`` (options and the run), ``embedders`` (the backend table, 1),
 ``sides`` (ours and BERTopic in child processes, and update: 2 and 4),
+``quality`` and ``quality_report`` (5 and its section of the report),
 ``report`` (BENCHMARKS.md and the plot), ``measure`` (time, memory, seeded
 draws, the machine).
 """

@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import quality, quality_report
 from .embedders import ALL_BACKENDS, REFERENCE_BACKEND, embedder_table, verdict
 from .measure import ROOT, draw, machine
+from .quality import CORPORA
 from .report import plot, render
 from .sides import compare_size, update_bench
 
@@ -49,11 +51,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                                                  "temporary folder)")
     parser.add_argument("--plot", type=Path, help="plot (default docs/bench_steps.png)")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--quality-corpora", nargs="*", choices=list(CORPORA),
+                        help="corpora of the topic-quality part (default: all five; --quick: "
+                             "none); none: skip it. Alone: python -m pipeline.bench quality")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark, write BENCHMARKS.md (and .json, and the plot); the exit status."""
+    """Run the benchmark, write BENCHMARKS.md (and .json, and the plot); the exit status.
+
+    ``python -m pipeline.bench quality ...`` runs the topic-quality part alone.
+    """
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["quality"]:
+        return quality.main(arguments[1:])
     args = parse_args(argv)
     command = "python -m pipeline.bench" + (" " + shlex.join(argv if argv is not None
                                                               else sys.argv[1:])).rstrip()
@@ -135,8 +146,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(render(results), encoding="utf-8")
         (out.with_suffix(".json")).write_text(json.dumps(results, indent=1, default=str))
+        corpora = args.quality_corpora if args.quality_corpora is not None else (
+            [] if args.quick else list(CORPORA))
+        if corpora:
+            log(f"topic quality: {' '.join(corpora)}")
+            measured = quality.run(corpora, maps=None, work=work / "quality", layers=None,
+                                   bertopic=bertopic, seed=args.seed, log=log)
+            quality_report.write_quality(measured, out, command=command)
         log(f"wrote {out}")
-        print(render(results))
+        print(out.read_text(encoding="utf-8"))
     finally:
         if args.out is not None or not args.quick:
             scratch.cleanup()

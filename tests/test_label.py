@@ -1,0 +1,171 @@
+"""Naming the nodes of a hierarchy: names their papers bear out, umbrellas for broad nodes,
+provenance and sureness, and renaming one node after an update."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import FakeEmbedder
+
+from pipeline.config import LabelConfig
+from pipeline.label import (
+    CLASS_COLUMNS,
+    Layer,
+    label_layers,
+    phrase_embedder,
+    refresh_classes,
+)
+from pipeline.metrics import WordUsage, name_scores
+from pipeline.naming import assign_unique
+from pipeline.terms import SavedTerms, count_terms
+
+#: Two fields, each with two subtopics: (field phrase, [(subtopic phrases), ...]).
+FIELDS = {
+    "computer vision": [["semantic segmentation", "pixel masks", "instance masks"],
+                        ["depth estimation", "stereo matching", "disparity maps"]],
+    "natural language processing": [["machine translation", "source sentences", "bleu scores"],
+                                    ["dependency parsing", "syntax trees", "treebanks"]],
+}
+FILLER = "we train our networks on benchmarks and report strong accuracy over baselines".split()
+
+
+def hierarchy_corpus(n: int = 30, seed: int = 0):
+    """Papers, leaves (4 subtopics) and top nodes (2 fields); a field's name is written in
+    about a third of its papers ("in <field>", "for <field> tasks")."""
+    rng = np.random.default_rng(seed)
+    rows, leaf, top = [], [], []
+    for f, (field, subtopics) in enumerate(FIELDS.items()):
+        for s, phrases in enumerate(subtopics):
+            for i in range(n):
+                used = [p for p in phrases if rng.random() < 0.8] or phrases[:1]
+                words = list(rng.choice(FILLER, size=8))
+                abstract = f"We study {', '.join(used)}. " + " ".join(words) + "."
+                if rng.random() < 0.35:
+                    abstract += f" This matters {rng.choice(['in', 'for'])} {field}" + \
+                        (" tasks." if rng.random() < 0.5 else ".")
+                rows.append({"id": f"{f}{s}-{i}", "title": f"On {used[0]} number {i}",
+                             "abstract": abstract, "x": float(f * 10 + s), "y": float(i)})
+                leaf.append(2 * f + s)
+                top.append(f)
+    documents = pd.DataFrame(rows)
+    return documents, np.array(leaf), np.array(top)
+
+
+@pytest.fixture(scope="module")
+def named():
+    documents, leaf, top = hierarchy_corpus()
+    texts = (documents["title"] + ". " + documents["abstract"]).tolist()
+    embedder = FakeEmbedder()
+    embeddings = embedder.encode(texts)
+    counts = count_terms(texts)
+    layers = [Layer("cluster", leaf, 4, np.array([0, 0, 1, 1])), Layer("theme", top, 2)]
+    table = label_layers(documents, embeddings, counts, layers, LabelConfig(),
+                         embed_phrases=embedder.encode)
+    return documents, embeddings, counts, layers, table
+
+
+def test_every_node_of_every_layer_gets_a_row_with_the_v2_columns(named):
+    _, _, _, _, table = named
+    assert list(table.columns) == CLASS_COLUMNS
+    assert list(table["level"]) == ["theme"] * 2 + ["cluster"] * 4  # broadest first
+    assert list(table["layer"]) == [1, 1, 0, 0, 0, 0]
+    assert table.loc[table["level"] == "theme", "parent"].tolist() == [-1, -1]
+    assert table.loc[table["level"] == "cluster", "parent"].tolist() == [0, 0, 1, 1]
+    assert table["support"].between(0, 1).all() and table["contrast"].between(0, 1).all()
+    assert table["weak_name"].dtype == bool
+
+
+def test_broad_nodes_are_named_for_the_umbrella_their_children_share(named):
+    _, _, _, _, table = named
+    themes = table[table["level"] == "theme"].sort_values("id")["label"].str.lower().tolist()
+    assert themes == ["computer vision", "natural language processing"]
+    assert not table.loc[table["level"] == "theme", "weak_name"].any()
+
+
+def test_leaves_are_named_for_their_own_papers_distinct_from_parent_and_siblings(named):
+    documents, _, _, layers, table = named
+    leaves = table[table["level"] == "cluster"].sort_values("id")
+    labels = leaves["label"].str.lower().tolist()
+    assert len(set(labels)) == 4
+    for label, phrases in zip(labels, [p for subs in FIELDS.values() for p in subs],
+                              strict=True):
+        assert any(word in label for phrase in phrases for word in phrase.split()), label
+    usage = WordUsage((documents["title"] + ". " + documents["abstract"]).tolist())
+    _, summary = name_scores(usage, layers[0].nodes, layers[0].parents, labels)
+    assert summary["support_spec_min"] >= 0.5
+    assert summary["sibling_duplicates"] == 0
+
+
+def test_provenance_terms_and_papers_behind_each_name(named):
+    documents, _, _, layers, table = named
+    for row in table.itertuples():
+        assert row.terms and len(row.terms) == len(row.weights)
+        level = layers[row.layer]
+        members = set(documents["id"].to_numpy()[level.nodes == row.id])
+        assert row.representative_ids and set(row.representative_ids) <= members
+
+
+def test_a_grab_bag_node_is_marked_weak():
+    rng = np.random.default_rng(3)
+    vocabulary = [f"topic{k}word" for k in range(200)]
+    rows = [{"id": str(i), "title": f"Paper {i}",
+             "abstract": " ".join(rng.choice(vocabulary, size=12)) + ".", "x": 0.0, "y": 0.0}
+            for i in range(60)]
+    documents = pd.DataFrame(rows)
+    texts = (documents["title"] + ". " + documents["abstract"]).tolist()
+    nodes = np.repeat([0, 1, 2], 20)
+    table = label_layers(documents, FakeEmbedder().encode(texts), count_terms(texts),
+                         [Layer("cluster", nodes, 3, np.zeros(3, dtype=int)),
+                          Layer("theme", np.zeros(60, dtype=int), 1)], LabelConfig())
+    assert table.loc[table["level"] == "cluster", "weak_name"].all()
+
+
+def test_names_without_a_model_and_with_one_missing():
+    assert phrase_embedder("/nonexistent/model/folder") is None
+    documents, leaf, top = hierarchy_corpus(n=12, seed=1)
+    texts = (documents["title"] + ". " + documents["abstract"]).tolist()
+    table = label_layers(documents, FakeEmbedder().encode(texts), count_terms(texts),
+                         [Layer("cluster", leaf, 4, np.array([0, 0, 1, 1])),
+                          Layer("theme", top, 2)], LabelConfig(), embed_phrases=None)
+    assert table["label"].str.len().gt(2).all()
+    assert table.groupby("level")["label"].nunique().tolist() == [4, 2]
+
+
+def test_assign_unique_gives_a_contested_phrase_to_the_node_it_fits_best():
+    names = assign_unique([["robots", "arms"], ["robots", "legs"], ["robots"]],
+                          [[0.5, 0.4], [0.9, 0.2], [0.1]])
+    assert names[1] == "robots" and names[0] == "arms"
+    assert names[2] == "robots (2)"  # nothing left: a numbered copy, never a shared name
+
+
+def test_refresh_renames_only_what_changed(named):
+    documents, embeddings, counts, layers, table = named
+    documents = documents.assign(cluster=layers[0].nodes, theme=layers[1].nodes)
+    clusters = table.copy()
+    before = clusters.copy()
+    terms = SavedTerms(counts.vocabulary, np.asarray(counts.matrix.sum(axis=0)).ravel(),
+                       counts.doc_freq, len(documents))
+    clusters.loc[clusters["level"] == "cluster", "label"] = ["stale"] * 4
+    done = refresh_classes(clusters, documents, embeddings, level="cluster", touched=[2],
+                           relabel=lambda c, size: True, terms=terms, config=LabelConfig())
+    assert done == {2: 30}
+    rows = clusters[clusters["level"] == "cluster"].set_index("id")
+    assert "translation" in rows.loc[2, "label"].lower() or "bleu" in rows.loc[2, "label"].lower()
+    assert rows.loc[[0, 1, 3], "label"].tolist() == ["stale"] * 3
+    assert rows.loc[2, "terms"] and 0 <= rows.loc[2, "support"] <= 1
+    themes = clusters[clusters["level"] == "theme"]
+    assert themes["label"].tolist() == before[before["level"] == "theme"]["label"].tolist()
+
+
+def test_refresh_renames_a_broad_node_from_its_children(named):
+    documents, embeddings, counts, layers, table = named
+    documents = documents.assign(cluster=layers[0].nodes, theme=layers[1].nodes)
+    clusters = table.copy()
+    terms = SavedTerms(counts.vocabulary, np.asarray(counts.matrix.sum(axis=0)).ravel(),
+                       counts.doc_freq, len(documents))
+    clusters.loc[clusters["level"] == "theme", "label"] = ["old a", "old b"]
+    refresh_classes(clusters, documents, embeddings, level="theme", touched=[1],
+                    relabel=lambda c, size: True, terms=terms, config=LabelConfig())
+    renamed = clusters[(clusters["level"] == "theme") & (clusters["id"] == 1)]["label"].item()
+    assert renamed.lower() == "natural language processing"
