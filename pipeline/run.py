@@ -19,7 +19,6 @@ re-cluster and re-label in place.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -259,15 +258,8 @@ def label_nodes(documents: pd.DataFrame, embeddings: np.ndarray, counts: TermCou
     nested = [Layer(level, labels, len(parents), parents if k + 1 < len(levels) else None)
               for k, (level, labels, parents)
               in enumerate(zip(levels, layers.labels, layers.parents, strict=True))]
-    if _LABEL_TAKES_PHRASES:
-        return label_layers(documents, embeddings, counts, nested, config.label,
-                            embed_phrases=embed_phrases)
-    return label_layers(documents, embeddings, counts, nested, config.label)
-
-
-#: Whether ``label.label_layers`` takes ``embed_phrases`` yet (the naming work of issue #12
-#: adds it; until it is merged the build's embedder is not passed on).
-_LABEL_TAKES_PHRASES = "embed_phrases" in inspect.signature(label_layers).parameters
+    return label_layers(documents, embeddings, counts, nested, config.label,
+                        embed_phrases=embed_phrases)
 
 
 def map_papers(documents: pd.DataFrame, embeddings: np.ndarray, config: BuildConfig,
