@@ -1,4 +1,9 @@
-"""Map: every paper as a point, filters in the sidebar, semantic search, a paper panel."""
+"""Map: every paper as a point, names that follow the zoom, the topic tree, filters that
+dim what they leave out, semantic search, a paper panel.
+
+The page draws the figure; the filters and all that follows them live in a fragment
+(``ui.explore``) that reruns alone, so a filter change never sends the figure again.
+"""
 
 from __future__ import annotations
 
@@ -8,41 +13,34 @@ import streamlit as st
 from ui import state
 from ui.context import map_context
 from ui.escape import escape
-from ui.exports import download_buttons, take_it_away
+from ui.explore import FullRun, Slots, explore, focus_key, view_mask
 from ui.figures import loading_figure, map_figure
 from ui.paper import (
     CHART_KEY,
-    SELECTION_KEY,
-    add_to_reading_list_button,
     current_paper_row,
     map_select_callback,
     paper_panel,
     reading_list_rows,
 )
 from ui.readinglist_figures import add_reading_list
-from ui.search import largest_topics, search_hits, semantic_search_results
-from ui.sidebar import NO_LABELS, overview, overview_toggle, sidebar_filters
+from ui.search import search_hits, semantic_search_results
+from ui.sidebar import display_controls, filters_from_state, overview_toggle
 from ui.tables import papers_table
-from ui.view import describe_counts, filter_mask, label_positions, map_levels
+from ui.view import overview_rows
 
 context = map_context()
 docs, assets = context.documents, context.assets
-filters, colour_by, label_level = sidebar_filters(context)
+filter_box = st.sidebar.container()
+filter_box.header("Filter")
+colour_by, label_mode = display_controls(context)
 overview_points = state.overview_limit()
 draw_every_paper = overview_toggle(len(docs), overview_points)
-
-view = docs[filter_mask(docs, filters, search_text=assets.search_text)]
-visible_rows = view.index.to_numpy()
+filters, focus = filters_from_state(context), focus_key(context)
+visible_rows = np.flatnonzero(view_mask(context, filters, focus))
 
 # ---- header and semantic search
-counts = context.topic_map.manifest.get("counts", {})
 st.markdown(f"## {escape(context.name, 'markdown')}")
-st.caption(
-    f"Showing {describe_counts(len(view), len(docs))} · {counts.get('clusters', '?')} clusters in "
-    f"{counts.get('themes', '?')} themes · model "
-    f"{escape(context.topic_map.model_name, 'markdown')}"
-    " · click a point to read it, drag a box or lasso to select papers")
-
+caption_slot = st.empty()
 state.seed("view_q", state.param("q")[:500])
 search_col, k_col = st.columns([5, 1])
 query = search_col.text_input(
@@ -63,53 +61,53 @@ found, scores, search_error = semantic_search_results(context, query, k=k, rows=
 if search_error:
     notices.warning(escape(search_error, "markdown"))
 
-# ---- the map and the side panel
+# ---- the map: every paper (filters dim, they do not remove), or a big map's overview
 paper_row = current_paper_row(assets)
-labels = None if label_level == NO_LABELS else label_positions(view, context.clusters, label_level)
-# Big views open on an overview: a fixed sample of points (plus the search hits and the
-# open paper); every label is still placed from all papers in view.
-drawn = view if draw_every_paper else overview(
-    view, assets.priority, where=notices, keep=(*found.tolist(), paper_row), main_map=True,
-    limit=overview_points)
+keep = [r for r in (*found.tolist(), paper_row) if r is not None]
+if draw_every_paper or overview_points <= 0 or len(docs) <= overview_points:
+    drawn = docs
+else:
+    rows = np.union1d(overview_rows(np.arange(len(docs)), assets.priority, limit=overview_points),
+                      overview_rows(visible_rows, assets.priority, limit=overview_points))
+    drawn = docs.iloc[np.union1d(rows, np.asarray(keep, dtype=np.int64))]
+    notices.info(f"Overview: {len(drawn):,} of the {len(docs):,} papers are drawn (a fixed "
+                 "random sample, filled in with the papers your filters keep); every topic is "
+                 "named. Filter, or tick *Draw every paper* in the sidebar, to see them all. A "
+                 "box or lasso selects every paper inside it, drawn or not.")
+sampled = len(drawn) < len(docs)
 fig = map_figure(drawn, hover=assets.hover, colour_by=colour_by,
-                 cluster_parent=assets.cluster_parent, labels=labels,
-                 label_size=15 if label_level == map_levels(context.clusters)[0] else 11,
+                 cluster_parent=assets.cluster_parent, level_themes=assets.level_themes,
                  highlight=found.tolist(), highlight_scores=scores.tolist(),
                  selected=paper_row, uirevision=str(context.path))
-add_reading_list(fig, view, assets.hover, reading_list_rows(context.path, assets))
-sampled = len(drawn) < len(view)
+add_reading_list(fig, docs, assets.hover, reading_list_rows(context.path, assets))
 map_slot.plotly_chart(fig, key=CHART_KEY,
-                      on_select=map_select_callback(docs, sampled_view=view if sampled else None),
+                      on_select=map_select_callback(docs, sampled_view=docs if sampled else None),
                       selection_mode=("points", "box", "lasso"), theme=None,
                       config={"displaylogo": False, "scrollZoom": True,
                               "modeBarButtonsToRemove": ["toImage", "autoScale2d"]})
 st.session_state["view_drawn"] = True
+overlay_slot = map_col.container()
 with side_col:
-    if paper_row is not None:
-        paper_panel(context, paper_row)
-    elif len(found):
-        search_hits(docs, found, scores)
+    if paper_row is not None or len(found):
+        first = "Paper" if paper_row is not None else "Search results"
+        panel_tab, tree_tab = st.tabs([first, "Topics"])
+        with panel_tab:
+            if paper_row is not None:
+                paper_panel(context, paper_row)
+            else:
+                search_hits(docs, found, scores)
+        tree_slot = tree_tab.container()
     else:
-        largest_topics(labels if labels is not None else
-                       label_positions(view, context.clusters, map_levels(context.clusters)[0]))
+        tree_slot = st.container()
 
-# ---- search results, selection, export
+# ---- search results; then the fragment: selection, downloads
 if len(found):
     st.subheader("Search results")
     papers_table(docs.iloc[found], assets, key="view_hits_table", scores=scores)
+below_slot = st.container()
 
-visible = set(visible_rows.tolist())
-selection = [r for r in st.session_state.get(SELECTION_KEY, []) if r in visible]
-if selection:
-    st.subheader(f"Selected papers ({len(selection):,})")
-    chosen = docs.iloc[np.array(selection, dtype=np.int64)]
-    papers_table(chosen, assets, key="view_selection_table", height=320)
-    cols = st.columns([3, 1, 1])
-    download_buttons(chosen, assets, stem=f"{context.name}-selection", key="dl_sel",
-                     where=cols[0])
-    add_to_reading_list_button(context.path, chosen["id"].astype(str).tolist(),
-                               key="view_rl_sel", where=cols[1])
-    cols[2].button("Clear selection", key="view_clear_sel",
-                   on_click=lambda: st.session_state.update({SELECTION_KEY: []}))
-
-take_it_away(view, assets, fig, name=context.name)
+explore(context, Slots(filters=filter_box, caption=caption_slot, overlay=overlay_slot,
+                       tree=tree_slot, below=below_slot),
+        FullRun(filters=filters, focus=focus, searching=bool(len(found)), sampled=sampled,
+                figure=fig),
+        label_mode)

@@ -34,7 +34,9 @@ from pipeline.embed import Embedder
 from pipeline.errors import PipelineError
 
 from .figures import hover_abstract_chars, hover_texts
-from .view import lowered_text, sample_priority
+from .hierarchy import NAMES_LLM, NAMES_OFFLINE, has_llm_names, names_by_level, node_table
+from .overlay import label_payload
+from .view import BROADEST, FINEST, lowered_text, sample_priority
 
 #: ``module:callable`` returning an Embedder, used instead of the map's model.
 #: For tests and load tests only; unset in production.
@@ -74,48 +76,82 @@ def _load_topic_map(path: str, stamp: tuple[int, int]) -> TopicMap:
 
 @dataclass
 class MapAssets:
-    """What every rerun needs about a map, computed once per map."""
+    """What every rerun needs about a map, computed once per map and names (LLM or
+    offline names: ``names``)."""
 
     hover: np.ndarray  # escaped hover label per paper (row position)
     search_text: pd.Series  # lower-cased title + abstract per paper
     cluster_names: dict[int, str]
     theme_names: dict[int, str]
-    cluster_parent: dict[int, int]
+    cluster_parent: dict[int, int]  # each finest cluster's theme (broadest ancestor)
     cluster_sizes: dict[int, int]
     theme_sizes: dict[int, int]
     row_of_id: dict[str, int]
     priority: np.ndarray  # fixed random rank per paper: which ones an overview draws
+    nodes: pd.DataFrame = field(default_factory=pd.DataFrame)  # ui.hierarchy.node_table
+    level_names: dict[str, dict[int, str]] = field(default_factory=dict)
+    level_themes: dict[str, dict[int, int]] = field(default_factory=dict)
+    names: str = NAMES_OFFLINE
+    overlay: dict = field(default_factory=dict)  # ui.overlay.label_payload
 
 
-def map_assets(path: Path | str) -> MapAssets:
-    """Hover texts, names and lookups for the map at ``path`` (cached)."""
+def names_mode(clusters: pd.DataFrame, wanted: str) -> str:
+    """The names a map is shown with: the language model's only when asked for and the
+    map has some (so a map without them is prepared once)."""
+    return NAMES_LLM if wanted == NAMES_LLM and has_llm_names(clusters) else NAMES_OFFLINE
+
+
+def map_assets(path: Path | str, names: str = NAMES_LLM) -> MapAssets:
+    """Hover texts, names and lookups for the map at ``path`` (cached per names)."""
     resolved = Path(path).resolve()
-    return _map_assets(str(resolved), map_stamp(resolved))
+    stamp = map_stamp(resolved)
+    mode = names_mode(_load_topic_map(str(resolved), stamp).clusters, names)
+    return _map_assets(str(resolved), stamp, mode)
 
 
-@st.cache_resource(max_entries=6, show_spinner="Preparing the map…")
-def _map_assets(path: str, stamp: tuple[int, int]) -> MapAssets:
+@st.cache_resource(max_entries=12, show_spinner="Preparing the map…")
+def _map_assets(path: str, stamp: tuple[int, int], names: str = NAMES_OFFLINE) -> MapAssets:
     topic_map = _load_topic_map(path, stamp)
-    return build_assets(topic_map.documents, topic_map.clusters)
+    base = _base_assets(path, stamp)
+    return build_assets(topic_map.documents, topic_map.clusters, names=names, base=base)
 
 
-def build_assets(documents: pd.DataFrame, clusters: pd.DataFrame) -> MapAssets:
+@st.cache_resource(max_entries=6, show_spinner=False)
+def _base_assets(path: str, stamp: tuple[int, int]) -> dict:
+    documents = _load_topic_map(path, stamp).documents
+    return _shared_parts(documents)
+
+
+def _shared_parts(documents: pd.DataFrame) -> dict:
+    """What does not depend on the names shown."""
+    return {"search_text": lowered_text(documents),
+            "row_of_id": {str(v): i for i, v in enumerate(documents["id"].tolist())},
+            "priority": sample_priority(len(documents))}
+
+
+def build_assets(documents: pd.DataFrame, clusters: pd.DataFrame, *,
+                 names: str = NAMES_OFFLINE, base: dict | None = None) -> MapAssets:
     """:class:`MapAssets` for any documents/clusters pair (a map or a sub-map)."""
-    fine = clusters[clusters["level"] == "cluster"]
-    themes = clusters[clusters["level"] == "theme"]
-    cluster_names = dict(zip(fine["id"].astype(int), fine["label"].astype(str), strict=True))
-    theme_names = dict(zip(themes["id"].astype(int), themes["label"].astype(str), strict=True))
+    nodes = node_table(clusters, names)
+    by_level = names_by_level(nodes)
+    fine = nodes[nodes["level"] == FINEST]
+    themes = nodes[nodes["level"] == BROADEST]
+    level_themes = {str(level): dict(zip(rows["id"].astype(int), rows["theme"].astype(int),
+                                         strict=True))
+                    for level, rows in nodes.groupby("level", sort=False)}
+    cluster_names, theme_names = by_level.get(FINEST, {}), by_level.get(BROADEST, {})
     return MapAssets(
         hover=hover_texts(documents, cluster_names, theme_names,
                           abstract_chars=hover_abstract_chars(len(documents))),
-        search_text=lowered_text(documents),
         cluster_names=cluster_names,
         theme_names=theme_names,
-        cluster_parent=dict(zip(fine["id"].astype(int), fine["parent"].astype(int), strict=True)),
+        cluster_parent=level_themes.get(FINEST, {}),
         cluster_sizes=dict(zip(fine["id"].astype(int), fine["size"].astype(int), strict=True)),
         theme_sizes=dict(zip(themes["id"].astype(int), themes["size"].astype(int), strict=True)),
-        row_of_id={str(v): i for i, v in enumerate(documents["id"].tolist())},
-        priority=sample_priority(len(documents)),
+        nodes=nodes, level_names=by_level, level_themes=level_themes, names=names,
+        overlay=label_payload(documents, nodes) if {"x", "y"} <= set(documents.columns)
+        else {},
+        **(base or _shared_parts(documents)),
     )
 
 

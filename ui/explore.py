@@ -1,0 +1,178 @@
+"""The map page's fragment: the filters and everything that follows them.
+
+A filter change reruns only :func:`explore` (``st.fragment``), never the page: the map's
+figure stays in the browser as it is, zoom included, and the papers left out are dimmed
+there (``ui.zoomlabels.overlay``); the counts, the caption, the topic tree, the selection
+and the downloads are redrawn from the cached map. Only what the figure itself depends
+on (search hits among the papers shown, the overview sample of a big map) makes the
+fragment ask for a rerun of the page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from . import nav, state
+from .context import MapContext
+from .escape import escape
+from .exports import download_buttons, take_it_away
+from .figures import shade, theme_colours
+from .hierarchy import member_mask, node, visible_counts
+from .overlay import view_state
+from .paper import CHART_KEY, SELECTION_KEY, add_to_reading_list_button
+from .sidebar import FOCUS_KEY, filter_widgets
+from .tables import papers_table
+from .view import BROADEST, FINEST, Filters, describe_counts, filter_mask
+from .zoomlabels import overlay, topic_tree, tree_nodes
+
+ZOOM_KEY = "view_zoom"  # a one-off zoom the overlay applies: {"seq": n, "box": [...]}
+
+
+@dataclass
+class Slots:
+    """Where the fragment writes: containers the page created in its full run."""
+
+    filters: object
+    caption: object
+    overlay: object
+    tree: object
+    below: object
+
+
+@dataclass
+class FullRun:
+    """What the page's last full run drew with: a fragment that needs another figure
+    (search hits among other papers, another overview sample) reruns the page."""
+
+    filters: Filters
+    focus: str
+    searching: bool
+    sampled: bool
+    figure: go.Figure | None = None
+    drawn_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+    def stale(self, filters: Filters, focus: str) -> bool:
+        return (self.searching or self.sampled) and (filters, focus) != (self.filters,
+                                                                          self.focus)
+
+
+def focus_key(context: MapContext) -> str:
+    """The topic in focus (clicked in the tree or from ``?node=``), if it exists."""
+    key = str(st.session_state.get(FOCUS_KEY) or "")
+    return key if key and node(context.assets.nodes, key) is not None else ""
+
+
+def view_mask(context: MapContext, filters: Filters, focus: str) -> np.ndarray:
+    """Which papers the filters and the topic in focus let through."""
+    docs = context.documents
+    mask = filter_mask(docs, filters, search_text=context.assets.search_text)
+    return mask & member_mask(docs, focus) if focus else mask
+
+
+def _choose(key: str) -> None:
+    """Tree callback: the topic clicked (or "" to let go) goes in focus and the URL."""
+    result = st.session_state.get("view_tree") or {}
+    chosen = result.get("select") if hasattr(result, "get") else None
+    if chosen is None:
+        return
+    st.session_state[FOCUS_KEY] = str(chosen)
+    state.set_params(node=str(chosen))
+
+
+def _clear_focus() -> None:
+    st.session_state[FOCUS_KEY] = ""
+    state.set_params(node="")
+
+
+@st.fragment
+def explore(context: MapContext, slots: Slots, full: FullRun, label_mode: str) -> None:
+    """Filters -> papers shown: caption, dimming and names on the map, tree, selection."""
+    docs, assets = context.documents, context.assets
+    filters = filter_widgets(context, slots.filters)
+    focus = focus_key(context)
+    if full.stale(filters, focus):
+        st.rerun()  # the figure itself changes (search among the papers shown, overview)
+    mask = view_mask(context, filters, focus)
+    filtered = not bool(mask.all())
+    view = docs[mask]
+    nodes = assets.nodes
+    counts = visible_counts(docs, nodes, mask if filtered else None)
+    _caption(context, slots.caption, len(view), counts)
+    forced = ([f"{BROADEST}:{t}" for t in filters.themes]
+              + [f"{FINEST}:{c}" for c in filters.clusters] + ([focus] if focus else []))
+    with slots.overlay:
+        overlay(CHART_KEY, assets.overlay,
+                view_state(docs, nodes, mask if filtered else None, focus=forced,
+                           mode=label_mode, zoom=st.session_state.get(ZOOM_KEY)),
+                key="view_overlay")
+    with slots.tree:
+        _tree(context, focus, counts if filtered else None)
+    with slots.below:
+        _selection(context, mask)
+        take_it_away(view, assets, full.figure, name=context.name,
+                     overlay_state=view_state(docs, nodes, mask if filtered else None,
+                                              focus=forced, mode=label_mode))
+    state.set_params(node=focus)
+
+
+def _caption(context: MapContext, where: object, n_shown: int, counts: np.ndarray) -> None:
+    nodes = context.assets.nodes
+    fine, broad = (nodes["level"] == FINEST).to_numpy(), (nodes["level"] == BROADEST).to_numpy()
+    n_docs = len(context.documents)
+    if n_shown == n_docs:
+        topics = f"{int(fine.sum())} clusters in {int(broad.sum())} themes"
+    else:
+        topics = (f"{int((counts[fine] > 0).sum())} of {int(fine.sum())} clusters and "
+                  f"{int((counts[broad] > 0).sum())} of {int(broad.sum())} themes in view; "
+                  "the rest is dimmed")
+    where.caption(
+        f"Showing {describe_counts(n_shown, n_docs)} · {topics} · model "
+        f"{escape(context.topic_map.model_name, 'markdown')}"
+        " · click a point to read it, drag a box or lasso to select papers")
+
+
+def _tree(context: MapContext, focus: str, counts: np.ndarray | None) -> None:
+    nodes = context.assets.nodes
+    if focus:
+        row = node(nodes, focus)
+        st.markdown(f"**{escape(row['label'], 'markdown', limit=80)}** · "
+                    f"{int(row['size']):,} papers")
+        with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+            nav.page_link(st, nav.DRILL_DOWN, "Its sub-topics", drill=focus)
+            st.button("Let go", icon=":material/close:", key="view_focus_clear",
+                      type="tertiary", help="Show the whole map again (the zoom stays)",
+                      on_click=_clear_focus)
+    base = theme_colours(sorted(set(nodes["theme"].astype(int))))
+    colours = {str(k): shade(base[int(t)], 0.0 if d == 0 else 0.12 * min(d, 3))
+               for k, t, d in zip(nodes["key"], nodes["theme"], nodes["depth"], strict=True)}
+    boxes = {str(item["k"]): item["b"] for item in context.assets.overlay.get("labels", [])}
+    topic_tree(CHART_KEY, tree_nodes(nodes, counts), boxes, colours, selected=focus,
+               key="view_tree", on_select=lambda: _choose("view_tree"))
+
+
+def _selection(context: MapContext, mask: np.ndarray) -> None:
+    """The papers selected with a box or lasso that the filters let through."""
+    docs, assets = context.documents, context.assets
+    selection = [r for r in st.session_state.get(SELECTION_KEY, [])
+                 if 0 <= r < len(docs) and mask[r]]
+    if not selection:
+        return
+    st.subheader(f"Selected papers ({len(selection):,})")
+    chosen = docs.iloc[np.array(selection, dtype=np.int64)]
+    papers_table(chosen, assets, key="view_selection_table", height=320)
+    cols = st.columns([3, 1, 1])
+    download_buttons(chosen, assets, stem=f"{context.name}-selection", key="dl_sel",
+                     where=cols[0])
+    add_to_reading_list_button(context.path, chosen["id"].astype(str).tolist(),
+                               key="view_rl_sel", where=cols[1])
+    cols[2].button("Clear selection", key="view_clear_sel",
+                   on_click=lambda: st.session_state.update({SELECTION_KEY: []}))
+
+
+def drawn_rows(view: pd.DataFrame) -> np.ndarray:
+    return view.index.to_numpy()
