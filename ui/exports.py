@@ -22,13 +22,22 @@ from .overlay import export_script
 
 
 def export_table(documents: pd.DataFrame, assets: MapAssets) -> pd.DataFrame:
-    """Papers with their cluster and theme names, ready for the export functions."""
+    """Papers with the names of the topics that hold them, ready for the export functions:
+    ``cluster_label`` (finest; "unclustered" for noise), ``theme_label`` (broadest) and,
+    on a map with layers between, ``layer_1_label`` ... (the names shown: a language
+    model's where chosen and present)."""
     table = documents.drop(columns=[c for c in documents.columns if c.startswith("_")]
                            + ["x", "y", "outlier_score"], errors="ignore").copy()
     table.insert(2, "cluster_label", [assets.cluster_names.get(int(c), "unclustered")
                                       for c in documents["cluster"]])
     table.insert(3, "theme_label", [assets.theme_names.get(int(t), "")
                                     for t in documents["theme"]])
+    between = [lv for lv in assets.level_names if lv not in ("cluster", "theme")
+               and lv in documents.columns]
+    for position, level in enumerate(sorted(between), start=4):
+        names = assets.level_names[level]
+        table.insert(position, f"{level}_label", [names.get(int(v), "unclustered")
+                                                  for v in documents[level]])
     return table
 
 

@@ -1,6 +1,6 @@
 """Cached loaders shared by every session of the app process.
 
-Maps, the query model and drill-down sub-maps are held with
+Maps, the query model and re-mapped topics are held with
 ``st.cache_resource``: one copy per process, shared by all sessions, never
 copied per rerun. Callers must treat what they get as read-only.
 
@@ -10,7 +10,8 @@ Public entry points (other pages use these):
 - :func:`map_assets` ``(path) -> MapAssets``: hover texts, names, search text
 - :func:`query_model` ``(model_name, dimension) -> QueryModel`` and
   :func:`embed_query`: semantic search with the map's own model
-- :func:`submap` ``(path, trail) -> SubMap``: a theme or cluster re-mapped in place
+- :func:`remapped` ``(path, key) -> SubMap``: a topic's papers mapped again on their own
+  (an explicit action of the drill-down page: the saved layers need no re-mapping)
 
 A cache entry is keyed by the map's path *and* its manifest's modification
 stamp, so a rebuilt map is picked up without restarting the app.
@@ -231,24 +232,17 @@ def embed_query(model_name: str, dimension: int, query: str, backend: str = "") 
 
 @dataclass
 class SubMap:
-    """One theme or cluster of a map, re-reduced, re-clustered and re-labelled."""
+    """The papers of one topic, re-reduced, re-clustered and re-labelled on their own."""
 
     documents: pd.DataFrame  # indexed 0..n-1; column "_row" is the row in the root map
     clusters: pd.DataFrame
-    assets: MapAssets | None  # None when too small to re-map
-    trail: tuple[tuple[str, int], ...]
-    #: The names that go with ``documents``' cluster and theme numbers: its own when it
-    #: was re-mapped, else those of the (sub-)map it was picked from.
-    names: MapAssets | None = None
+    assets: MapAssets
+    key: str  # the topic re-mapped ("layer_1:3")
 
     @property
     def rows(self) -> np.ndarray:
         """Row positions of these papers in the root map."""
         return self.documents["_row"].to_numpy()
-
-    @property
-    def mapped(self) -> bool:
-        return self.assets is not None
 
 
 def drill_config(manifest: dict, n_papers: int) -> BuildConfig:
@@ -274,39 +268,36 @@ def drill_config(manifest: dict, n_papers: int) -> BuildConfig:
     return config.validate()
 
 
-def submap(path: Path | str, trail: tuple[tuple[str, int], ...]) -> SubMap:
-    """The sub-map reached from the map at ``path`` by ``trail`` (cached per map + trail).
-
-    ``trail`` is a sequence of ``(level, id)`` steps, ``level`` being
-    ``"theme"`` or ``"cluster"``; each step selects papers of the previous
-    (sub-)map and maps them again with :func:`pipeline.map_papers`.
-    """
+def remapped(path: Path | str, key: str) -> SubMap | None:
+    """The papers of topic ``key`` (``"level:id"``) mapped again on their own, as an
+    explicit, costly action (UMAP, clustering, names; cached per map and topic for every
+    session). ``None`` when the topic has fewer than :data:`MIN_DRILL_PAPERS` papers."""
     resolved = Path(path).resolve()
-    return _submap(str(resolved), map_stamp(resolved), tuple(trail))
+    return _remapped(str(resolved), map_stamp(resolved), str(key))
+
+
+def remapped_if_cached(path: Path | str, key: str) -> bool:
+    """Whether ``key`` was already re-mapped in this process (shown without asking)."""
+    resolved = Path(path).resolve()
+    return (str(resolved), str(key)) in _REMAPPED
+
+
+_REMAPPED: set[tuple[str, str]] = set()
 
 
 @st.cache_resource(max_entries=48, show_spinner="Re-mapping these papers (once)…")
-def _submap(path: str, stamp: tuple[int, int], trail: tuple[tuple[str, int], ...]) -> SubMap:
+def _remapped(path: str, stamp: tuple[int, int], key: str) -> SubMap | None:
     topic_map = _load_topic_map(path, stamp)
-    if not trail:
-        documents = topic_map.documents.copy()
-        documents["_row"] = np.arange(len(documents))
-        assets = _map_assets(path, stamp)
-        return SubMap(documents, topic_map.clusters, assets, (), assets)
-    parent = _submap(path, stamp, trail[:-1])
-    level, group = trail[-1]
-    if level not in parent.documents.columns or level not in set(parent.clusters["level"]):
-        raise PipelineError(f"cannot drill into {level!r}: this map has no such level")
-    if not parent.mapped:
-        raise PipelineError("this group is too small to drill into")
-    chosen = parent.documents[parent.documents[level] == group].reset_index(drop=True)
-    if len(chosen) < MIN_DRILL_PAPERS:  # listed with the names of the map it came from
-        return SubMap(chosen, parent.clusters, None, trail, parent.names)
-    rows = chosen["_row"].to_numpy()
+    level, _, number = key.partition(":")
+    if level not in topic_map.documents.columns or not number.isdigit():
+        raise PipelineError(f"this map has no topic {key!r}")
+    rows = np.flatnonzero(topic_map.documents[level].to_numpy() == int(number))
+    if len(rows) < MIN_DRILL_PAPERS:
+        return None
     base = topic_map.documents.iloc[rows].reset_index(drop=True)
     base["_row"] = rows
     embeddings = np.asarray(topic_map.embeddings[rows], dtype=np.float32)
     config = drill_config(topic_map.manifest, len(base))
     documents, clusters = map_papers(base, embeddings, config)
-    assets = build_assets(documents, clusters)
-    return SubMap(documents, clusters, assets, trail, assets)
+    _REMAPPED.add((path, key))
+    return SubMap(documents, clusters, build_assets(documents, clusters), key)
