@@ -23,7 +23,7 @@ from ui.paper import (
     reading_list_rows,
 )
 from ui.readinglist_figures import add_reading_list
-from ui.search import search_hits, semantic_search_results
+from ui.search import search_hits, search_pending, semantic_search_results, wait_for_model
 from ui.sidebar import display_controls, filters_from_state, overview_toggle
 from ui.tables import papers_table
 from ui.view import overview_rows
@@ -57,9 +57,16 @@ if "view_drawn" not in st.session_state:
     # while the real figure (and perhaps the search model) is being prepared.
     map_slot.plotly_chart(loading_figure(), theme=None, config={"displayModeBar": False})
 
-found, scores, search_error = semantic_search_results(context, query, k=k, rows=visible_rows)
+# The search model loads in the background from the moment the map opened: the map is
+# drawn without waiting for it, and the page reruns with the results once it is there.
+pending = search_pending(context, query)
+found, scores, search_error = semantic_search_results(
+    context, "" if pending else query, k=k, rows=visible_rows)
 if search_error:
     notices.warning(escape(search_error, "markdown"))
+if pending:
+    notices.info("The search model is still loading (once per server); your results "
+                 "appear here in a moment.")
 
 # ---- the map: every paper (filters dim, they do not remove), or a big map's overview
 paper_row = current_paper_row(assets)
@@ -111,3 +118,6 @@ explore(context, Slots(filters=filter_box, caption=caption_slot, overlay=overlay
         FullRun(filters=filters, focus=focus, searching=bool(len(found)), sampled=sampled,
                 figure=fig),
         label_mode)
+if pending:
+    wait_for_model(context)
+    st.rerun()

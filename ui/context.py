@@ -18,7 +18,7 @@ import streamlit as st
 from pipeline import TopicMap
 from pipeline.errors import PipelineError
 
-from . import state
+from . import querymodel, state
 from .escape import escape
 from .hierarchy import NAMES_LLM, NAMES_OFFLINE, has_llm_names
 from .loaders import MapAssets, load_topic_map, map_assets
@@ -90,10 +90,18 @@ def open_map_context() -> MapContext:
         st.stop()
     state.sync_map_param(path)
     map_picker(path)
+    warm_query_model(topic_map)
     names = names_switch(topic_map.clusters)
     context = MapContext(topic_map, Path(path), map_assets(path, names))
     st.session_state[CONTEXT_KEY] = context
     return context
+
+
+def warm_query_model(topic_map: TopicMap) -> None:
+    """Start loading the map's search model in the background (once per process), so the
+    first search does not wait for it and no page waits on it."""
+    backend = str((topic_map.manifest.get("model") or {}).get("backend") or "")
+    querymodel.warm(topic_map.model_name, int(topic_map.embeddings.shape[1]), backend)
 
 
 def map_context() -> MapContext:

@@ -8,8 +8,8 @@ Public entry points (other pages use these):
 
 - :func:`load_topic_map` ``(path) -> pipeline.TopicMap``
 - :func:`map_assets` ``(path) -> MapAssets``: hover texts, names, search text
-- :func:`query_model` ``(model_name, dimension) -> QueryModel`` and
-  :func:`embed_query`: semantic search with the map's own model
+- :func:`embed_query`: semantic search with the map's own model, loaded once per
+  process in the background when a map opens (``ui.querymodel``)
 - :func:`remapped` ``(path, key) -> SubMap``: a topic's papers mapped again on their own
   (an explicit action of the drill-down page: the saved layers need no re-mapping)
 
@@ -19,9 +19,6 @@ stamp, so a rebuilt map is picked up without restarting the app.
 
 from __future__ import annotations
 
-import importlib
-import os
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,17 +28,14 @@ import streamlit as st
 
 from pipeline import BuildConfig, TopicMap, load_map, map_papers
 from pipeline.artifacts import MANIFEST
-from pipeline.embed import Embedder
 from pipeline.errors import PipelineError
 
 from .figures import hover_abstract_chars, hover_texts
 from .hierarchy import NAMES_LLM, NAMES_OFFLINE, has_llm_names, names_by_level, node_table
 from .overlay import label_payload
+from .querymodel import query_model
 from .view import BROADEST, FINEST, lowered_text, sample_priority
 
-#: ``module:callable`` returning an Embedder, used instead of the map's model.
-#: For tests and load tests only; unset in production.
-QUERY_EMBEDDER_ENV = "TOPICMAP_QUERY_EMBEDDER"
 #: Fewer papers than this are listed, not re-mapped, by the drill-down.
 MIN_DRILL_PAPERS = 12
 
@@ -157,61 +151,6 @@ def build_assets(documents: pd.DataFrame, clusters: pd.DataFrame, *,
 
 
 # --------------------------------------------------------------------------- query model
-
-
-@dataclass
-class QueryModel:
-    """The map's embedding model for queries, or why it cannot be used."""
-
-    name: str
-    embedder: Embedder | None = None
-    error: str | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    @property
-    def available(self) -> bool:
-        return self.embedder is not None
-
-
-def make_query_embedder(model: str | dict) -> Embedder:
-    """The embedder for queries: the one the map's papers were embedded with.
-
-    ``model`` is the map's manifest ``model`` entry (name and backend), or just
-    the model's name (then the backend is torch); see
-    ``pipeline.backends.embedder_for_map``. Tests replace this function (or set
-    ``$TOPICMAP_QUERY_EMBEDDER`` to ``module:callable``) to avoid loading a real model.
-    """
-    hook = os.environ.get(QUERY_EMBEDDER_ENV)
-    if hook:
-        module_name, _, attr = hook.partition(":")
-        return getattr(importlib.import_module(module_name), attr)()
-    from pipeline.backends import embedder_for_map
-
-    return embedder_for_map(model)
-
-
-@st.cache_resource(max_entries=4, show_spinner="Loading the search model (once)…")
-def query_model(model_name: str, dimension: int, backend: str = "") -> QueryModel:
-    """Load the query model once per process; failures are kept with their reason.
-
-    ``backend`` is the one the map's papers were embedded with (its manifest's
-    ``model.backend``), so queries are embedded the same way.
-    """
-    if not model_name:
-        return QueryModel(model_name, error="the map's manifest does not name its model")
-    try:
-        embedder = make_query_embedder({"name": model_name, "backend": backend or None})
-        got = int(embedder.dimension)  # loads the weights now, not at the first query
-    except PipelineError as exc:
-        return QueryModel(model_name, error=str(exc))
-    except Exception as exc:  # noqa: BLE001 - any failure to load means "unavailable"
-        first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        return QueryModel(model_name, error=f"cannot load model {model_name!r} ({first})")
-    if got != dimension:
-        return QueryModel(model_name, error=(
-            f"model {model_name!r} gives {got}-d vectors but the map was built with "
-            f"{dimension}-d ones; rebuild the map or install the model it used"))
-    return QueryModel(model_name, embedder=embedder)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)

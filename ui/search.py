@@ -11,8 +11,9 @@ from pipeline.errors import PipelineError
 from .context import MapContext
 from .escape import escape
 from .latex import readable
-from .loaders import embed_query, query_model
+from .loaders import embed_query
 from .paper import open_paper
+from .querymodel import query_model, ready
 from .view import semantic_search
 
 
@@ -27,7 +28,11 @@ def semantic_search_results(context: MapContext, query: str, *, k: int, rows: np
     name = topic_map.model_name
     dimension = int(topic_map.embeddings.shape[1])
     backend = str(topic_map.manifest.get("model", {}).get("backend") or "")
-    model = query_model(name, dimension, backend)
+    if ready(name, dimension, backend):
+        model = query_model(name, dimension, backend)
+    else:  # still loading in the background (it started when the map opened)
+        with st.spinner("Loading the search model (once)…"):
+            model = query_model(name, dimension, backend)
     if not model.available:
         return (*empty, f"Semantic search is unavailable for this map: {model.error}")
     try:
@@ -36,6 +41,24 @@ def semantic_search_results(context: MapContext, query: str, *, k: int, rows: np
         return (*empty, f"Semantic search failed: {exc}")
     found, scores = semantic_search(topic_map.embeddings, vector, k=k, rows=rows)
     return found, scores, None
+
+
+def search_pending(context: MapContext, query: str) -> bool:
+    """Whether ``query`` waits for the search model, still loading in the background: the
+    page then draws the map first and reruns itself once the model is there
+    (:func:`wait_for_model`)."""
+    topic_map = context.topic_map
+    backend = str(topic_map.manifest.get("model", {}).get("backend") or "")
+    return bool(query.strip()) and not ready(topic_map.model_name,
+                                             int(topic_map.embeddings.shape[1]), backend)
+
+
+def wait_for_model(context: MapContext) -> None:
+    """Wait (with a spinner) for the search model loading in the background."""
+    topic_map = context.topic_map
+    backend = str(topic_map.manifest.get("model", {}).get("backend") or "")
+    with st.spinner("Loading the search model (once per server)…"):
+        query_model(topic_map.model_name, int(topic_map.embeddings.shape[1]), backend)
 
 
 def search_hits(documents: pd.DataFrame, found: np.ndarray, scores: np.ndarray) -> None:
