@@ -203,6 +203,7 @@ async def browser_session(browser, name: str, url: str, map_name: str, deadline:
 def expectations(map_path: Path) -> dict:
     """What each filter must leave on the map, computed with the dashboard's own rules."""
     from pipeline import load_map
+    from ui.loaders import MIN_DRILL_PAPERS
     from ui.view import Filters, filter_mask, lowered_text
 
     topic_map = load_map(map_path)
@@ -218,6 +219,7 @@ def expectations(map_path: Path) -> dict:
     by_years = {r: int(filter_mask(docs, Filters(years=r), search_text=text).sum())
                 for r in ranges}
     themes = topic_map.level("theme")
+    themes = themes[themes["size"] >= MIN_DRILL_PAPERS]  # smaller ones have no map to drill into
     memory = docs.memory_usage(deep=True).sum() + topic_map.embeddings.nbytes
     return {"total": len(docs), "words": words, "years": by_years,
             "year_ranges": [(float(a), float(b)) for a, b in ranges],

@@ -45,18 +45,26 @@ def build_parser() -> argparse.ArgumentParser:
                             "(--model then names the model that made them, used for search)")
     build.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
     build.add_argument("--min-cluster-size", type=int, metavar="K",
-                       help="smallest cluster HDBSCAN keeps (default: grows with the corpus)")
+                       help="smallest cluster of the finest layer (default: 0.35 x the square "
+                            "root of the number of papers, at least 3)")
     build.add_argument("--min-samples", type=int, metavar="K",
-                       help="HDBSCAN min_samples: higher marks more papers as noise")
-    build.add_argument("--cluster-selection", choices=["eom", "leaf"], default="eom",
-                       help="HDBSCAN cluster selection: eom (fewer, larger) or leaf (finer)")
+                       help="HDBSCAN min_samples (default 5): higher marks more papers as noise")
+    build.add_argument("--cluster-selection", choices=["leaf", "eom"], default="leaf",
+                       help="HDBSCAN selection of the finest layer: leaf (default: fine clusters "
+                            "that the broader layers group) or eom (fewer, larger; on some "
+                            "corpora two or three giant clusters)")
     build.add_argument("--reassign-noise", action="store_true",
-                       help="put noise papers into their nearest cluster (flag kept)")
+                       help="put every paper left as noise into its nearest cluster (is_noise "
+                            "keeps HDBSCAN's verdict; by default only noise whose neighbours are "
+                            "mostly one cluster joins it)")
     build.add_argument("--n-neighbors", type=int,
                        help="UMAP neighbours (default: 15, or 30 from 2,000 papers on)")
     build.add_argument("--n-components", type=int, default=5,
                        help="UMAP dimensions of the clustering space (default 5)")
-    build.add_argument("--n-themes", type=int, help="number of themes (default: automatic)")
+    build.add_argument("--n-themes", type=int, metavar="N",
+                       help="topics of the broadest layer (themes; default: automatic, 4 to 10 "
+                            "where the topic tree has its largest gap); the layers between "
+                            "have about a quarter of the nodes of the one below")
     build.add_argument("--batch-size", type=int, default=32, help="embedding batch size")
     build.add_argument("--backend", choices=list(BACKENDS), default=DEFAULT_BACKEND,
                        help="how the model runs (see BENCHMARKS.md): " + "; ".join(
@@ -125,11 +133,16 @@ def run_build(args: argparse.Namespace) -> int:
     else:
         topic_map = build(args.paths, args.out, config, cache_dir=args.cache_dir,
                           show_progress=not args.quiet and sys.stderr.isatty())
-    counts = topic_map.manifest["counts"]
-    print(f"Map written to {topic_map.path}: {counts['kept']} papers, {counts['clusters']} "
-          f"clusters, {counts['themes']} themes, {counts['noise']} noise.")
+    print(f"Map written to {topic_map.path}: {describe_counts(topic_map.manifest['counts'])}.")
     print(f"Look at it: streamlit run dashboard.py -- --map {topic_map.path}")
     return 0
+
+
+def describe_counts(counts: dict) -> str:
+    """``"600 papers, layers of 19 / 7 topics (finest first), 90 in no cluster"``."""
+    layers = " / ".join(str(n) for n in counts.get("layers", []))
+    return (f"{counts['kept']} papers, layers of {layers} topics (finest first), "
+            f"{counts.get('unclustered', counts['noise'])} in no finest cluster")
 
 
 def run_info(args: argparse.Namespace) -> int:
@@ -147,14 +160,25 @@ def run_info(args: argparse.Namespace) -> int:
     for item in manifest.get("inputs", []):
         print(f"  input {item['path']} ({item['rows']} rows, sha256 {item['sha256'][:12]})")
     print("  timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in manifest.get("timings", {}).items()))
-    clusters = topic_map.clusters
-    themes = clusters[clusters["level"] == "theme"].sort_values("size", ascending=False)
-    fine = clusters[clusters["level"] == "cluster"]
-    for _, theme in themes.iterrows():
-        print(f"\n  theme {theme['id']}: {theme['label']} ({theme['size']} papers)")
-        for _, row in fine[fine["parent"] == theme["id"]].sort_values("size", ascending=False).iterrows():
-            terms = ", ".join(list(row["terms"])[:5])
-            print(f"    cluster {row['id']:>3}: {row['label']} ({row['size']}) - {terms}")
+    levels = topic_map.levels
+    print(f"  layers (broadest first): {', '.join(reversed(levels))}")
+
+    def show(level: str, parent: int | None, depth: int) -> None:
+        rows = topic_map.level(level)
+        if parent is not None:
+            rows = rows[rows["parent"] == parent]
+        finer = levels[levels.index(level) - 1] if level != levels[0] else None
+        for row in rows.sort_values(["size", "id"], ascending=[False, True]).itertuples():
+            flags = "".join([", fragile" if row.fragile else "",
+                             ", weak name" if row.weak_name else ""])
+            terms = f" - {', '.join(list(row.terms)[:5])}" if finer is None else ""
+            print(f"{'  ' * depth}{level} {row.id}: {row.label} ({row.size} papers, stability "
+                  f"{row.stability:.2f}{flags}){terms}")
+            if finer is not None:
+                show(finer, int(row.id), depth + 1)
+
+    print()
+    show(levels[-1], None, 1)
     return 0
 
 
@@ -185,7 +209,7 @@ def add_update_parser(commands) -> None:
     update.add_argument("map", metavar="MAP_DIR", help="map directory to update")
     update.add_argument("paths", nargs="*", metavar="FILE", help="file(s) of new papers")
     update.add_argument("--rebuild", action="store_true",
-                        help="refit reduce, cluster, themes and labels over the map's papers "
+                        help="refit reduce, cluster, layers and labels over the map's papers "
                              "plus the new ones (the saved config; vectors from the map)")
     update.add_argument("--embeddings", metavar="FILE.npy",
                         help="precomputed vectors of the new papers, one row per input row")
@@ -203,17 +227,17 @@ def run_update(args: argparse.Namespace) -> int:
                    show_progress=not args.quiet and sys.stderr.isatty())
     if args.rebuild:
         topic_map = rebuild_map(args.map, args.paths, **options)
-        counts = topic_map.manifest["counts"]
-        print(f"Map rebuilt at {topic_map.path}: {counts['kept']} papers, {counts['clusters']} "
-              f"clusters, {counts['themes']} themes, {counts['noise']} noise.")
+        print(f"Map rebuilt at {topic_map.path}: "
+              f"{describe_counts(topic_map.manifest['counts'])}.")
         return 0
     if not args.paths:
         raise PipelineError("update needs FILE(s) of new papers (or --rebuild to refit the map)")
     result = update_map(args.map, args.paths, **options)
+    relabelled = ", ".join(f"{len(nodes)} at {level}" for level, nodes
+                           in result.relabelled.items())
     print(f"Added {result.added} papers to {result.topic_map.path} in {result.seconds:.1f}s "
           f"({result.skipped_duplicates} already in the map, {result.new_noise} landed as "
-          f"noise); relabelled {len(result.relabelled.get('cluster', []))} clusters and "
-          f"{len(result.relabelled.get('theme', []))} themes.")
+          f"noise, in no cluster); relabelled {relabelled or 'none'}.")
     for reason in result.advice:
         print(f"advice: {reason}")
     if result.added and result.advice:

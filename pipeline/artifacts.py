@@ -4,14 +4,19 @@ Layout of ``maps/NAME/``::
 
     manifest.json        schema version, config, model, inputs, counts, timings,
                          package versions, and a SHA-256 of every other file
-    documents.parquet    one row per paper (see DOCUMENT_COLUMNS)
-    clusters.parquet     one row per cluster and per theme (see CLUSTER_COLUMNS)
+    documents.parquet    one row per paper (see DOCUMENT_COLUMNS), then a column per
+                         layer between the finest and the broadest (layer_1 ...), then
+                         the input's metadata columns
+    clusters.parquet     one row per node of every layer (see CLUSTER_COLUMNS)
     embeddings.npy       float32, L2-normalised, row-aligned with documents
     fitted.npz           (optional) what ``python -m pipeline update`` needs to add
                          papers without refitting, as plain numeric arrays (read with
                          allow_pickle=False); its arrays are described in
                          pipeline/fitted.py. Maps without it load as before;
                          ``update --rebuild`` adds it.
+
+A map holds nested layers of topics, layer 0 the finest ("cluster") to layer L-1 the
+broadest ("theme"), L >= 2, "layer_1" ... between; schema 1 (one cut) is refused.
 
 A map is written into a temporary sibling directory and renamed into place,
 so a crash or Ctrl-C never leaves a half-written map and never destroys the
@@ -37,7 +42,7 @@ import pandas as pd
 
 from .errors import MapFormatError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 FORMAT_NAME = "topicmap"
 MANIFEST = "manifest.json"
 DOCUMENTS = "documents.parquet"
@@ -45,24 +50,44 @@ CLUSTERS = "clusters.parquet"
 EMBEDDINGS = "embeddings.npy"
 FITTED = "fitted.npz"
 
-#: Columns every documents table has, in order; metadata columns follow.
+#: Columns every documents table starts with, in order; ``cluster`` is the finest layer
+#: (-1: noise), ``theme`` the broadest (never -1). The layers between follow as
+#: ``layer_1 ...`` (:func:`level_names`), then the input's metadata columns.
 DOCUMENT_COLUMNS = [
     "id", "title", "abstract", "year", "authors", "url",
     "x", "y", "cluster", "theme", "probability", "outlier_score", "is_noise",
 ]
-#: Columns of the clusters table. ``level`` is "cluster" or "theme"; ``parent``
-#: is a cluster's theme id (-1 for themes); ids are unique within a level.
+#: Names written by a language model beside the offline ``label`` ("" = none;
+#: pipeline/relabel.py).
+LLM_COLUMNS = ["llm_label", "llm_description"]
+#: Columns of the clusters table: one row per node of every layer. ``layer`` is 0 for the
+#: finest; ``level`` the documents column of that layer; ``id`` is unique within a layer;
+#: ``parent`` the node's id in the next broader layer (-1 at the top).
 CLUSTER_COLUMNS = [
-    "level", "id", "parent", "label", "terms", "weights", "size", "x", "y",
-    "representative_ids",
+    "layer", "level", "id", "parent", "label", "terms", "weights", "size", "x", "y",
+    "representative_ids", "support", "contrast", "stability", "weak_name", "fragile",
+    *LLM_COLUMNS,
 ]
-#: Optional columns of the clusters table, written when present and read back: names
-#: written by a language model beside the offline ``label`` ("" = none; pipeline/relabel.py).
-OPTIONAL_CLUSTER_COLUMNS = ["llm_label", "llm_description"]
 NOISE = -1
-#: The levels of the clusters table, finest first; each is also the documents column
-#: that holds every paper's node at that level.
-LEVELS = ["cluster", "theme"]
+#: The finest and the broadest level, which every map has.
+FINEST, BROADEST = "cluster", "theme"
+
+
+def level_names(n_layers: int) -> list[str]:
+    """The level (documents column) of each layer, finest first: ``cluster``,
+    ``layer_1`` ... ``layer_{L-2}``, ``theme``."""
+    if n_layers < 2:
+        raise ValueError(f"a map has at least two layers, got {n_layers}")
+    return [FINEST, *(f"layer_{k}" for k in range(1, n_layers - 1)), BROADEST]
+
+
+def level_order(clusters: pd.DataFrame) -> list[str]:
+    """The levels of a clusters table, finest first (by its ``layer`` column, else by name)."""
+    if "layer" in clusters.columns:
+        return list(clusters.groupby("level")["layer"].min().sort_values(kind="stable").index)
+    names = dict.fromkeys(clusters["level"].astype(str))
+    return sorted(names, key=lambda n: 0 if n == FINEST else float("inf") if n == BROADEST
+                  else int(n.removeprefix("layer_")) if n.removeprefix("layer_").isdigit() else 1)
 
 
 @dataclass
@@ -80,11 +105,33 @@ class TopicMap:
     @property
     def metadata_columns(self) -> list[str]:
         """Extra input columns kept for colouring and filtering."""
-        return [c for c in self.documents.columns if c not in DOCUMENT_COLUMNS]
+        layers = set(self.levels)
+        return [c for c in self.documents.columns if c not in DOCUMENT_COLUMNS
+                and c not in layers]
 
-    def level(self, level: str) -> pd.DataFrame:
-        """The rows of the clusters table at ``level`` ("cluster" or "theme")."""
-        return self.clusters[self.clusters["level"] == level].reset_index(drop=True)
+    @property
+    def levels(self) -> list[str]:
+        """The map's levels, finest first: ``["cluster", "layer_1", ..., "theme"]``.
+        Each is a documents column and a ``level`` of the clusters table."""
+        return level_order(self.clusters)
+
+    def level(self, level: str | int) -> pd.DataFrame:
+        """The rows of the clusters table at ``level`` (a level name, or a layer number:
+        0 finest, -1 broadest), ordered by id; none for a name the map lacks."""
+        name = level if isinstance(level, str) else self.level_name(level)
+        rows = self.clusters[self.clusters["level"] == name]
+        return rows.sort_values("id", kind="stable").reset_index(drop=True)
+
+    def level_name(self, level: str | int) -> str:
+        """The level name of a layer number (0 finest, -1 broadest) or name; a
+        ``MapFormatError`` names the map's levels when there is no such one."""
+        levels = self.levels
+        if isinstance(level, (int, np.integer)) and -len(levels) <= level < len(levels):
+            return levels[level]
+        if level in levels:
+            return str(level)
+        raise MapFormatError(f"this map has no level {level!r}; its levels are "
+                             f"{', '.join(levels)} (or layer numbers 0-{len(levels) - 1})")
 
     @property
     def model_name(self) -> str:
@@ -238,9 +285,11 @@ def write_map_files(topic_map: TopicMap, directory: Path) -> None:
         raise ValueError(f"documents table lacks columns {missing}")
     if len(topic_map.embeddings) != len(documents):
         raise ValueError("embeddings are not row-aligned with documents")
+    missing = [c for c in CLUSTER_COLUMNS if c not in topic_map.clusters.columns]
+    if missing:
+        raise ValueError(f"clusters table lacks columns {missing}")
     documents.to_parquet(directory / DOCUMENTS, index=False)
-    optional = [c for c in OPTIONAL_CLUSTER_COLUMNS if c in topic_map.clusters.columns]
-    topic_map.clusters[CLUSTER_COLUMNS + optional].to_parquet(directory / CLUSTERS, index=False)
+    topic_map.clusters[CLUSTER_COLUMNS].to_parquet(directory / CLUSTERS, index=False)
     np.save(directory / EMBEDDINGS, np.ascontiguousarray(topic_map.embeddings, dtype=np.float32))
     if topic_map.fitted:
         np.savez(directory / FITTED, **{k: np.asarray(v) for k, v in topic_map.fitted.items()})
@@ -276,6 +325,11 @@ def read_manifest(path: Path | str) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         raise MapFormatError(f"{manifest_path} is not a topic-map manifest; rebuild the map")
     version = manifest.get("schema_version")
+    if version == 1:
+        raise MapFormatError(
+            f"map {path} was built before topic layers (schema version 1); this version of the "
+            f"tool reads version {SCHEMA_VERSION}: rebuild it from its input files with "
+            f"`python -m pipeline build FILE... --out {path}`")
     if version != SCHEMA_VERSION:
         raise MapFormatError(
             f"map {path} has schema version {version!r}, but this version of the tool reads "

@@ -1,59 +1,103 @@
-"""What every way of making a map shares: its documents table and its manifest.
+"""What every way of making a map shares: its documents table, its clusters table's
+columns and its manifest.
 
 A build (any engine), ``update`` and ``update --rebuild`` all end the same way:
-the papers get their positions, clusters and themes as the documents table's
-columns (:func:`attach_clustering`), and the manifest records what made the
-map (:func:`new_manifest` for a build, :func:`grown_manifest` when papers are
-added to a map).
+the papers get their positions and their node at every layer as the documents
+table's columns (:func:`attach_layers`), the labelled nodes get their layer,
+stability and the other columns of the map format (:func:`node_table`), and the
+manifest records what made the map (:func:`new_manifest` for a build,
+:func:`grown_manifest` when papers are added to a map).
 """
 
 from __future__ import annotations
 
 import contextlib
 import platform
+import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from .artifacts import DOCUMENT_COLUMNS, sha256_file
+from .artifacts import (
+    CLUSTER_COLUMNS,
+    DOCUMENT_COLUMNS,
+    LLM_COLUMNS,
+    level_names,
+    level_order,
+    sha256_file,
+)
+from .stability import FRAGILE_BELOW
+
+if TYPE_CHECKING:
+    from .hierarchy import Layers
 
 VERSIONED_PACKAGES = ["numpy", "pandas", "umap-learn", "hdbscan", "scikit-learn",
                       "sentence-transformers", "torch", "pyarrow", "onnxruntime"]
+_LAYER_COLUMN = re.compile(r"layer_\d+")
+#: Columns of the clusters table the naming step may leave out, and their defaults.
+NAME_DEFAULTS = {"support": np.nan, "contrast": np.nan, "weak_name": False}
 
 
-def attach_clustering(papers: pd.DataFrame, coords: np.ndarray, *, labels: np.ndarray,
-                      probabilities: np.ndarray, outlier_scores: np.ndarray,
-                      is_noise: np.ndarray, themes: np.ndarray) -> pd.DataFrame:
-    """The documents table: ``papers`` with their map position, cluster, theme,
-    membership probability, outlier score and noise flag, in ``DOCUMENT_COLUMNS``
-    order, then the input's metadata columns."""
-    documents = papers.reset_index(drop=True).copy()
+def attach_layers(papers: pd.DataFrame, coords: np.ndarray, layers: Layers) -> pd.DataFrame:
+    """The documents table: ``papers`` with their map position, their node at every layer,
+    membership probability, outlier score and noise flag; ``DOCUMENT_COLUMNS`` first, then
+    ``layer_1 ...``, then the input's metadata columns. Columns of an earlier map in
+    ``papers`` (a drill-down re-maps a map's own rows) are replaced."""
+    documents = papers.reset_index(drop=True)
+    documents = documents.drop(columns=[c for c in documents.columns
+                                        if _LAYER_COLUMN.fullmatch(str(c))])
+    levels = level_names(len(layers.labels))
     documents["x"] = coords[:, 0]
     documents["y"] = coords[:, 1]
-    documents["cluster"] = labels
-    documents["theme"] = themes
-    documents["probability"] = probabilities
-    documents["outlier_score"] = outlier_scores
-    documents["is_noise"] = is_noise
-    return documents[DOCUMENT_COLUMNS + metadata_columns(documents)]
+    for level, labels in zip(levels, layers.labels, strict=True):
+        documents[level] = np.asarray(labels, dtype=np.int32)
+    documents["probability"] = np.asarray(layers.probabilities, dtype=np.float32)
+    documents["outlier_score"] = np.asarray(layers.outlier_scores, dtype=np.float32)
+    documents["is_noise"] = np.asarray(layers.is_noise, dtype=bool)
+    return documents[DOCUMENT_COLUMNS + levels[1:-1] + metadata_columns(documents)]
 
 
 def metadata_columns(documents: pd.DataFrame) -> list[str]:
-    """The input's extra columns, kept after the standard ones."""
-    return [c for c in documents.columns if c not in DOCUMENT_COLUMNS]
+    """The input's extra columns, kept after the standard ones and the layers."""
+    return [c for c in documents.columns
+            if c not in DOCUMENT_COLUMNS and not _LAYER_COLUMN.fullmatch(str(c))]
 
 
-def table_counts(documents: pd.DataFrame, clusters: pd.DataFrame) -> dict[str, int]:
-    """Papers, clusters, themes and noise papers of a map."""
-    return {"kept": len(documents),
-            "clusters": int((clusters["level"] == "cluster").sum()),
-            "themes": int((clusters["level"] == "theme").sum()),
-            "noise": int(documents["is_noise"].sum())}
+def node_table(labelled: pd.DataFrame, layers: Layers) -> pd.DataFrame:
+    """The clusters table from the labeller's rows (``label.label_layers``): each node's
+    ``layer``, its ``stability`` and ``fragile`` flag from ``layers``, defaults for the
+    naming columns it did not fill (NaN support and contrast, no weak name, no LLM
+    name), in ``CLUSTER_COLUMNS`` order, finest layer first."""
+    table = labelled.reset_index(drop=True).copy()
+    layer_of = {level: k for k, level in enumerate(level_names(len(layers.labels)))}
+    table["layer"] = table["level"].map(layer_of).astype(int)
+    table["stability"] = [float(layers.stability[k][i]) if i < len(layers.stability[k])
+                          else np.nan for k, i in zip(table["layer"], table["id"], strict=True)]
+    table["fragile"] = table["stability"].lt(FRAGILE_BELOW)
+    for column, default in NAME_DEFAULTS.items():
+        if column not in table.columns:
+            table[column] = default
+    for column in LLM_COLUMNS:
+        table[column] = table[column].fillna("").astype(str) if column in table else ""
+    table = table.sort_values(["layer", "id"], kind="stable").reset_index(drop=True)
+    return table[CLUSTER_COLUMNS].astype({"layer": int, "id": int, "parent": int,
+                                          "weak_name": bool, "fragile": bool})
+
+
+def table_counts(documents: pd.DataFrame, clusters: pd.DataFrame) -> dict[str, Any]:
+    """Papers, nodes per layer (finest first), clusters, themes, noise papers (HDBSCAN's
+    verdict) and unclustered ones (in no finest cluster) of a map."""
+    sizes = clusters["level"].value_counts()
+    layers = [int(sizes.get(level, 0)) for level in level_order(clusters)]
+    return {"kept": len(documents), "layers": layers,
+            "clusters": layers[0] if layers else 0, "themes": layers[-1] if layers else 0,
+            "noise": int(documents["is_noise"].sum()),
+            "unclustered": int((documents["cluster"] < 0).sum())}
 
 
 def hashed_inputs(inputs: Iterable[dict]) -> list[dict]:

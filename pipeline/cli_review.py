@@ -1,7 +1,7 @@
 """Command-line verbs for a literature review on a built map.
 
-    python -m pipeline trends MAP [--level theme|cluster] [--window 5] [--from 2010] ...
-    python -m pipeline compare OLD_MAP NEW_MAP [--level cluster|theme] [--moved 20]
+    python -m pipeline trends MAP [--level theme|layer_1|...|cluster] [--window 5] ...
+    python -m pipeline compare OLD_MAP NEW_MAP [--level LEVEL] [--moved 20]
     python -m pipeline similar MAP ID [ID ...] [--reading-list] [-k 20] [--method max|mean]
     python -m pipeline reading-list MAP [--add ID ...] [--remove ID ...] [--export FILE]
 
@@ -32,7 +32,9 @@ def add_review_parsers(commands: argparse._SubParsersAction) -> None:
         "least-squares slope of its share over the last --window years that have "
         "--min-year-papers papers is at least --min-slope points a year up (down), and it has "
         "--min-papers papers in that window.", map="MAP_DIR")
-    trends.add_argument("--level", choices=["theme", "cluster"], default="theme")
+    trends.add_argument("--level", default="theme", metavar="LEVEL",
+                        help="the layer to follow: theme (the broadest, default), cluster (the "
+                             "finest) or a layer between (layer_1 ...; `info` lists them)")
     trends.add_argument("--window", type=int, default=defaults.window,
                         help=f"years fitted (default {defaults.window})")
     trends.add_argument("--min-year-papers", type=int, default=defaults.min_year_papers,
@@ -54,7 +56,9 @@ def add_review_parsers(commands: argparse._SubParsersAction) -> None:
         "Match the clusters of OLD_MAP and NEW_MAP by shared papers (by id) and say which "
         "persist, split, merge, vanish or are new; list papers that moved.",
         old="OLD_MAP", new="NEW_MAP")
-    compare.add_argument("--level", choices=["cluster", "theme"], default="cluster")
+    compare.add_argument("--level", default="cluster", metavar="LEVEL",
+                         help="the layer to compare: cluster (the finest, default), theme (the "
+                              "broadest) or a layer both maps have between (layer_1 ...)")
     compare.add_argument("--threshold", type=float, default=0.5,
                          help="share of papers that makes a match (default 0.5)")
     compare.add_argument("--moved", type=int, default=20, metavar="N",

@@ -1,13 +1,17 @@
-"""HDBSCAN on the reduced space: labels, membership probabilities, outlier scores.
+"""The finest layer of topics: HDBSCAN on the reduced space, then noise absorbed.
 
-Noise is labelled ``-1``. With ``reassign_noise`` every noise point joins the
-cluster of its nearest clustered neighbours in the clustering space, and the
-``is_noise`` flag keeps the original verdict.
+HDBSCAN runs on the 5-D clustering space with **leaf** selection by default
+(the excess-of-mass cut collapses into two or three giant clusters on some
+corpora and seeds; measured in issue #12's research), ``min_cluster_size`` =
+0.35 * sqrt(n) (at least 3) and ``min_samples`` 5. A noise paper then joins
+the cluster that holds most of its ``2 * min_samples`` nearest papers, repeated
+until nothing changes; what stays ``-1`` has no majority topic around it.
+``is_noise`` keeps HDBSCAN's own verdict. With ``reassign_noise`` every paper
+still noise joins the cluster of its nearest clustered neighbours.
 
-New points get clusters in two ways: :func:`predict_clusters` redoes HDBSCAN's
-``approximate_predict`` over the arrays a map saves (``pipeline.fitted``; used
-by ``update``), and :func:`vote_clusters` takes a vote of nearest fitted points
-(the Ray engine's placed papers).
+New points (the Ray engine's placed papers, ``update``) get their clusters by
+a vote of their nearest fitted points (:func:`vote_clusters`); the broader
+layers follow (``pipeline.hierarchy``).
 """
 
 from __future__ import annotations
@@ -21,44 +25,45 @@ import numpy as np
 from .config import ClusterConfig
 
 NOISE = -1
+#: A noise paper joins a cluster holding at least this share of its nearest papers.
+ABSORB_SHARE = 0.5
 
 
 @dataclass
 class Clustering:
-    labels: np.ndarray  # int32, -1 is noise (after reassignment: only if nothing to join)
-    probabilities: np.ndarray  # float32 in [0, 1]
+    """The finest layer of a set of papers."""
+
+    labels: np.ndarray  # int32, -1 is noise (papers with no majority cluster around them)
+    probabilities: np.ndarray  # float32 in [0, 1], HDBSCAN's membership strength
     outlier_scores: np.ndarray  # float32 GLOSH scores, higher = more outlying
     is_noise: np.ndarray  # bool, HDBSCAN's own verdict
     min_cluster_size: int
     min_samples: int
-    model: object = None  # the fitted hdbscan.HDBSCAN; pipeline.update saves its tree
 
 
 def auto_min_cluster_size(n: int) -> int:
-    """A cluster size that grows with the corpus: 4 for 60 papers, 69 for 10,000.
+    """A cluster size that grows with the corpus: 3 for 60 papers, 9 for 600, 35 for 10,000.
 
-    ``f * sqrt(n)``, with ``f`` rising from 0.5 at 100 papers to 0.7 at
-    10,000 (linear in log n). Tuned on the 9,852-paper venue corpus, where
-    0.7 * sqrt(n) with ``min_samples`` 10 agreed best and most stably with the
-    venue fields, and on the 60-paper trending page, where a smaller factor
-    keeps its handful of topics apart; drill-down gives finer structure.
+    ``0.35 * sqrt(n)``, at least 3. With leaf selection this sets how fine the
+    finest layer is (dozens of clusters at 10,000 papers, about a hundred at
+    80,000), not how good the broad layers are: 0.25, 0.35 and 0.5 gave the
+    same broadest-layer NMI on 23 spaces of four corpora (issue #12).
     """
-    position = min(1.0, max(0.0, (math.log10(max(n, 1)) - 2) / 2))
-    factor = 0.5 + 0.2 * position
-    return int(min(250, max(3, round(factor * math.sqrt(n)))))
+    return max(3, round(0.35 * math.sqrt(max(n, 0))))
 
 
 def cluster_sizes(n: int, config: ClusterConfig) -> tuple[int, int]:
     """HDBSCAN's ``(min_cluster_size, min_samples)`` for ``n`` points: the config's, else
-    :func:`auto_min_cluster_size` and 5 (10 from 1,000 points on), within what ``n`` allows."""
+    :func:`auto_min_cluster_size` and 5 (never above min_cluster_size), within what ``n``
+    allows."""
     min_cluster_size = config.min_cluster_size or auto_min_cluster_size(n)
     min_cluster_size = max(2, min(min_cluster_size, n))
-    min_samples = config.min_samples or max(1, min(min_cluster_size, 5 if n < 1000 else 10))
-    return min_cluster_size, min(min_samples, n - 1)
+    min_samples = config.min_samples or min(5, min_cluster_size)
+    return min_cluster_size, max(1, min(min_samples, n - 1))
 
 
 def cluster(space: np.ndarray, config: ClusterConfig) -> Clustering:
-    """Cluster the rows of ``space``; deterministic for a given input."""
+    """The finest layer of the rows of ``space``; deterministic for a given input."""
     import hdbscan
 
     n = len(space)
@@ -72,7 +77,7 @@ def cluster(space: np.ndarray, config: ClusterConfig) -> Clustering:
         warnings.simplefilter("ignore")
         labels = model.fit_predict(np.asarray(space, dtype=np.float64))
         outliers = np.nan_to_num(np.asarray(model.outlier_scores_, dtype=np.float32), nan=0.0)
-    labels = _relabel_by_size(labels.astype(np.int32))
+    labels = relabel_by_size(labels)
     probabilities = np.asarray(model.probabilities_, dtype=np.float32)
     is_noise = labels == NOISE
     if labels.max(initial=NOISE) == NOISE:
@@ -80,40 +85,85 @@ def cluster(space: np.ndarray, config: ClusterConfig) -> Clustering:
         labels = np.zeros(n, dtype=np.int32)
         probabilities = np.ones(n, dtype=np.float32)
         is_noise = np.zeros(n, dtype=bool)
+    labels = absorb_noise(space, labels, k=2 * min_samples)
     if config.reassign_noise:
         labels = reassign_noise(space, labels)
-    return Clustering(labels, probabilities, outliers, is_noise, min_cluster_size, min_samples,
-                      model=model)
+    return Clustering(relabel_by_size(labels), probabilities, outliers, is_noise,
+                      min_cluster_size, min_samples)
 
 
-def reassign_noise(space: np.ndarray, labels: np.ndarray, *, k: int = 10) -> np.ndarray:
-    """Give each noise point the majority cluster of its ``k`` nearest clustered points."""
+def absorb_noise(space: np.ndarray, labels: np.ndarray, *, k: int,
+                 share: float = ABSORB_SHARE) -> np.ndarray:
+    """Noise papers whose neighbourhood is mostly one cluster join it, until nothing changes.
+
+    Each noise paper's ``k`` nearest papers in ``space`` vote (noise neighbours
+    vote for nothing); it joins the winning cluster when that cluster holds at
+    least ``share`` of them. Papers absorbed in one pass vote in the next; the
+    neighbour graph is computed once.
+    """
     from sklearn.neighbors import NearestNeighbors
 
-    labels = labels.copy()
-    noise = labels == NOISE
-    if not noise.any() or noise.all():
+    labels = np.asarray(labels, dtype=np.int32).copy()
+    noise = np.flatnonzero(labels == NOISE)
+    if len(noise) == 0 or len(noise) == len(labels):
         return labels
-    clustered = np.flatnonzero(~noise)
-    k = min(k, len(clustered))
-    index = NearestNeighbors(n_neighbors=k).fit(space[clustered])
-    dist, idx = index.kneighbors(space[noise])
-    neighbour_labels = labels[clustered][idx]
-    weights = 1.0 / (dist + 1e-9)
-    n_clusters = labels.max() + 1
-    votes = np.zeros((len(idx), n_clusters))
-    for j in range(k):
-        np.add.at(votes, (np.arange(len(idx)), neighbour_labels[:, j]), weights[:, j])
-    labels[noise] = votes.argmax(axis=1)
+    k = max(1, min(k, len(labels) - 1))
+    _, idx = NearestNeighbors(n_neighbors=k + 1).fit(space).kneighbors(space[noise])
+    idx = idx[:, 1:]
+    rows = np.repeat(np.arange(len(noise)), k)
+    todo = np.ones(len(noise), dtype=bool)
+    while todo.any():
+        counts = np.zeros((len(noise), int(labels.max()) + 2), dtype=np.int32)
+        np.add.at(counts, (rows, (labels[idx] - NOISE).ravel()), 1)
+        counts[:, 0] = 0  # noise neighbours vote for nothing
+        best = counts.argmax(axis=1)
+        joins = todo & (counts[np.arange(len(noise)), best] >= share * k)
+        if not joins.any():
+            break
+        labels[noise[joins]] = best[joins] + NOISE
+        todo &= ~joins
     return labels
 
 
-def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
-    """Number clusters 0, 1, ... from largest to smallest (ties by first appearance)."""
+def reassign_noise(space: np.ndarray, labels: np.ndarray, *, k: int = 10) -> np.ndarray:
+    """Give each noise point the cluster of its ``k`` nearest clustered points
+    (a vote weighted by inverse distance)."""
+    labels = np.asarray(labels, dtype=np.int32).copy()
+    noise = np.flatnonzero(labels == NOISE)
+    if len(noise) and len(noise) < len(labels):
+        labels[noise] = nearest_vote(space, labels, noise, k=k)
+    return labels
+
+
+def nearest_vote(space: np.ndarray, labels: np.ndarray, targets: np.ndarray, *,
+                 k: int = 10) -> np.ndarray:
+    """The label of each target row: a vote of its ``k`` nearest rows with a label (>= 0),
+    weighted by inverse distance in ``space``."""
+    from sklearn.neighbors import NearestNeighbors
+
+    labelled = np.flatnonzero(labels >= 0)
+    if len(targets) == 0 or len(labelled) == 0:
+        return np.zeros(len(targets), dtype=np.int32)
+    k = min(k, len(labelled))
+    dist, idx = NearestNeighbors(n_neighbors=k).fit(space[labelled]).kneighbors(space[targets])
+    votes = np.zeros((len(targets), int(labels.max()) + 1))
+    np.add.at(votes, (np.repeat(np.arange(len(targets)), k), labels[labelled][idx].ravel()),
+              (1.0 / (dist + 1e-9)).ravel())
+    return votes.argmax(axis=1).astype(np.int32)
+
+
+def relabel_by_size(labels: np.ndarray) -> np.ndarray:
+    """Number the labels 0, 1, ... from the largest group (ties by first appearance);
+    -1 stays -1."""
+    labels = np.asarray(labels)
     ids, first, counts = np.unique(labels[labels >= 0], return_index=True, return_counts=True)
     order = sorted(range(len(ids)), key=lambda i: (-counts[i], first[i]))
-    mapping = {int(ids[i]): rank for rank, i in enumerate(order)}
-    return np.array([mapping.get(int(v), NOISE) for v in labels], dtype=np.int32)
+    lookup = np.full(int(ids.max()) + 1 if len(ids) else 0, NOISE, dtype=np.int32)
+    lookup[ids[order]] = np.arange(len(order), dtype=np.int32)
+    out = np.full(len(labels), NOISE, dtype=np.int32)
+    grouped = labels >= 0
+    out[grouped] = lookup[labels[grouped]]
+    return out
 
 
 def vote_clusters(neighbours: np.ndarray, fitted_labels: np.ndarray,
@@ -121,14 +171,14 @@ def vote_clusters(neighbours: np.ndarray, fitted_labels: np.ndarray,
     """Clusters of new points by majority among their nearest fitted points.
 
     ``neighbours``: for each new point, row indices of its nearest fitted points,
-    nearest first (as ``pipeline.update.place`` returns them); ``fitted_labels``:
+    nearest first (as ``pipeline.placement.place`` returns them); ``fitted_labels``:
     the fitted points' clusters (-1 noise, which can win the vote too). Ties go to
     the label of the nearer neighbour. Returns the labels and the winning share
     of the votes (a membership strength in [0, 1]).
 
-    Used for papers placed onto a map fitted on a sample: HDBSCAN's
-    ``approximate_predict`` called 53-61% of such papers noise where the sample
-    had 24% (5,000 venue papers, samples of 4,000 and 2,000; ``docs/scale.md``),
+    Used for papers placed onto a map fitted on a sample and for ``update``:
+    HDBSCAN's ``approximate_predict`` called 53-61% of such papers noise where the
+    sample had 24% (5,000 venue papers, samples of 4,000 and 2,000; ``docs/scale.md``),
     while a vote over neighbours in the embedding space keeps the sample's noise
     share and agrees better with a map fitted on every paper.
     """
@@ -146,66 +196,3 @@ def vote_clusters(neighbours: np.ndarray, fitted_labels: np.ndarray,
     best = np.argmax(counts * (k + 1) - first, axis=1)  # most votes, then the nearest
     return ((best + NOISE).astype(np.int32),
             (counts[rows, best] / k).astype(np.float32))
-
-
-def predict_clusters(points: np.ndarray, fitted: dict[str, np.ndarray],
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Labels and membership probabilities of new points in the clustering space.
-
-    ``hdbscan.prediction.approximate_predict`` over the saved arrays: the nearest
-    neighbour by mutual reachability among the fitted points, the lambda at which
-    the new point would join it, and the condensed tree walked up from that
-    neighbour's cluster while the cluster still exists at that lambda.
-    """
-    points = np.asarray(points, dtype=np.float64)
-    if bool(fitted["single_cluster"]):
-        return np.zeros(len(points), dtype=np.int32), np.ones(len(points), dtype=np.float32)
-    n_fitted = int(fitted["n_fitted"])
-    space = np.asarray(fitted["cluster_space"][:n_fitted], dtype=np.float64)
-    min_samples = int(fitted["min_samples"])
-    k = min(2 * min_samples, n_fitted)
-    parent, child = fitted["tree_parent"], fitted["tree_child"]
-    lambdas, sizes = fitted["tree_lambda"], fitted["tree_size"]
-    core = fitted["core_distances"]
-    point_row = np.full(n_fitted, 0, dtype=np.int64)
-    is_point = child < n_fitted
-    point_row[child[is_point]] = np.flatnonzero(is_point)
-    cluster_rows = sizes > 1
-    lookup = {int(c): (int(p), float(lam)) for c, p, lam in
-              zip(child[cluster_rows], parent[cluster_rows], lambdas[cluster_rows], strict=True)}
-    root = int(parent[cluster_rows].min()) if cluster_rows.any() else int(parent.min())
-    node_label = dict(zip(fitted["node_ids"].tolist(), fitted["node_labels"].tolist(),
-                          strict=True))
-    node_max = dict(zip(fitted["node_ids"].tolist(), fitted["node_max_lambda"].tolist(),
-                        strict=True))
-    squared = (space**2).sum(axis=1)
-    labels = np.full(len(points), NOISE, dtype=np.int32)
-    probabilities = np.zeros(len(points), dtype=np.float32)
-    for start in range(0, len(points), 512):
-        block = points[start:start + 512]
-        d2 = (block**2).sum(axis=1)[:, None] - 2 * block @ space.T + squared[None, :]
-        idx = np.argpartition(d2, k - 1, axis=1)[:, :k]
-        dist = np.sqrt(np.clip(np.take_along_axis(d2, idx, axis=1), 0, None))
-        order = np.argsort(dist, axis=1, kind="stable")
-        idx = np.take_along_axis(idx, order, axis=1)
-        dist = np.take_along_axis(dist, order, axis=1)
-        for r in range(len(block)):
-            point_core = dist[r, min(min_samples, k - 1)]
-            mutual = np.maximum(np.maximum(core[idx[r]], point_core), dist[r])
-            nearest = int(np.argmin(mutual))
-            lam = 1.0 / mutual[nearest] if mutual[nearest] > 0 else np.finfo(np.float64).max
-            row = point_row[idx[r, nearest]]
-            node = int(parent[row])
-            if lambdas[row] > lam:
-                while node > root:
-                    entry = lookup.get(node)
-                    if entry is None or not entry[1] >= lam:
-                        break
-                    node = entry[0]
-            label = node_label.get(node, NOISE)
-            if label >= 0:
-                top = node_max[node]
-                probability = min(top, lam) / top if top > 0 else 1.0
-                labels[start + r] = label
-                probabilities[start + r] = probability
-    return labels, probabilities

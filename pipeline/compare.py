@@ -188,13 +188,17 @@ def shared_papers(old_map: TopicMap, new_map: TopicMap) -> dict[str, float]:
 def compare_maps(old_map: TopicMap, new_map: TopicMap, *, level: str = "cluster",
                  threshold: float = 0.5, min_part: float = 0.2,
                  min_shared: float = 0.0) -> Comparison:
-    """Compare two maps of the same corpus at ``level`` ("cluster" or "theme") by shared ids.
+    """Compare two maps of the same corpus at ``level`` by shared ids.
 
-    Only papers on both maps are compared. ``min_shared``: refuse maps that have fewer
-    papers in common than this share of the smaller map's papers (unrelated maps).
+    ``level`` is a level both maps have: "cluster" (the finest layer), "theme" (the
+    broadest) or a layer between ("layer_1", ...). Only papers on both maps are
+    compared. ``min_shared``: refuse maps that have fewer papers in common than this
+    share of the smaller map's papers (unrelated maps).
     """
-    if level not in ("cluster", "theme"):
-        raise PipelineError(f"level must be 'cluster' or 'theme', got {level!r}")
+    common = [name for name in old_map.levels if name in new_map.levels]
+    if level not in common:
+        raise PipelineError(f"level must be one both maps have ({', '.join(common)}), "
+                            f"got {level!r}")
     old_docs = old_map.documents.drop_duplicates("id").set_index(
         old_map.documents.drop_duplicates("id")["id"].astype(str))
     new_docs = new_map.documents.drop_duplicates("id").set_index(

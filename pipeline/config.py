@@ -72,23 +72,26 @@ class ReduceConfig:
 
 @dataclass
 class ClusterConfig:
-    """HDBSCAN settings; ``min_cluster_size=None`` scales with the corpus."""
+    """The finest layer's HDBSCAN settings (``pipeline.cluster``); ``None``: the defaults,
+    0.35 * sqrt(n) papers (at least 3) and min_samples 5."""
 
     min_cluster_size: int | None = None
     min_samples: int | None = None
-    selection_method: str = "eom"
+    selection_method: str = "leaf"  # "eom" selects fewer, larger clusters (can collapse)
     reassign_noise: bool = False
 
 
 @dataclass
 class LabelConfig:
-    """How clusters and themes are named."""
+    """How the nodes of every layer are named (and how many themes there are)."""
 
     n_terms: int = 10
     max_ngram: int = 3
     n_representatives: int = 5
     diversity: float = 0.3
-    n_themes: int | None = None  # None: chosen from the number of clusters
+    # Nodes of the broadest layer (pipeline.hierarchy); None: the largest jump in Ward merge
+    # height between 4 and min(10, finest clusters / 2).
+    n_themes: int | None = None
 
 
 @dataclass

@@ -13,14 +13,17 @@ cluster with ``--ray-address``. Ray is an optional dependency
               driver, which writes the embedding cache every ``SHARD_SIZE`` papers,
               so an interrupted build resumes like a local one
     reduce    UMAP fitted on a seeded sample of ``--ray-sample`` papers (driver)
-    cluster   HDBSCAN fitted on the same sample (driver), sizes scaled to the sample
+    cluster   the finest layer: HDBSCAN fitted on the same sample (driver), sizes
+              scaled to the sample
+    layers    the broader layers and every node's stability, on the sample (driver)
     place     every other paper in parallel Ray tasks, in batches: its position on
               the 2-D map and in the clustering space as UMAP's ``transform``
               initialises it (``pipeline.placement.place``, the code incremental
-              updates use), and its cluster by a vote of its nearest sample papers
-              in the embedding space (``cluster.vote_clusters``: HDBSCAN's
-              ``approximate_predict`` made twice the sample's share of them noise)
-    themes    on the driver (cluster centroids are small)
+              updates use), its finest cluster by a vote of its nearest sample
+              papers in the embedding space (``cluster.vote_clusters``: HDBSCAN's
+              ``approximate_predict`` made twice the sample's share of them noise),
+              and its broader layers by the parent links
+              (``hierarchy.place_layers``, as ``update`` places papers)
     label     vocabulary from the sample; term counts per partition in Ray tasks,
               merged on the driver; c-TF-IDF as a local build
     save      the map, written atomically; papers of the sample come first, and
@@ -46,7 +49,7 @@ import pandas as pd
 
 from .artifacts import TopicMap
 from .backends import backend_of, make_embedder
-from .cluster import NOISE, Clustering, cluster, cluster_sizes, reassign_noise, vote_clusters
+from .cluster import cluster_sizes
 from .config import BuildConfig
 from .embed import (
     SHARD_SIZE,
@@ -57,14 +60,15 @@ from .embed import (
     normalize_rows,
 )
 from .errors import PipelineError
+from .hierarchy import Layers, place_layers
 from .placement import place
 from .reduce import reduce
-from .run import Fit, build, open_cache
+from .run import Fit, build, fit_layers, open_cache
 from .terms import TermCounts, count_terms, count_with_vocabulary
 
 log = logging.getLogger("pipeline")
 
-STEPS = ["ingest", "embed", "reduce", "cluster", "place", "themes", "label", "save"]
+STEPS = ["ingest", "embed", "reduce", "cluster", "layers", "place", "label", "save"]
 DEFAULT_SAMPLE = 20_000
 #: Papers per Ray task when placing papers and counting terms.
 PARTITION = 5_000
@@ -185,30 +189,35 @@ def embed_on_ray(texts: Sequence[str], factory: Callable[[], Embedder], *,
 
 
 def _place_partition(vectors: np.ndarray, sample_vectors: np.ndarray, layouts: list,
-                     sample_labels: np.ndarray, n_neighbors: int) -> tuple[np.ndarray, np.ndarray,
-                                                          np.ndarray, np.ndarray]:
-    """Coordinates, clustering-space positions, labels and probabilities of a batch.
+                     sample_layers: Layers, n_neighbors: int,
+                     ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], np.ndarray, np.ndarray]:
+    """Coordinates, clustering-space positions, layers, vote shares and noise flags of a
+    batch.
 
-    Positions as UMAP's ``transform`` initialises them; clusters by a vote of the
-    same nearest sample papers (``cluster.vote_clusters``; see there why not
-    ``approximate_predict``).
+    Positions as UMAP's ``transform`` initialises them; the finest cluster by a vote of
+    the same nearest sample papers (``cluster.vote_clusters``; see there why not
+    ``approximate_predict``), the broader layers by the parent links.
     """
     (coords, space), neighbours = place(vectors, sample_vectors, layouts,
                                         n_neighbors=n_neighbors)
-    labels, probabilities = vote_clusters(neighbours, sample_labels)
-    return coords, space, labels, probabilities
+    labels, share, noise = place_layers(neighbours, sample_layers.labels, sample_layers.parents,
+                                        sample_layers.is_noise)
+    return coords, space, labels, share, noise
 
 
 def sample_sizes(n: int, n_sample: int, config: BuildConfig) -> tuple[int, int]:
     """HDBSCAN ``(min_cluster_size, min_samples)`` for a sample of ``n_sample`` of ``n`` papers.
 
     A cluster of ``m`` papers has about ``m * n_sample / n`` of them in the
-    sample, so the full corpus's sizes (``cluster.cluster_sizes``: the config's,
-    or the local engine's defaults) are scaled by that share.
+    sample, so the full corpus's cluster size (``cluster.cluster_sizes``: the
+    config's, or the local engine's default) is scaled by that share.
+    ``min_samples`` is a neighbourhood for density and stays as it is (5 by
+    default at every corpus size; scaled, it would fall to 1 at a quarter of the
+    corpus: single linkage).
     """
-    share = n_sample / n
     size, samples = cluster_sizes(n, config.cluster)
-    return max(2, round(size * share)), max(1, min(round(samples * share), n_sample - 1))
+    size = max(2, round(size * n_sample / n))
+    return size, max(1, min(samples, size, n_sample - 1))
 
 
 # --------------------------------------------------------------------------- the engine
@@ -250,21 +259,23 @@ class RayEngine:
         sample_vectors = embeddings[:n_sample]
         with timer.step("reduce", f"UMAP fitted on a sample of {n_sample} of {n} papers"):
             reduction = reduce(sample_vectors, config.reduce, random_state=config.seed)
-        with timer.step("cluster", f"HDBSCAN fitted on the sample of {n_sample}"):
-            size, samples = sample_sizes(n, n_sample, config)
-            self.sample_min_cluster_size, self.sample_min_samples = size, samples
-            fitted = cluster(reduction.cluster_space, dataclasses.replace(
-                config.cluster, min_cluster_size=size, min_samples=samples,
-                reassign_noise=False))
+        size, samples = sample_sizes(n, n_sample, config)
+        self.sample_min_cluster_size, self.sample_min_samples = size, samples
+        if n_sample < n:  # a whole corpus in the sample is clustered as the local engine does
+            config = dataclasses.replace(config, cluster=dataclasses.replace(
+                config.cluster, min_cluster_size=size, min_samples=samples))
+        fitted = fit_layers(reduction.cluster_space, config, timer,
+                            what=f" on the sample of {n_sample}")
 
         coords = np.zeros((n, 2), dtype=np.float32)
         space = np.zeros((n, reduction.cluster_space.shape[1]), dtype=np.float32)
-        labels = np.full(n, NOISE, dtype=np.int32)
+        labels = [np.zeros(n, dtype=np.int32) for _ in fitted.labels]
         probabilities = np.zeros(n, dtype=np.float32)
         outliers = np.zeros(n, dtype=np.float32)
         is_noise = np.zeros(n, dtype=bool)
         coords[:n_sample], space[:n_sample] = reduction.coords, reduction.cluster_space
-        labels[:n_sample] = fitted.labels
+        for layer, sample_layer in zip(labels, fitted.labels, strict=True):
+            layer[:n_sample] = sample_layer
         probabilities[:n_sample] = fitted.probabilities
         outliers[:n_sample] = fitted.outlier_scores
         is_noise[:n_sample] = fitted.is_noise
@@ -275,24 +286,25 @@ class RayEngine:
                 remote = ray.remote(_place_partition)
                 shared = [ray.put(sample_vectors),
                           ray.put([reduction.coords, reduction.cluster_space]),
-                          ray.put(fitted.labels)]
+                          ray.put(fitted)]
                 k = config.reduce.neighbors_for(n_sample)
                 starts = list(range(n_sample, n, PARTITION))
                 futures = [remote.remote(embeddings[s:s + PARTITION], *shared, k) for s in starts]
-                for s, (c, sp, lab, prob) in zip(starts, ray.get(futures), strict=True):
-                    end = s + len(lab)
-                    coords[s:end], space[s:end], labels[s:end] = c, sp, lab
-                    probabilities[s:end] = prob
-                    outliers[s:end] = 1.0 - prob  # as pipeline.update marks placed papers
-                    is_noise[s:end] = lab == NOISE
-            if config.cluster.reassign_noise:
-                labels = reassign_noise(space, labels)
-        n_clusters = int(labels.max()) + 1 if (labels >= 0).any() else 0
-        log.info("    %d clusters, %.0f%% noise (sample: min_cluster_size=%d, min_samples=%d)",
-                 n_clusters, 100 * is_noise.mean(), size, samples)
-        clustering = Clustering(labels, probabilities, outliers, is_noise, size,
-                                fitted.min_samples, model=fitted.model)
-        return Fit(coords, space, clustering, n_sample)
+                for s, (c, sp, placed, share, noise) in zip(starts, ray.get(futures),
+                                                             strict=True):
+                    end = s + len(share)
+                    coords[s:end], space[s:end] = c, sp
+                    for layer, part in zip(labels, placed, strict=True):
+                        layer[s:end] = part
+                    probabilities[s:end] = share
+                    outliers[s:end] = 1.0 - share  # as pipeline.update marks placed papers
+                    is_noise[s:end] = noise
+        log.info("    %d clusters, %.0f%% noise, %.0f%% in no cluster (sample: "
+                 "min_cluster_size=%d, min_samples=%d)", fitted.counts[0],
+                 100 * is_noise.mean(), 100 * (labels[0] < 0).mean(), size, samples)
+        layers = dataclasses.replace(fitted, labels=labels, probabilities=probabilities,
+                                     outlier_scores=outliers, is_noise=is_noise)
+        return Fit(coords, space, layers, n_sample)
 
     def count_terms(self, texts, *, max_ngram, n_fitted):
         """The vocabulary from the sample; term counts per partition in Ray tasks."""

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,9 +43,10 @@ from .artifacts import (
     DOCUMENTS,
     EMBEDDINGS,
     FITTED,
-    OPTIONAL_CLUSTER_COLUMNS,
+    LLM_COLUMNS,
     TopicMap,
     atomic_directory,
+    level_order,
     load_map,
     read_manifest,
     sha256_file,
@@ -138,20 +138,6 @@ class _Asker:
 # --------------------------------------------------------------------------- levels
 
 
-def level_order(clusters: pd.DataFrame) -> list[str]:
-    """The table's levels, finest first."""
-    if "layer" in clusters.columns:
-        return list(clusters.groupby("level")["layer"].min().sort_values(kind="stable").index)
-
-    def rank(level: str) -> float:
-        if level == "cluster":
-            return 0
-        match = re.fullmatch(r"layer_(\d+)", level)
-        return int(match.group(1)) if match else float("inf")
-
-    return sorted(dict.fromkeys(clusters["level"].astype(str)), key=rank)
-
-
 def choose_levels(clusters: pd.DataFrame, wanted: Sequence[str] | None) -> list[str]:
     """The levels named by ``wanted`` (names or layer numbers, commas allowed), finest first."""
     order = level_order(clusters)
@@ -184,7 +170,7 @@ def name_nodes(clusters: pd.DataFrame, documents: pd.DataFrame, ask: Ask, *,
     ``log_names`` each name is logged as it is settled.
     """
     table = clusters.reset_index(drop=True).copy()
-    for column in OPTIONAL_CLUSTER_COLUMNS:
+    for column in LLM_COLUMNS:
         table[column] = table[column].fillna("").astype(str) if column in table else ""
     order = level_order(table)
     levels = [level for level in order if level in set(levels or order)]
@@ -329,9 +315,9 @@ def relabel_path(path: Path | str, settings: RelabelSettings, *,
 
 
 def _same_names(old: TopicMap, new: TopicMap) -> bool:
-    if not all(c in old.clusters.columns for c in OPTIONAL_CLUSTER_COLUMNS):
+    if not all(c in old.clusters.columns for c in LLM_COLUMNS):
         return False
-    columns = list(OPTIONAL_CLUSTER_COLUMNS)
+    columns = list(LLM_COLUMNS)
     before = old.clusters[columns].fillna("").astype(str).reset_index(drop=True)
     drop = ("created",)
     old_llm = {k: v for k, v in (old.manifest.get("llm") or {}).items() if k not in drop}

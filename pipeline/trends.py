@@ -1,8 +1,10 @@
 """Themes over time: each theme's share of the papers per year, and which rise or fall.
 
-A theme's **share** in a year is the fraction of that year's dated papers that
-belong to it (every paper has a theme, noise included, so the shares of a year
-add up to 1; at the ``cluster`` level the noise papers are a group of their own).
+Any layer of the map can be followed (``level``: ``theme``, the broadest, by
+default; ``layer_1`` ...; ``cluster``, the finest). A topic's **share** in a
+year is the fraction of that year's dated papers that belong to it (every
+layer but the finest places every paper, so the shares of a year add up to 1;
+at the ``cluster`` level the noise papers are a group of their own).
 
 **Rule for emerging and declining** (``TrendRule``; the defaults are stated here
 and in the README):
@@ -25,6 +27,7 @@ the share over the whole map, so each flag comes with its numbers.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +35,8 @@ import pandas as pd
 
 from .errors import PipelineError
 
+#: The documents columns that hold a layer (see pipeline.artifacts).
+_LEVEL = re.compile(r"cluster|layer_\d+|theme")
 STATUSES = ("emerging", "declining", "stable", "too small", "too few years", "noise")
 
 
@@ -90,8 +95,10 @@ class TrendReport:
 def year_counts(documents: pd.DataFrame, *, level: str = "theme",
                 years: tuple[int | None, int | None] = (None, None)) -> pd.DataFrame:
     """Papers per (year, group): index year (int), one column per group id."""
-    if level not in ("theme", "cluster"):
-        raise PipelineError(f"level must be 'theme' or 'cluster', got {level!r}")
+    if not _LEVEL.fullmatch(str(level)) or level not in documents.columns:
+        have = [str(c) for c in documents.columns if _LEVEL.fullmatch(str(c))]
+        raise PipelineError(f"level must be one of this map's levels ({', '.join(have)}), "
+                            f"got {level!r}")
     if "year" not in documents.columns:
         raise PipelineError("this map's papers have no year column; themes over time needs dates")
     year = pd.to_numeric(documents["year"], errors="coerce")

@@ -3,8 +3,8 @@
 A build saves what the update needs in the map's ``fitted.npz`` (plain numeric
 arrays, read with ``allow_pickle=False`` and checked against the manifest's
 hash; see ``pipeline.fitted``): the clustering-space coordinates of every
-paper, HDBSCAN's condensed tree with the core distances and the selected
-clusters, and the c-TF-IDF vocabulary with its corpus term frequencies.
+paper, the parent links of the layers, and the c-TF-IDF vocabulary with its
+corpus term frequencies.
 
 An update then, for the new papers only:
 
@@ -17,21 +17,22 @@ An update then, for the new papers only:
    weights (``smooth_knn_dist`` with UMAP's transform settings); its position on
    the 2-D map and in the clustering space starts at the weighted mean of theirs
    and then follows UMAP's transform epochs with the map held fixed;
-4. assigns clusters exactly as ``hdbscan.approximate_predict`` does, re-done over
-   the saved arrays (``cluster.predict_clusters``: nearest mutual-reachability neighbour, then the condensed
-   tree walked up to the lambda where the new point joins); noise is reassigned
-   like the build does when the map's config asks for it; themes follow clusters,
-   and noise papers get the nearest theme;
-5. refreshes counts, centres and representative papers of every cluster and theme
-   that received papers, and re-derives the key terms and label of those that grew
+4. places them in the layers as the Ray engine places papers outside its sample
+   (``hierarchy.place_layers``): the finest cluster by a vote of those same
+   nearest map papers (noise can win; ties to the nearer), every broader layer by
+   the saved parent links (a paper voted noise takes its neighbours' majority at
+   layer 1), and ``is_noise`` by the neighbours' majority of HDBSCAN's verdict;
+5. refreshes counts, centres and representative papers of every node of every
+   layer that received papers, and re-derives the key terms and label of those that grew
    by ``RELABEL_GROWTH`` or more since they were last labelled (c-TF-IDF over the
    saved corpus term frequencies plus the new papers; ``label.refresh_classes``);
 6. writes the map atomically (a crash leaves the old map as it was).
 
-It advises a full rebuild when the new papers land as noise far more often than
-the map's own papers did, or when papers added since the last fit exceed
-``ADVISE_GROWTH`` of the fitted ones. ``--rebuild`` refits reduce, cluster, themes
-and labels over every paper of the map plus the new ones with the saved config;
+It advises a full rebuild when the new papers land outside every finest cluster
+far more often than the map's own papers did (they may form topics the map
+lacks), or when papers added since the last fit exceed ``ADVISE_GROWTH`` of the
+fitted ones. ``--rebuild`` refits reduce, cluster, layers and labels over every
+paper of the map plus the new ones with the saved config;
 the vectors come from the map itself, so the original input files need not exist.
 """
 
@@ -49,23 +50,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .artifacts import DOCUMENT_COLUMNS, LEVELS, TopicMap, load_map, write_map
-from .assemble import attach_clustering, grown_manifest, now
-from .cluster import NOISE, predict_clusters, reassign_noise
+from .artifacts import DOCUMENT_COLUMNS, TopicMap, load_map, write_map
+from .assemble import attach_layers, grown_manifest, now
 from .config import BuildConfig
 from .errors import InputError
-from .fitted import add_term_counts, load_fitted, saved_terms
+from .fitted import add_term_counts, fitted_levels, fitted_parents, load_fitted, saved_terms
+from .hierarchy import Layers, place_layers
 from .ingest import normalise_title, read_papers
 from .label import refresh_classes
 from .placement import place
 from .run import STEPS, StepTimer, embed_papers, fit_map
-from .themes import assign_themes, cluster_centroids
 
 log = logging.getLogger("pipeline")
 
 #: A class gets new key terms and a new label once it grew by this share.
 RELABEL_GROWTH = 0.05
-#: Advise a rebuild when new papers are noise this much more often than the map's.
+#: Advise a rebuild when new papers are in no finest cluster this much more often than
+#: the map's own papers.
 ADVISE_NOISE_MARGIN = 0.20
 #: Advise a rebuild when papers added since the last fit exceed this share of it.
 ADVISE_GROWTH = 0.20
@@ -149,40 +150,28 @@ def update_map(map_path: Path | str, paths: Sequence[Path | str], *,
     n_old = len(old)
     old_vectors = np.asarray(topic_map.embeddings, dtype=np.float32)
 
-    # Place the new papers into the saved fit: UMAP's transform, HDBSCAN's prediction.
-    (coords, space), _ = place(vectors, old_vectors,
-                               [old[["x", "y"]].to_numpy(), fitted["cluster_space"]],
-                               n_neighbors=config.reduce.neighbors_for(n_old),
-                               min_dists=[config.reduce.map_min_dist,
-                                          config.reduce.cluster_min_dist], seed=config.seed)
-    labels, probabilities = predict_clusters(space, fitted)
-    is_noise = labels == NOISE
-    old_labels = old["cluster"].to_numpy(dtype=np.int32)
-    if config.cluster.reassign_noise and is_noise.any():
-        all_space = np.vstack([fitted["cluster_space"], space])
-        labels = reassign_noise(all_space, np.concatenate([old_labels, labels]))[n_old:]
-    # Themes follow the clusters; noise gets the theme nearest among the map's papers.
-    clusters = topic_map.clusters.copy()
-    fine = clusters[clusters["level"] == "cluster"]
-    cluster_theme = np.zeros(int(fine["id"].max()) + 1 if len(fine) else 0, dtype=np.int32)
-    cluster_theme[fine["id"].to_numpy()] = fine["parent"].to_numpy()
-    centroids = None
-    if (labels < 0).any() and len(cluster_theme):
-        clustered = old_labels >= 0
-        centroids = cluster_centroids(old_vectors[clustered], old["theme"].to_numpy()[clustered],
-                                      int(cluster_theme.max()) + 1)
-    themes = assign_themes(vectors, labels, cluster_theme, centroids=centroids)
-
-    new = attach_clustering(papers, coords, labels=labels, probabilities=probabilities,
-                            outlier_scores=(1.0 - probabilities).astype(np.float32),
-                            is_noise=is_noise, themes=themes)
+    # Place the new papers into the saved fit: UMAP's transform, then the layers by a vote
+    # of the same nearest map papers and the parent links.
+    (coords, space), neighbours = place(
+        vectors, old_vectors, [old[["x", "y"]].to_numpy(), fitted["cluster_space"]],
+        n_neighbors=config.reduce.neighbors_for(n_old),
+        min_dists=[config.reduce.map_min_dist, config.reduce.cluster_min_dist], seed=config.seed)
+    levels, parents = fitted_levels(fitted), fitted_parents(fitted)
+    labels, share, is_noise = place_layers(
+        neighbours, [old[level].to_numpy(dtype=np.int32) for level in levels], parents,
+        old["is_noise"].to_numpy(dtype=bool))
+    new = attach_layers(papers, coords, Layers(
+        labels, parents, [], probabilities=share,
+        outlier_scores=(1.0 - share).astype(np.float32), is_noise=is_noise))
     extra = topic_map.metadata_columns
     for column in extra:
         if column not in new.columns:
             new[column] = np.nan if old[column].dtype.kind == "f" else ""
-    new = new[DOCUMENT_COLUMNS + extra]
-    new = new.astype({c: old[c].dtype for c in DOCUMENT_COLUMNS if c in old.columns},
+    new = new[DOCUMENT_COLUMNS + levels[1:-1] + extra]
+    new = new.astype({c: old[c].dtype for c in new.columns if c in old.columns},
                      errors="ignore")
+    clusters = topic_map.clusters.copy()
+    unclustered = int((labels[0] < 0).sum())
     documents = pd.concat([old, new], ignore_index=True)
     all_vectors = np.vstack([old_vectors, vectors])
 
@@ -193,13 +182,12 @@ def update_map(map_path: Path | str, paths: Sequence[Path | str], *,
                                 relabel_growth=relabel_growth)
 
     n_fitted = int(fitted["n_fitted"])
-    noise_share = float(is_noise.mean())
-    advice = advise(noise_share, float(fitted["fitted_noise_share"]),
+    advice = advise(unclustered / len(new), float(fitted["fitted_unclustered_share"]),
                     len(documents) - n_fitted, n_fitted)
     manifest = grown_manifest(topic_map.manifest, documents, clusters, inputs=report["inputs"],
                               update={
         "time": now(), "files": [item["path"] for item in report["inputs"]],
-        "added": len(new), "skipped_duplicates": skipped, "new_noise": int(is_noise.sum()),
+        "added": len(new), "skipped_duplicates": skipped, "new_noise": unclustered,
         "relabelled": relabelled, "seconds": round(time.perf_counter() - started, 3),
         "rebuild_advised": bool(advice),
     })
@@ -207,20 +195,21 @@ def update_map(map_path: Path | str, paths: Sequence[Path | str], *,
                        fitted=fitted)
     updated.path = write_map(updated, map_path)
     seconds = time.perf_counter() - started
-    log.info("added %d papers to %s in %.1fs (%d noise; %d duplicates skipped)",
-             len(new), updated.path, seconds, int(is_noise.sum()), skipped)
-    return UpdateResult(updated, len(new), skipped, int(is_noise.sum()), relabelled, advice,
-                        seconds)
+    log.info("added %d papers to %s in %.1fs (%d in no cluster; %d duplicates skipped)",
+             len(new), updated.path, seconds, unclustered, skipped)
+    return UpdateResult(updated, len(new), skipped, unclustered, relabelled, advice, seconds)
 
 
 def advise(new_noise_share: float, fitted_noise_share: float, added_since_fit: int,
            n_fitted: int) -> list[str]:
-    """Reasons to rebuild, or an empty list."""
+    """Reasons to rebuild, or an empty list. The noise shares are of papers in no finest
+    cluster (new papers; the map's fitted papers)."""
     reasons = []
     if new_noise_share > fitted_noise_share + ADVISE_NOISE_MARGIN:
         reasons.append(
-            f"{100 * new_noise_share:.0f}% of the new papers landed as noise (the map's own "
-            f"papers: {100 * fitted_noise_share:.0f}%): they may form topics the map lacks")
+            f"{100 * new_noise_share:.0f}% of the new papers landed as noise, in no cluster "
+            f"(the map's own papers: {100 * fitted_noise_share:.0f}%): they may form topics "
+            "the map lacks")
     if n_fitted and added_since_fit > ADVISE_GROWTH * n_fitted:
         reasons.append(
             f"{added_since_fit} papers were added since the map was fitted on {n_fitted} "
@@ -236,7 +225,7 @@ def refresh_labels(documents: pd.DataFrame, embeddings: np.ndarray, clusters: pd
     Edits ``clusters`` and ``fitted`` in place; returns the relabelled classes per level."""
     add_term_counts(fitted, documents.iloc[new_rows], max_ngram=config.label.max_ngram)
     relabelled: dict[str, list[int]] = {}
-    for level in LEVELS:
+    for level in fitted_levels(fitted):
         labelled = fitted[f"labelled_size_{level}"].copy()
 
         def grew(c: int, size: int, labelled=labelled) -> bool:
@@ -271,7 +260,7 @@ def rebuild_map(map_path: Path | str, paths: Sequence[Path | str] = (), *,
             cache_dir=cache_dir, use_cache=use_cache, show_progress=show_progress)
         documents = pd.concat([documents, papers], ignore_index=True)
         vectors = np.vstack([vectors, new_vectors])
-    fitted_columns = ["x", "y", "cluster", "theme", "probability", "outlier_score", "is_noise"]
+    fitted_columns = ["x", "y", "probability", "outlier_score", "is_noise", *topic_map.levels]
     papers = documents.drop(columns=[c for c in fitted_columns if c in documents.columns])
     timer = StepTimer(STEPS)
     refit = fit_map(papers, vectors, config, timer=timer)

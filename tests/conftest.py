@@ -78,6 +78,32 @@ def make_corpus(n_per_topic: int = 25, *, seed: int = 0, topics: Sequence[str] |
     return pd.DataFrame(rows)
 
 
+def assert_layers_nest(topic_map) -> None:
+    """The map format's promises about layers (SPEC "Map format v2"): every level is a
+    documents column, layers above the finest place every paper, each paper's node one
+    layer up is its node's parent, and the clusters table agrees with the documents."""
+    docs, levels = topic_map.documents, topic_map.levels
+    assert levels[0] == "cluster" and levels[-1] == "theme" and len(levels) >= 2
+    assert topic_map.manifest["counts"]["layers"] == [len(topic_map.level(lv)) for lv in levels]
+    for k, level in enumerate(levels):
+        nodes = topic_map.level(level)
+        assert (nodes["layer"] == k).all()
+        assert nodes["id"].tolist() == list(range(len(nodes)))
+        column = docs[level].to_numpy()
+        if k:
+            assert (column >= 0).all(), level
+        sizes = np.bincount(column[column >= 0], minlength=len(nodes))
+        assert sizes.tolist() == nodes["size"].tolist(), level
+        assert nodes["stability"].between(0, 1).all() or nodes["stability"].isna().all()
+        assert (nodes["fragile"] == nodes["stability"].lt(0.5)).all()
+        if k + 1 < len(levels):
+            parent = nodes["parent"].to_numpy()
+            grouped = column >= 0
+            assert (parent[column[grouped]] == docs[levels[k + 1]].to_numpy()[grouped]).all()
+        else:
+            assert (nodes["parent"] == -1).all()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Every test gets its own embedding cache; nothing touches ~/.cache."""

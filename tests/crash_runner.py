@@ -38,13 +38,13 @@ from pipeline import BuildConfig, artifacts, embed, run  # noqa: E402
 #: Steps and the function in ``pipeline.run`` that starts each.
 STEP_FUNCTIONS = {
     "ingest": "read_papers", "reduce": "reduce", "cluster": "cluster",
-    "themes": "group_into_themes", "label": "label_layers",
+    "layers": "build_layers", "label": "label_layers",
 }
 SAVE_POINTS = ["save-partial", "save-written", "save-swap", "save-cleanup"]
-STEPS = ["ingest", "embed", "reduce", "cluster", "themes", "label", *SAVE_POINTS]
+STEPS = ["ingest", "embed", "reduce", "cluster", "layers", "label", *SAVE_POINTS]
 #: ``update`` steps: ingest, embed (the build's embed step, in ``pipeline.run``), then
-#: its placing, cluster prediction and relabelling functions.
-UPDATE_FUNCTIONS = {"update-reduce": "place", "update-cluster": "predict_clusters",
+#: its placing, layer placing and relabelling functions.
+UPDATE_FUNCTIONS = {"update-reduce": "place", "update-cluster": "place_layers",
                     "update-label": "refresh_classes"}
 UPDATE_STEPS = ["update-ingest", "update-embed", *UPDATE_FUNCTIONS,
                 *(f"update-{point}" for point in SAVE_POINTS)]

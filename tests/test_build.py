@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FakeEmbedder, make_corpus
+from conftest import FakeEmbedder, assert_layers_nest, make_corpus
 from sklearn.metrics import normalized_mutual_info_score
 
 from pipeline import BuildConfig, build, load_map
@@ -36,6 +36,8 @@ def test_small_map_has_the_documented_format(small_map):
     assert set(fine["parent"]) <= set(topic_map.level("theme")["id"])
     assert all(len(r) >= 1 for r in fine["representative_ids"])
     assert set(docs["theme"]) <= set(topic_map.level("theme")["id"])
+    assert_layers_nest(topic_map)
+    assert clusters["llm_label"].eq("").all() and clusters["weak_name"].dtype == bool
 
 
 def test_labels_name_the_topic(small_map):

@@ -126,7 +126,8 @@ def test_bad_threshold():
 
 @pytest.fixture(scope="module")
 def two_maps(tmp_path_factory):
-    """One synthetic corpus (4 topics of 30) mapped with min_cluster_size 5 and 45.
+    """One synthetic corpus (4 topics of 30) mapped with min_cluster_size 5 and 45, with
+    HDBSCAN's excess-of-mass selection (the default leaf selection splits topics at random).
 
     With 45 no single topic is big enough to be a cluster, so the coarse map has
     fewer clusters than the fine one and the fine clusters must merge.
@@ -138,6 +139,7 @@ def two_maps(tmp_path_factory):
     for name, size in (("fine", 5), ("coarse", 45)):
         config = BuildConfig()
         config.cluster.min_cluster_size = size
+        config.cluster.selection_method = "eom"
         build([source], root / name, config, embedder=FakeEmbedder(), cache_dir=root / "cache",
               show_progress=False)
         maps.append(load_map(root / name))
@@ -339,3 +341,11 @@ def test_compare_page_says_how_many_papers_the_maps_share(two_maps, tmp_path, mo
     at.checkbox(key="cmp_anyway").check().run()
     assert not at.exception
     assert at.dataframe[0].value["shared"].sum() <= 10
+
+
+def test_any_level_both_maps_have_can_be_compared_and_others_are_refused(two_maps):
+    fine, coarse = two_maps
+    for level in [name for name in fine.levels if name in coarse.levels]:
+        check_consistent(compare_maps(fine, coarse, level=level), fine, coarse, level=level)
+    with pytest.raises(PipelineError, match="level must be one both maps have"):
+        compare_maps(fine, coarse, level="layer_9")

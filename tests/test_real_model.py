@@ -38,7 +38,8 @@ def test_trending_page_end_to_end(tmp_path, capsys):
     assert len(fine) >= 3
     assert fine["label"].is_unique
     assert not fine["label"].str.fullmatch(r"[\d\W]+").any()
-    assert docs["is_noise"].mean() <= 0.25
+    assert (docs["cluster"] < 0).mean() <= 0.25  # in no finest cluster (is_noise: HDBSCAN's)
+    assert (docs["theme"] >= 0).all() and topic_map.levels[-1] == "theme"
     assert topic_map.manifest["model"] == {"name": "all-MiniLM-L6-v2", "dimension": 384,
                                            "source": "computed",
                                            "backend": resolve_backend("auto")}

@@ -1,4 +1,4 @@
-"""Incremental updates: placement, cluster prediction, the command, atomicity."""
+"""Incremental updates: placement, layers by vote and parent links, the command, atomicity."""
 
 from __future__ import annotations
 
@@ -9,14 +9,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FakeEmbedder, make_corpus
+from conftest import FakeEmbedder, assert_layers_nest, make_corpus
 
 from pipeline import BuildConfig, build, load_map
 from pipeline.__main__ import main
 from pipeline.artifacts import FITTED, MANIFEST, sha256_file
-from pipeline.cluster import predict_clusters
 from pipeline.errors import MapFormatError
-from pipeline.fitted import hdbscan_arrays, load_fitted
+from pipeline.fitted import load_fitted
 from pipeline.placement import place, smooth_knn_weights
 from pipeline.update import advise, rebuild_map, update_map
 
@@ -76,31 +75,6 @@ def test_place_is_weighted_mean_of_neighbours_and_exact_for_duplicates():
     assert np.all(inside[0] >= lo - 1e-6) and np.all(inside[0] <= hi + 1e-6)
 
 
-def test_predict_clusters_reproduces_hdbscan_approximate_predict():
-    import hdbscan
-
-    rng = np.random.default_rng(2)
-    centres = np.array([[0, 0], [6, 0], [0, 6], [6, 6]], dtype=float)
-    data = np.vstack([c + rng.normal(scale=0.7, size=(80, 2)) for c in centres])
-    data = np.vstack([data, rng.uniform(-3, 9, size=(40, 2))])
-    model = hdbscan.HDBSCAN(min_cluster_size=15, min_samples=5, prediction_data=True).fit(data)
-    # The pipeline renumbers clusters; use a permutation to check the mapping too.
-    permutation = np.array([2, 0, 3, 1, 4, 5, 6, 7])
-    ours = np.where(model.labels_ >= 0, permutation[np.maximum(model.labels_, 0)], -1)
-    fitted = hdbscan_arrays(model, ours)
-    fitted.update(cluster_space=data.astype(np.float32), n_fitted=np.array(len(data)),
-                  min_samples=np.array(5))
-    fitted["cluster_space"] = data  # full precision, as hdbscan sees it
-    probes = rng.uniform(-3, 9, size=(300, 2))
-    expected, expected_prob = hdbscan.approximate_predict(model, probes)
-    labels, probabilities = predict_clusters(probes, fitted)
-    expected_ours = np.where(expected >= 0, permutation[np.maximum(expected, 0)], -1)
-    assert (labels == expected_ours).mean() >= 0.99  # ties in distances aside
-    same = labels == expected_ours
-    np.testing.assert_allclose(probabilities[same], expected_prob[same], rtol=1e-5)
-    assert (labels == -1).any() and (labels >= 0).any()
-
-
 def test_advice():
     assert advise(0.1, 0.1, 10, 1000) == []
     assert "noise" in advise(0.6, 0.1, 10, 1000)[0]
@@ -146,6 +120,7 @@ def test_update_adds_papers_and_keeps_old_ones(map_copy, tmp_path, fake_backend)
     assert all(sizes[c] == counted.get(c, 0) for c in sizes.index)
     assert result.relabelled["cluster"]
     assert after.manifest["counts"]["kept"] == n_old + 20
+    assert_layers_nest(after)  # new papers sit in every layer, nested by the parent links
     assert after.manifest["updates"][-1]["added"] == 20
     fitted = load_fitted(after)
     assert fitted["cluster_space"].shape[0] == n_old + 20
@@ -188,6 +163,7 @@ def test_cli_update_then_rebuild(map_copy, tmp_path, fake_backend, capsys):
     rebuilt = load_map(map_copy)
     assert len(rebuilt.documents) == 140
     assert int(load_fitted(rebuilt)["n_fitted"]) == 140
+    assert_layers_nest(rebuilt)
     assert rebuilt.manifest["updates"][-1]["rebuild"] is True
 
 
