@@ -10,10 +10,9 @@ fragment ask for a rerun of the page.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -22,7 +21,7 @@ from .context import MapContext
 from .escape import escape
 from .exports import download_buttons, take_it_away
 from .figures import shade, theme_colours
-from .hierarchy import member_mask, node, visible_counts
+from .hierarchy import children, member_mask, node, visible_counts
 from .overlay import view_state
 from .paper import CHART_KEY, SELECTION_KEY, add_to_reading_list_button
 from .sidebar import FOCUS_KEY, filter_widgets
@@ -54,7 +53,6 @@ class FullRun:
     searching: bool
     sampled: bool
     figure: go.Figure | None = None
-    drawn_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
     def stale(self, filters: Filters, focus: str) -> bool:
         return (self.searching or self.sampled) and (filters, focus) != (self.filters,
@@ -105,10 +103,11 @@ def explore(context: MapContext, slots: Slots, full: FullRun, label_mode: str) -
     _caption(context, slots.caption, len(view), counts)
     forced = ([f"{BROADEST}:{t}" for t in filters.themes]
               + [f"{FINEST}:{c}" for c in filters.clusters] + ([focus] if focus else []))
+    reveal = children(nodes, focus)["key"].tolist() if focus else []
     with slots.overlay:
         overlay(CHART_KEY, assets.overlay,
                 view_state(docs, nodes, mask if filtered else None, focus=forced,
-                           mode=label_mode, zoom=st.session_state.get(ZOOM_KEY)),
+                           reveal=reveal, mode=label_mode, zoom=st.session_state.get(ZOOM_KEY)),
                 key="view_overlay")
     with slots.tree:
         _tree(context, focus, counts if filtered else None)
@@ -172,7 +171,3 @@ def _selection(context: MapContext, mask: np.ndarray) -> None:
                                key="view_rl_sel", where=cols[1])
     cols[2].button("Clear selection", key="view_clear_sel",
                    on_click=lambda: st.session_state.update({SELECTION_KEY: []}))
-
-
-def drawn_rows(view: pd.DataFrame) -> np.ndarray:
-    return view.index.to_numpy()

@@ -49,8 +49,9 @@ def label_payload(documents: pd.DataFrame, nodes: pd.DataFrame) -> dict:
     (the median of its largest finest cluster), else at the map's own position for it.
     """
     geometry = node_geometry(documents, nodes)
-    x = nodes["x"].astype(float).to_numpy().copy()
-    y = nodes["y"].astype(float).to_numpy().copy()
+    missing = np.full(len(nodes), np.nan)
+    x = nodes["x"].astype(float).to_numpy().copy() if "x" in nodes else missing.copy()
+    y = nodes["y"].astype(float).to_numpy().copy() if "y" in nodes else missing.copy()
     for level, rows in nodes.groupby("level", sort=False):
         placed = label_positions(documents, nodes[nodes["level"] == level], str(level))
         if placed.empty:
@@ -98,15 +99,17 @@ def mask_bits(mask: np.ndarray | None) -> str | None:
 
 
 def view_state(documents: pd.DataFrame, nodes: pd.DataFrame, mask: np.ndarray | None, *,
-               focus: Sequence[str] = (), mode: str = ZOOM_MODE,
+               focus: Sequence[str] = (), reveal: Sequence[str] = (), mode: str = ZOOM_MODE,
                zoom: Mapping | None = None) -> dict:
     """The reader's side of the overlay: papers that pass, visible papers per node (in
-    ``nodes``' order), names kept on the map (``focus`` keys), the label mode (``"zoom"``,
-    a level, or ``"none"``) and a one-off zoom (``{"seq": n, "box": [x0, x1, y0, y1]}``)."""
+    ``nodes``' order), names kept on the map (``focus`` keys), names shown whatever the
+    zoom where there is room (``reveal``: the sub-topics of the topic in focus), the label
+    mode (``"zoom"``, a level, or ``"none"``) and a one-off zoom
+    (``{"seq": n, "box": [x0, x1, y0, y1]}``)."""
     bits = mask_bits(mask)
     counts = None if bits is None else visible_counts(documents, nodes, mask).tolist()
-    return {"mask": bits, "counts": counts, "focus": list(focus), "mode": mode,
-            "zoom": dict(zoom) if zoom else None}
+    return {"mask": bits, "counts": counts, "focus": list(focus), "reveal": list(reveal),
+            "mode": mode, "zoom": dict(zoom) if zoom else None}
 
 
 def _inert_json(value: object) -> str:

@@ -15,6 +15,7 @@ import streamlit as st
 
 from .escape import escape
 from .events import table_rows
+from .hierarchy import node_table
 from .latex import readable
 from .loaders import MapAssets
 
@@ -97,6 +98,8 @@ def topics_frame(clusters: pd.DataFrame, n_papers: int) -> pd.DataFrame:
     """Every topic of every layer, each followed by the topics inside it (depth first),
     with sizes, shares, flags, top terms, and the offline name where a language model's
     is shown (``clusters`` as ``ui.hierarchy.node_table`` gives it)."""
+    if "depth" not in clusters.columns:
+        clusters = node_table(clusters)
     levels = clusters.drop_duplicates("level").sort_values("depth")["level"].tolist()
     kids: dict[str, list] = {}
     for row in clusters.sort_values(["depth", "size", "id"],

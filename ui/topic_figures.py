@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 
 from .escape import escape
 from .figures import FONT, NOISE_COLOUR, shade, theme_colours
+from .hierarchy import node_table
 
 
 def terms_figure(terms: Sequence[str], weights: Sequence[float], *, colour: str = "#1f77b4",
@@ -38,6 +39,8 @@ def topics_treemap(clusters: pd.DataFrame) -> go.Figure:
     A topic's area includes the papers its sub-topics leave unclustered, shown as the
     space they leave free.
     """
+    if "depth" not in clusters.columns:
+        clusters = node_table(clusters)
     nodes = clusters.sort_values(["depth", "size", "id"], ascending=[True, False, True])
     levels = nodes.drop_duplicates("level").sort_values("depth")["level"].tolist()
     base = theme_colours(sorted(set(nodes["theme"].astype(int))))

@@ -9,7 +9,8 @@
 // payload = {id, extent: [x0, x1, y0, y1], font, labels: [{k, t, x, y, d, s, c, rx, ry,
 //            w, f, b: [x0, x1, y0, y1]}]}   (d: depth, 0 = broadest layer)
 // state   = {mask: base64 bit per map row or null, counts: [visible papers per label] or
-//            null, focus: [keys], mode: "zoom" | level name | "none", zoom: {seq, box}}
+//            null, focus: [keys kept on the map], reveal: [keys shown whatever the zoom],
+//            mode: "zoom" | level name | "none", zoom: {seq, box}}
 (function () {
   "use strict";
   if (window.TopicMapOverlay) return;
@@ -106,6 +107,7 @@
                           Math.abs(ey1 - ey0) / Math.abs(ya.range[1] - ya.range[0]));
     const ppx = Math.abs(xa.l2p(1) - xa.l2p(0)), ppy = Math.abs(ya.l2p(1) - ya.l2p(0));
     const st = ch.state, focus = new Set(st.focus || []), counts = st.counts;
+    const reveal = new Set(st.reveal || []);
     const mode = st.mode || "zoom";
     const fine = zoom >= ZOOM[1];
     const placed = [], texts = new Map();
@@ -117,10 +119,11 @@
       el.hidden = true;
       if (mode === "none" && !isFocus) continue;
       if (mode !== "zoom" && mode !== "none" && L.l !== mode && !isFocus) continue;
-      if (mode === "zoom" && !isFocus && zoom < ZOOM[Math.min(L.d, ZOOM.length - 1)]) continue;
+      const free_ = isFocus || reveal.has(L.k); // shown whatever the zoom, if there is room
+      if (mode === "zoom" && !free_ && zoom < ZOOM[Math.min(L.d, ZOOM.length - 1)]) continue;
       const px = xa.l2p(L.x), py = ya.l2p(L.y);
       if (px < 0 || px > s.w || py < 0 || py > s.h) continue;
-      if (mode === "zoom" && L.d > 0 && !isFocus && (L.rx * ppx + L.ry * ppy) < MIN_SPREAD) {
+      if (mode === "zoom" && L.d > 0 && !free_ && (L.rx * ppx + L.ry * ppy) < MIN_SPREAD) {
         continue;
       }
       if (!isFocus && L.pk && texts.get(L.pk) === L.t) continue; // its parent's name, shown
@@ -157,7 +160,9 @@
 
   function sortLabels(ch) {
     const focus = new Set(ch.state.focus || []), counts = ch.state.counts;
-    const rank = (item) => (focus.has(item.L.k) ? 0 : (counts && !counts[item.i] ? 2 : 1));
+    const reveal = new Set(ch.state.reveal || []);
+    const rank = (item) => (focus.has(item.L.k) ? 0 : counts && !counts[item.i] ? 3
+      : reveal.has(item.L.k) ? 1 : 2);
     ch.order = [...ch.labels].sort((a, b) => rank(a) - rank(b) || a.L.d - b.L.d ||
                                              b.L.s - a.L.s || a.i - b.i);
   }
