@@ -298,3 +298,46 @@ def test_drill_down_reads_the_saved_layers_at_once(tab, map_path):
     drill_names = tab.page.evaluate(LABELS_JS, ".st-key-drill_map")
     assert {item["t"] for item in drill_names} <= set(kids["llm_label"]) | set(
         topic_map.level("cluster")["llm_label"])
+
+
+# --------------------------------------------------------------------------- offline export
+
+
+def test_the_exported_map_names_follow_the_zoom_offline(tab, map_path, tmp_path):
+    docs = load_map(map_path).documents
+    open_map(tab)
+    box = tab.page.get_by_label("Words in title or abstract")
+    box.fill("gripper")
+    box.press("Enter")
+    kept = int((docs["title"] + " " + docs["abstract"]).str.lower().str.contains("gripper").sum())
+    tab.page.wait_for_function(f"() => Number({GD}.dataset.tmDimmed) === {len(docs) - kept}",
+                               timeout=WAIT)
+    tab.settle(500)
+    tab.page.get_by_text("Take it away", exact=False).first.click()
+    with tab.page.expect_download(timeout=WAIT) as download:
+        tab.page.get_by_role("button", name="Interactive map (HTML)").click()
+    target = tmp_path / "map.html"
+    download.value.save_as(target)
+    offline = Tab(tab.page.context.browser, "file://")
+    try:
+        offline.page.goto(target.as_uri())
+        gd = "document.querySelector('.js-plotly-plot')"
+        offline.page.wait_for_function(f"() => {gd} && {gd}.dataset.tmDraws", timeout=WAIT)
+        # As on screen: the papers the filter left out are dimmed, broad names first.
+        offline.page.wait_for_function(f"() => Number({gd}.dataset.tmDimmed) === "
+                                       f"{len(docs) - kept}", timeout=WAIT)
+        whole = offline.page.evaluate(LABELS_JS, "body")
+        assert whole and {item["d"] for item in whole} == {0}
+        middle = load_map(map_path).level("layer_1").sort_values("size").iloc[-1]
+        anchor = offline.page.evaluate("""(k) => { const ch = window.TopicMapOverlay.charts
+          .get('export'); const L = ch.payload.labels.find(l => l.k === k); return [L.x, L.y]; }""",
+                                       f"layer_1:{middle['id']}")
+        offline.page.evaluate(QUARTER_JS.replace(GD, gd), anchor)
+        offline.page.wait_for_function(f"() => Number({gd}.dataset.tmFiner) > 0", timeout=5_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        offline.page.screenshot(path=str(ARTIFACTS / "layers-export-zoomed.png"))
+        assert [u for u in offline.requests if not u.startswith(("file:", "data:", "blob:"))] \
+            == []
+        assert offline.dialogs == []
+    finally:
+        offline.close()
