@@ -52,18 +52,21 @@ def rss_kib(pid: int) -> tuple[int, int]:
 class Server:
     """``streamlit run dashboard.py -- --map MAP`` on 127.0.0.1, with an RSS sampler."""
 
-    def __init__(self, map_path: Path, log_path: Path) -> None:
+    def __init__(self, map_path: Path, log_path: Path, *, app: Path = ROOT,
+                 extra: list[str] | tuple[str, ...] = ()) -> None:
+        """The ``dashboard.py`` of checkout ``app`` (its own code and settings) on the map;
+        ``extra``: more arguments for the app (``--overview-points N``)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self._log = open(log_path, "w")  # closed in stop()
         env = dict(os.environ, TOPICMAP_MAPS_DIR=str(map_path.parent))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
+            [sys.executable, "-m", "streamlit", "run", str(app / "dashboard.py"),
              "--server.headless", "true", "--server.address", "127.0.0.1",
              "--server.port", str(self.port), "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false", "--", "--map", str(map_path)],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+             "--browser.gatherUsageStats", "false", "--", "--map", str(map_path), *extra],
+            cwd=app, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         self.samples: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
