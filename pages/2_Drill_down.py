@@ -18,7 +18,7 @@ from ui.drill_panels import (
     name_and_provenance,
     remap_offer,
     representative_papers,
-    sub_topics_table,
+    sub_topics_list,
     why_this_name,
 )
 from ui.escape import escape
@@ -54,8 +54,7 @@ else:
 # ---- its sub-topics (the next layer down, saved with the map): first, and at once
 if child_level is not None:
     st.markdown("### Sub-topics" if row is not None else "### Broad topics")
-    st.caption("Select a row to drill into it.")
-    sub_topics_table(context, key)
+    sub_topics_list(context, key)
 
 if row is not None:
     why, reps = st.columns([1, 1], gap="large")

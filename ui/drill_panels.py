@@ -18,26 +18,28 @@ from .figures import theme_colours
 from .hierarchy import node
 from .latex import readable
 from .loaders import MIN_DRILL_PAPERS, remapped_if_cached
-from .tables import show_table
 from .topic_figures import terms_figure
 from .view import level_title
 
 TOPIC_KEY = "drill_topic"
+_URL_KEY = "drill_topic_url"  # the ?drill= this session last wrote or read
 
 
 def go_to(key: str) -> None:
     """Move to topic ``key`` ("" = the whole map): a callback, the next run shows it."""
-    st.session_state[TOPIC_KEY] = key
+    st.session_state[TOPIC_KEY] = st.session_state[_URL_KEY] = key
     st.session_state.pop("drill_paper", None)
     state.set_params(drill=key)
 
 
 def current_topic(context: MapContext) -> str:
-    """The topic from the session or the URL; a step that is not a topic inside the one
-    before it ends the trail there, with a warning. Written back to the URL."""
+    """The topic from the session, or from the URL when a link brought another one; a step
+    that is not a topic inside the one before it ends the trail there, with a warning.
+    Written back to the URL."""
     nodes = context.clusters
-    if TOPIC_KEY not in st.session_state:
-        key, bad = resolve(nodes, parse_trail(state.param("drill")))
+    url = state.param("drill")
+    if TOPIC_KEY not in st.session_state or url != st.session_state.get(_URL_KEY, url):
+        key, bad = resolve(nodes, parse_trail(url))
         if bad is not None:
             st.warning(escape(f"{level_title(bad[0]).rstrip('s')} {bad[1]} does not exist "
                               "here; showing its parent instead.", "markdown"))
@@ -46,6 +48,7 @@ def current_topic(context: MapContext) -> str:
     if key and node(nodes, key) is None:
         key = st.session_state[TOPIC_KEY] = ""
     state.set_params(drill=key)
+    st.session_state[_URL_KEY] = key
     return key
 
 
@@ -112,29 +115,22 @@ def representative_papers(row: pd.Series, documents: pd.DataFrame, *, n: int = 5
             st.markdown(escape(readable(paper["abstract"]), "markdown", limit=3000))
 
 
-def sub_topics_table(context: MapContext, key: str) -> pd.DataFrame:
-    """The topic's sub-topics (the next layer's nodes inside it) as a table; selecting a
-    row drills into it. Returns them."""
+def sub_topics_list(context: MapContext, key: str) -> pd.DataFrame:
+    """The topic's sub-topics (the next layer's nodes inside it), largest first, each a
+    button that drills into it, with its size, share, flags and key phrases. Returns them.
+
+    Plain buttons and captions, not a table: they show at once, even in a new tab."""
     rows = sub_topics(context.clusters, key)
-    if rows.empty:
-        return rows
     total = max(1, int(rows["size"].sum()))
-    table = pd.DataFrame({
-        "sub-topic": [escape(v, "plain", limit=80) for v in rows["label"]],
-        "papers": rows["size"].astype(int).to_numpy(),
-        "share %": (100 * rows["size"].astype(float) / total).round(1).to_numpy(),
-        "flags": [", ".join(f for f, on in (("weak name", w), ("fragile", f_)) if on)
-                  for w, f_ in zip(rows["weak_name"], rows["fragile"], strict=True)],
-        "key phrases": [escape(", ".join(list(t)[:5]), "plain", limit=100)
-                        for t in rows["terms"]],
-    })
-    if not bool((rows["weak_name"] | rows["fragile"]).any()):
-        table = table.drop(columns="flags")
-    picked = show_table(table, key=f"drill_subtopics_{key or 'root'}", select="single-row",
-                        height=min(38 + 35 * len(table), 420))
-    if picked:
-        go_to(str(rows["key"].iat[picked[0]]))
-        st.rerun()
+    for row in rows.itertuples(index=False):
+        notes = [f"{int(row.size):,} papers ({100 * int(row.size) / total:.0f}%)"]
+        notes += [f for f, on in (("weak name", row.weak_name), ("fragile", row.fragile)) if on]
+        notes.append(escape(", ".join(list(row.terms)[:5]), "markdown", limit=100))
+        with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+            st.button(escape(row.label, "markdown", limit=80), key=f"drill_sub_{row.key}",
+                      on_click=go_to, args=(str(row.key),), type="secondary",
+                      icon=":material/subdirectory_arrow_right:")
+            st.caption(" · ".join(notes))
     return rows
 
 
