@@ -90,7 +90,6 @@ def open_map_context() -> MapContext:
         st.stop()
     state.sync_map_param(path)
     map_picker(path)
-    warm_query_model(topic_map)
     names = names_switch(topic_map.clusters)
     context = MapContext(topic_map, Path(path), map_assets(path, names))
     st.session_state[CONTEXT_KEY] = context

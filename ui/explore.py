@@ -24,7 +24,7 @@ from .figures import shade, theme_colours
 from .hierarchy import children, member_mask, node, visible_counts
 from .overlay import view_state
 from .paper import CHART_KEY, SELECTION_KEY, add_to_reading_list_button
-from .sidebar import FOCUS_KEY, filter_widgets
+from .sidebar import FOCUS_KEY, FOCUS_URL_KEY, filter_widgets
 from .tables import papers_table
 from .view import BROADEST, FINEST, Filters, describe_counts, filter_mask
 from .zoomlabels import overlay, topic_tree, tree_nodes
@@ -78,13 +78,17 @@ def _choose(key: str) -> None:
     chosen = result.get("select") if hasattr(result, "get") else None
     if chosen is None:
         return
-    st.session_state[FOCUS_KEY] = str(chosen)
-    state.set_params(node=str(chosen))
+    set_focus(str(chosen))
+
+
+def set_focus(key: str) -> None:
+    """Put topic ``key`` in focus ("" = none), in the session and the URL."""
+    st.session_state[FOCUS_KEY] = st.session_state[FOCUS_URL_KEY] = key
+    state.set_params(node=key)
 
 
 def _clear_focus() -> None:
-    st.session_state[FOCUS_KEY] = ""
-    state.set_params(node="")
+    set_focus("")
 
 
 @st.fragment
@@ -116,7 +120,7 @@ def explore(context: MapContext, slots: Slots, full: FullRun, label_mode: str) -
         take_it_away(view, assets, full.figure, name=context.name,
                      overlay_state=view_state(docs, nodes, mask if filtered else None,
                                               focus=forced, mode=label_mode))
-    state.set_params(node=focus)
+    set_focus(focus)
 
 
 def _caption(context: MapContext, where: object, n_shown: int, counts: np.ndarray) -> None:

@@ -25,6 +25,7 @@ from .view import Filters, colour_columns, level_title, map_levels, overview_vie
 
 COLOUR_FIXED = {"cluster": "Cluster", "theme": "Theme"}
 FOCUS_KEY = "view_node"
+FOCUS_URL_KEY = "view_node_url"  # the ?node= this session last wrote or read
 
 
 def seed_filters(context: MapContext) -> None:
@@ -38,7 +39,10 @@ def seed_filters(context: MapContext) -> None:
     state.seed("view_noise", True)
     state.seed("view_minprob", 0.0)
     wanted = state.param("node")
-    state.seed(FOCUS_KEY, wanted if node(assets.nodes, wanted) is not None else "")
+    if st.session_state.get(FOCUS_URL_KEY, "") != wanted:  # a link brought a topic
+        st.session_state[FOCUS_KEY] = wanted if node(assets.nodes, wanted) is not None else ""
+        st.session_state[FOCUS_URL_KEY] = wanted
+    state.seed(FOCUS_KEY, "")
     bounds = year_bounds(context.documents)
     if bounds and bounds[0] < bounds[1]:
         state.seed("view_years", bounds)
