@@ -262,13 +262,13 @@ def test_drill_down_reads_the_saved_layers_at_once(tab, map_path):
     started = time.monotonic()
     tab.page.goto(f"{tab.base_url}/Drill_down?drill=theme:{theme['id']}")
     tab.page.get_by_text("Sub-topics", exact=True).first.wait_for(timeout=WAIT)
-    table = tab.page.locator("[data-testid='stDataFrame']").first
-    table.wait_for(timeout=WAIT)
+    tab.page.locator("[class*='st-key-drill_sub_']").first.wait_for(timeout=WAIT)
     elapsed = time.monotonic() - started
     assert "Re-mapping" not in tab.page.inner_text("body")
     kids = topic_map.level("layer_1")
     kids = kids[kids["parent"] == theme["id"]]
     body = tab.page.inner_text("[data-testid='stMain']")
+    assert all(label in body for label in kids["llm_label"])  # its sub-topics, named
     assert "offline name" in body and theme["label"] in body  # provenance of the LLM name
     shot(tab, "drill")
     # No UMAP: the page is there as fast as any page (the bar, <= 2 s on the venue map, is

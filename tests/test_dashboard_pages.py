@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from conftest import HTML_PAYLOADS as PAYLOADS
 from streamlit.testing.v1 import AppTest
@@ -36,16 +36,17 @@ def charts(at: AppTest) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
-def sub_topics(at: AppTest) -> pd.DataFrame:
-    return next(d.value for d in at.dataframe if "sub-topic" in d.value.columns)
+def sub_topics(at: AppTest) -> list[str]:
+    """The sub-topics a drill-down lists: one button each (key ``drill_sub_<key>``)."""
+    return [html.unescape(b.label) for b in at.button
+            if b.key and b.key.startswith("drill_sub_")]
 
 
 def test_drill_down_start_page_lists_broad_topics(maps_dir):
     at = open_page(DRILL)
     assert_ok(at)
     small = load_map(maps_dir / "small")
-    table = sub_topics(at)
-    assert sorted(table["sub-topic"]) == sorted(small.level("theme")["label"])
+    assert sorted(sub_topics(at)) == sorted(small.level("theme")["label"])
     assert n_points(charts(at)[0]) == 100
 
 
@@ -70,9 +71,7 @@ def test_drill_into_a_theme_walks_the_saved_layers(maps_dir, monkeypatch):
     levels = small.levels
     finer = small.level(levels[levels.index("theme") - 1])
     kids = finer[finer["parent"] == theme["id"]]
-    table = sub_topics(at)
-    assert sorted(table["sub-topic"]) == sorted(kids["label"])
-    assert table["papers"].sum() <= int(theme["size"])
+    assert sorted(sub_topics(at)) == sorted(kids["label"])
     # The names on its map are those of the topics inside it, its sub-topics broadest.
     overlay = next(json.loads(c.proto.json) for c in at.get("bidi_component")
                    if c.key == "drill_overlay")
@@ -83,9 +82,7 @@ def test_drill_into_a_theme_walks_the_saved_layers(maps_dir, monkeypatch):
     assert len(papers) == int(theme["size"])
     # Drill again into its largest sub-topic: the URL follows, then the breadcrumb back.
     child = kids.sort_values(["size", "id"], ascending=[False, True]).iloc[0]
-    at.dataframe(key=f"drill_subtopics_theme:{theme['id']}")
-    at.session_state["drill_topic"] = f"{child['level']}:{child['id']}"
-    at.run()
+    at.button(key=f"drill_sub_{child['level']}:{child['id']}").click().run()
     assert_ok(at)
     assert at.query_params["drill"] in (f"{child['level']}:{child['id']}",
                                         [f"{child['level']}:{child['id']}"])
