@@ -255,6 +255,19 @@ def drill_from_tree(browser, url: str, server: Server, theme: int, n_points: int
         page.page.close()
 
 
+def flat_keys(results: dict, limit: int) -> dict:
+    """The headline numbers under the flat names ``benchmarks/scale_dashboard.py`` reads."""
+    get = results.get
+    return {"overview_points": limit,
+            "first_plot_cold_ms": round(get("first_plot_cold", {}).get("ms", 0)),
+            "first_plot_warm_median_ms": get("first_plot_warm", {}).get("median_ms"),
+            "first_page_bytes_median": get("first_plot_warm", {}).get("bytes_median"),
+            "select_theme_median_ms": get("filter_select_theme", {}).get("median_ms"),
+            "select_theme_bytes_median": get("filter_select_theme", {}).get("bytes_median"),
+            "back_to_all_median_ms": get("filter_back_to_all", {}).get("median_ms"),
+            "back_to_all_bytes_median": get("filter_back_to_all", {}).get("bytes_median")}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--map", required=True, type=Path, help="map directory")
@@ -326,6 +339,7 @@ def main() -> int:
             browser.close()
     finally:
         server.stop()
+    results.update(flat_keys(results, limit))
     print(json.dumps(results, indent=2))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

@@ -84,8 +84,9 @@ def shown_count(at: AppTest) -> int:
     return int(bits[:n_points(map_spec(at))].sum())
 
 
-def search_trace(spec: dict) -> dict | None:
-    return next((t for t in spec["data"] if t.get("name") == "search results"), None)
+def search_rows(at: AppTest) -> list[int]:
+    """The search hits the overlay marks on the map (row positions, by rank)."""
+    return [int(h["r"]) for h in overlay_data(at)["state"].get("hits", [])]
 
 
 def texts(at: AppTest) -> str:
@@ -190,20 +191,21 @@ def test_colour_by_metadata_shows_a_legend(maps_dir):
 
 def test_semantic_search_highlights_nearest_papers(maps_dir, fake_query_model):
     at = run_app()
+    figure = map_spec(at)
     at.text_input(key="view_q").input("robot gripper grasping torque actuator").run()
     assert_ok(at)
-    trace = search_trace(map_spec(at))
-    assert trace is not None and trace_length(trace) == 10
-    rows = base64.b64decode(trace["customdata"]["bdata"])
+    rows = search_rows(at)
+    assert len(rows) == 10
     ids = load_map(maps_dir / "small").documents["id"].to_numpy()
-    found = [ids[int.from_bytes(rows[i:i + 4], "little")] for i in range(0, len(rows), 4)]
+    found = [ids[r] for r in rows]
     assert all(i.startswith("robotics-") for i in found), found
+    assert map_spec(at) == figure  # marked by the overlay: the figure is not sent again
     table = at.dataframe[0].value
     assert list(table["similarity"]) == sorted(table["similarity"], reverse=True)
     assert at.query_params["q"] in ("robot gripper grasping torque actuator",
                                     ["robot gripper grasping torque actuator"])
     at.selectbox(key="view_k").set_value(5).run()
-    assert trace_length(search_trace(map_spec(at))) == 5
+    assert len(search_rows(at)) == 5
 
 
 def test_search_embeds_queries_with_the_maps_backend(maps_dir, monkeypatch):
@@ -230,11 +232,9 @@ def test_search_within_filtered_view(maps_dir, fake_query_model):
     small = load_map(maps_dir / "small")
     theme = int(small.documents["theme"].iloc[0])
     at = run_app(theme=str(theme), q="robot gripper grasping")
-    trace = search_trace(map_spec(at))
-    rows = base64.b64decode(trace["customdata"]["bdata"])
+    rows = search_rows(at)
     themes = small.documents["theme"].to_numpy()
-    assert all(themes[int.from_bytes(rows[i:i + 4], "little")] == theme
-               for i in range(0, len(rows), 4))
+    assert rows and all(themes[r] == theme for r in rows)
 
 
 def test_map_opens_when_its_model_cannot_be_loaded(maps_dir):
@@ -244,7 +244,7 @@ def test_map_opens_when_its_model_cannot_be_loaded(maps_dir):
     assert n_points(map_spec(at)) == 100
     warning = " ".join(w.value for w in at.warning)
     assert "unavailable" in warning and "fake" in warning
-    assert search_trace(map_spec(at)) is None
+    assert search_rows(at) == []
 
 
 # --------------------------------------------------------------------------- paper panel, URL
@@ -286,7 +286,7 @@ def test_query_params_restore_the_view(maps_dir, fake_query_model):
     ).str.contains("study")
     assert shown_count(at) == int(expected.sum())
     assert any(t.get("name") == "open paper" for t in map_spec(at)["data"])
-    assert search_trace(map_spec(at)) is not None
+    assert search_rows(at)
 
 
 def test_garbage_url_values_are_ignored(maps_dir):

@@ -1,11 +1,11 @@
-"""The map page's fragment: the filters and everything that follows them.
+"""The map page's fragment: the filters, semantic search and everything that follows them.
 
-A filter change reruns only :func:`explore` (``st.fragment``), never the page: the map's
-figure stays in the browser as it is, zoom included, and the papers left out are dimmed
-there (``ui.zoomlabels.overlay``); the counts, the caption, the topic tree, the selection
-and the downloads are redrawn from the cached map. Only what the figure itself depends
-on (search hits among the papers shown, the overview sample of a big map) makes the
-fragment ask for a rerun of the page.
+A filter change or a search reruns only :func:`explore` (``st.fragment``), never the page:
+the map's figure stays in the browser as it is, zoom included; the papers left out are
+dimmed there and the search hits marked (``ui.zoomlabels.overlay``); the counts, the
+caption, the topic tree, the hits, the selection and the downloads are redrawn from the
+cached map. Only a big map's overview sample, which the figure draws, makes the fragment
+ask for a rerun of the page.
 """
 
 from __future__ import annotations
@@ -24,6 +24,14 @@ from .figures import shade, theme_colours
 from .hierarchy import children, member_mask, node, visible_counts
 from .overlay import view_state
 from .paper import CHART_KEY, SELECTION_KEY, add_to_reading_list_button
+from .search import (
+    hit_markers,
+    search_box,
+    search_hits,
+    search_pending,
+    semantic_search_results,
+    wait_for_model,
+)
 from .sidebar import FOCUS_KEY, FOCUS_URL_KEY, filter_widgets
 from .tables import papers_table
 from .view import BROADEST, FINEST, Filters, describe_counts, filter_mask
@@ -34,11 +42,15 @@ ZOOM_KEY = "view_zoom"  # a one-off zoom the overlay applies: {"seq": n, "box": 
 
 @dataclass
 class Slots:
-    """Where the fragment writes: containers the page created in its full run."""
+    """Where the fragment writes: containers the page created in its full run. ``side``
+    holds the search hits and the tree (``tree`` only the tree, when a paper is open)."""
 
     filters: object
     caption: object
+    search: object
+    notices: object
     overlay: object
+    side: object | None
     tree: object
     below: object
 
@@ -46,17 +58,15 @@ class Slots:
 @dataclass
 class FullRun:
     """What the page's last full run drew with: a fragment that needs another figure
-    (search hits among other papers, another overview sample) reruns the page."""
+    (another overview sample of a big map) reruns the page."""
 
     filters: Filters
     focus: str
-    searching: bool
     sampled: bool
     figure: go.Figure | None = None
 
     def stale(self, filters: Filters, focus: str) -> bool:
-        return (self.searching or self.sampled) and (filters, focus) != (self.filters,
-                                                                          self.focus)
+        return self.sampled and (filters, focus) != (self.filters, self.focus)
 
 
 def focus_key(context: MapContext) -> str:
@@ -96,13 +106,26 @@ def explore(context: MapContext, slots: Slots, full: FullRun, label_mode: str) -
     """Filters -> papers shown: caption, dimming and names on the map, tree, selection."""
     docs, assets = context.documents, context.assets
     filters = filter_widgets(context, slots.filters)
+    query, k = search_box(slots.search)
     focus = focus_key(context)
     if full.stale(filters, focus):
-        st.rerun()  # the figure itself changes (search among the papers shown, overview)
+        st.rerun()  # the figure itself changes (a big map's overview sample)
     mask = view_mask(context, filters, focus)
     filtered = not bool(mask.all())
     view = docs[mask]
     nodes = assets.nodes
+    # The search model loads in the background from the moment the map was drawn: a
+    # query typed before it is there shows the map at once and its hits a moment later.
+    pending = search_pending(context, query)
+    found, scores, search_error = semantic_search_results(
+        context, "" if pending else query, k=k, rows=np.flatnonzero(mask))
+    # An outside container must get the fragment's writes on every run: a placeholder.
+    note = slots.notices.empty()
+    if search_error:
+        note.warning(escape(search_error, "markdown"))
+    elif pending:
+        note.info("The search model is still loading (once per server); your results appear "
+                  "here in a moment.")
     counts = visible_counts(docs, nodes, mask if filtered else None)
     _caption(context, slots.caption, len(view), counts)
     forced = ([f"{BROADEST}:{t}" for t in filters.themes]
@@ -110,17 +133,32 @@ def explore(context: MapContext, slots: Slots, full: FullRun, label_mode: str) -
     reveal = children(nodes, focus)["key"].tolist() if focus else []
     with slots.overlay:
         overlay(CHART_KEY, assets.overlay,
-                view_state(docs, nodes, mask if filtered else None, focus=forced,
-                           reveal=reveal, mode=label_mode, zoom=st.session_state.get(ZOOM_KEY)),
+                {**view_state(docs, nodes, mask if filtered else None, focus=forced,
+                              reveal=reveal, mode=label_mode,
+                              zoom=st.session_state.get(ZOOM_KEY)),
+                 "hits": hit_markers(docs, found, scores)},
                 key="view_overlay")
-    with slots.tree:
+    tree_box = slots.tree
+    if slots.side is not None and len(found):
+        hits_tab, tree_box = slots.side.tabs(["Search results", "Topics"])
+        with hits_tab:
+            search_hits(docs, found, scores)
+    elif slots.side is not None:
+        tree_box = slots.side
+    with tree_box:
         _tree(context, focus, counts if filtered else None)
     with slots.below:
+        if len(found):
+            st.subheader("Search results")
+            papers_table(docs.iloc[found], assets, key="view_hits_table", scores=scores)
         _selection(context, mask)
         take_it_away(view, assets, full.figure, name=context.name,
                      overlay_state=view_state(docs, nodes, mask if filtered else None,
                                               focus=forced, mode=label_mode))
     set_focus(focus)
+    if pending:
+        wait_for_model(context)
+        st.rerun()  # once, when the model has just arrived
 
 
 def _caption(context: MapContext, where: object, n_shown: int, counts: np.ndarray) -> None:

@@ -10,7 +10,8 @@
 //            w, f, b: [x0, x1, y0, y1]}]}   (d: depth, 0 = broadest layer)
 // state   = {mask: base64 bit per map row or null, counts: [visible papers per label] or
 //            null, focus: [keys kept on the map], reveal: [keys shown whatever the zoom],
-//            mode: "zoom" | level name | "none", zoom: {seq, box}}
+//            mode: "zoom" | level name | "none", zoom: {seq, box},
+//            hits: [{r, x, y, n: rank, s: similarity}] (search results, marked by rank)}
 (function () {
   "use strict";
   if (window.TopicMapOverlay) return;
@@ -29,6 +30,10 @@
 .tm-label[hidden]{display:none}
 .tm-label.tm-focus{outline:2px solid currentColor;outline-offset:2px;border-radius:3px;
   background:rgba(255,255,255,.82)}
+.tm-hit{position:absolute;left:0;top:0;width:20px;height:20px;margin:-10px 0 0 -10px;
+  border-radius:50%;background:#fde047;border:2px solid #111827;box-sizing:border-box;
+  font:700 11px/16px sans-serif;color:#111827;text-align:center}
+.tm-hit[hidden]{display:none}
 .tm-fit{position:absolute;left:8px;top:8px;pointer-events:auto;z-index:2;font:12px sans-serif;
   padding:3px 8px;border:1px solid #9ca3af;border-radius:4px;background:#fff;color:#111827;
   cursor:pointer}
@@ -148,6 +153,12 @@
       n++;
       if (L.d > 0) finer++;
     }
+    for (const hit of ch.hits || []) {
+      const px = xa.l2p(hit.h.x), py = ya.l2p(hit.h.y);
+      hit.el.hidden = px < 0 || px > s.w || py < 0 || py > s.h;
+      hit.el.style.transform = `translate(${Math.round(px)}px,${Math.round(py)}px)`;
+    }
+    gd.dataset.tmHits = String((ch.hits || []).length);
     gd.dataset.tmLabels = String(n);
     gd.dataset.tmFiner = String(finer);
     gd.dataset.tmZoom = zoom.toFixed(3);
@@ -156,6 +167,21 @@
 
   function schedule(ch) {
     if (!ch.frame) ch.frame = requestAnimationFrame(() => draw(ch));
+  }
+
+  function buildHits(ch) {
+    const text = JSON.stringify(ch.state.hits || []);
+    if (text === ch.hitsText) return;
+    ch.hitsText = text;
+    for (const hit of ch.hits || []) hit.el.remove();
+    ch.hits = (ch.state.hits || []).map((h) => {
+      const el = document.createElement("div");
+      el.className = "tm-hit";
+      el.textContent = String(h.n);
+      el.dataset.row = String(h.r);
+      ch.layer.appendChild(el);
+      return {h, el};
+    });
   }
 
   function sortLabels(ch) {
@@ -296,6 +322,7 @@
     const mask = state && state.mask ? state.mask : null;
     if (mask !== ch.maskText) { ch.maskText = mask; ch.mask = bits(mask); ch.seq++; }
     sortLabels(ch);
+    buildHits(ch);
     hook(ch, gd);
     const z = ch.state.zoom;
     if (z && z.seq !== ch.zoomSeq) { ch.zoomSeq = z.seq; zoomTo(gd, z.box); }
