@@ -19,7 +19,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import nav
-from ui.context import open_map_context
+from ui.context import open_map_context, warm_query_model
 
 PAGES = [
     st.Page(nav.MAP, title="Map", default=True),
@@ -32,5 +32,10 @@ PAGES = [
 
 page = st.navigation(PAGES)
 st.set_page_config(page_title=f"{page.title} · Topic map", page_icon="🗺️", layout="wide")
-open_map_context()
-page.run()
+context = open_map_context()
+try:
+    page.run()
+finally:
+    # The search model loads in the background once the page is out, so neither the first
+    # page nor the first search waits for it (it starts once per server process).
+    warm_query_model(context.topic_map)

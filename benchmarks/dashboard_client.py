@@ -52,18 +52,21 @@ def rss_kib(pid: int) -> tuple[int, int]:
 class Server:
     """``streamlit run dashboard.py -- --map MAP`` on 127.0.0.1, with an RSS sampler."""
 
-    def __init__(self, map_path: Path, log_path: Path) -> None:
+    def __init__(self, map_path: Path, log_path: Path, *, app: Path = ROOT,
+                 extra: list[str] | tuple[str, ...] = ()) -> None:
+        """The ``dashboard.py`` of checkout ``app`` (its own code and settings) on the map;
+        ``extra``: more arguments for the app (``--overview-points N``)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self._log = open(log_path, "w")  # closed in stop()
         env = dict(os.environ, TOPICMAP_MAPS_DIR=str(map_path.parent))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
+            [sys.executable, "-m", "streamlit", "run", str(app / "dashboard.py"),
              "--server.headless", "true", "--server.address", "127.0.0.1",
              "--server.port", str(self.port), "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false", "--", "--map", str(map_path)],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+             "--browser.gatherUsageStats", "false", "--", "--map", str(map_path), *extra],
+            cwd=app, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         self.samples: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
@@ -148,6 +151,16 @@ def points_in(spec: str) -> int:
                if t.get("name") not in SPECIAL_TRACES and t.get("type") == "scattergl")
 
 
+def papers_shown(overlay_json: str, total: int) -> int:
+    """Papers a filter lets through, from the map overlay's data (the rest are dimmed):
+    its mask has a bit per paper, or is null when every paper passes."""
+    mask = (json.loads(overlay_json).get("state") or {}).get("mask")
+    if mask is None:
+        return total
+    bits = base64.b64decode(mask)
+    return sum(bin(byte).count("1") for byte in bits)
+
+
 class Session:
     """One dashboard session over Streamlit's websocket protocol."""
 
@@ -159,6 +172,7 @@ class Session:
         self.ws = None
         self.pages: dict[str, str] = {}  # url path -> page script hash
         self.widgets: dict[str, str] = {}  # user key -> widget id
+        self.fragments: dict[str, str] = {}  # user key -> id of the fragment drawing it
         self.states: dict[str, object] = {}  # widget id -> WidgetState
 
     async def connect(self) -> None:
@@ -175,18 +189,22 @@ class Session:
                 await self.ws.close()
 
     async def rerun(self, *, page: str = "", query: dict | None = None,
-                    timeout: float = 300) -> dict:
-        """Send a rerun; wait for it to finish. Returns what the page sent back."""
+                    fragment: str | None = None, timeout: float = 300) -> dict:
+        """Send a rerun (of the fragment with id ``fragment`` only, as a browser does when a
+        widget of a fragment changes); wait for it to finish. Returns what the page sent
+        back: charts, components (their JSON data), markdown, exceptions, status."""
         from streamlit.proto.BackMsg_pb2 import BackMsg
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
         message = BackMsg()
         message.rerun_script.query_string = urlencode({"map": self.map_name, **(query or {})})
         message.rerun_script.page_script_hash = self.pages.get(page, "")
+        if fragment:
+            message.rerun_script.fragment_id = fragment
         for state in self.states.values():
             message.rerun_script.widget_states.widgets.append(state)
         await self.ws.send(message.SerializeToString())
-        seen: dict = {"charts": {}, "exceptions": [], "markdown": []}
+        seen: dict = {"charts": {}, "components": {}, "exceptions": [], "markdown": []}
         deadline = time.monotonic() + timeout
         while True:
             data = await asyncio.wait_for(self.ws.recv(), deadline - time.monotonic())
@@ -204,8 +222,12 @@ class Session:
                 widget_id = getattr(proto, "id", "")
                 if widget_id:
                     self.widgets[widget_id.rsplit("-", 1)[-1]] = widget_id
+                    if reply.delta.fragment_id:
+                        self.fragments[widget_id.rsplit("-", 1)[-1]] = reply.delta.fragment_id
                 if which == "plotly_chart":
                     seen["charts"][widget_id.rsplit("-", 1)[-1]] = proto.spec
+                elif which == "bidi_component":
+                    seen["components"][widget_id.rsplit("-", 1)[-1]] = proto.json
                 elif which == "exception":
                     seen["exceptions"].append(f"{proto.type}: {proto.message}")
                 elif which == "markdown":
@@ -213,7 +235,8 @@ class Session:
             elif kind == "script_finished":
                 self.results.reruns += 1
                 seen["status"] = reply.script_finished
-                return seen
+                if reply.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    return seen  # else the page asked for a rerun (st.rerun): it follows
 
     def set_widget(self, key: str, **value) -> None:
         from streamlit.proto.WidgetStates_pb2 import WidgetState
@@ -228,7 +251,7 @@ class Session:
         self.states[widget_id] = state
 
     def check(self, where: str, seen: dict) -> bool:
-        if seen.get("status") != 0:  # FINISHED_SUCCESSFULLY
+        if seen.get("status") not in (0, 3):  # FINISHED_SUCCESSFULLY, FRAGMENT_RUN_SUCCESSFULLY
             self.results.error(f"{self.name} {where}", f"script finished with {seen.get('status')}")
             return False
         if seen["exceptions"]:

@@ -11,11 +11,12 @@ then runs, for a bounded time:
 
 - ``--sessions`` protocol sessions: each speaks Streamlit's own websocket
   protocol (the messages the browser sends: rerun with a query string, page
-  and widget states) and loops, pausing ``--think`` seconds on average between
-  actions as a reader would (0: flat out), over filter changes (the words filter
-  and the year range), semantic searches and drill-downs into themes, checking that
-  each rerun finishes without an exception and that the map it sends has
-  exactly the papers the filter lets through;
+  and widget states, and the fragment a widget belongs to) and loops, pausing
+  ``--think`` seconds on average between actions as a reader would (0: flat out),
+  over filter changes (the words filter and the year range) and semantic searches (the
+  browser reruns only the map page's fragment for both) and drill-downs into themes, checking
+  that each rerun finishes without an exception and that the map's overlay is told
+  exactly the papers the filter lets through (the others are dimmed);
 - ``--browsers`` real sessions in one headless Chromium (Playwright), which
   open the map, hover points, change the words filter and drill down.
 
@@ -53,6 +54,7 @@ from dashboard_client import (  # noqa: E402
     Server,
     Session,
     cpu_seconds,
+    papers_shown,
     percentile,
     points_in,
 )
@@ -103,17 +105,22 @@ async def protocol_session(name: str, port: int, map_name: str, deadline: float,
                     years = rng.choice(expected["year_ranges"])
                     widgets(years=years)
                     want = expected["years"][years]
+                # A filter widget belongs to the map page's fragment: the browser reruns
+                # only that (the figure is not sent again; the overlay dims the rest).
+                fragment = session.fragments.get("view_find")
                 started = time.monotonic()
-                seen = await session.rerun()
+                seen = await session.rerun(fragment=fragment)
                 results.add("filter change", time.monotonic() - started)
                 if session.check(action, seen):
-                    got = points_in(seen["charts"].get("map_chart", "{}"))
+                    overlay = seen["components"].get("view_overlay")
+                    got = papers_shown(overlay, expected["total"]) if overlay else \
+                        points_in(seen["charts"].get("map_chart", "{}"))
                     if got != want:
-                        results.error(f"{name} {action}", f"map has {got} papers, expected {want}")
+                        results.error(f"{name} {action}", f"map shows {got} papers, expected {want}")
             elif action == "search":
                 widgets(query=rng.choice(QUERIES))
-                started = time.monotonic()
-                seen = await session.rerun()
+                started = time.monotonic()  # the search box belongs to the fragment too
+                seen = await session.rerun(fragment=session.fragments.get("view_q"))
                 results.add("search", time.monotonic() - started)
                 if session.check("search", seen) and not any(
                         "nearest papers to your search" in m for m in seen["markdown"]):
@@ -141,6 +148,13 @@ COUNT_JS = """() => {
   const gd = document.querySelector('.js-plotly-plot');
   if (!gd || !gd._fullData) return -1;
   return gd._fullData.filter(t => !SPECIAL.includes(t.name)).reduce((a, t) => a + t._length, 0);
+}""".replace("SPECIAL", json.dumps(SPECIAL_TRACES))
+# Papers shown (not dimmed by the overlay; every point drawn where there is no overlay).
+SHOWN_JS = """() => {
+  const gd = document.querySelector('.js-plotly-plot');
+  if (!gd || !gd._fullData) return -1;
+  const n = gd._fullData.filter(t => !SPECIAL.includes(t.name)).reduce((a, t) => a + t._length, 0);
+  return gd.dataset.tmSeq === undefined ? n : n - Number(gd.dataset.tmDimmed || 0);
 }""".replace("SPECIAL", json.dumps(SPECIAL_TRACES))
 HOVER_ANY_JS = """(k) => {
   const gd = document.querySelector('.js-plotly-plot');
@@ -175,11 +189,11 @@ async def browser_session(browser, name: str, url: str, map_name: str, deadline:
             await box.fill(word)
             await box.press("Enter")
             await page.wait_for_function(
-                f"() => ({COUNT_JS})() === {expected['words'][word]}", timeout=timeout)
+                f"() => ({SHOWN_JS})() === {expected['words'][word]}", timeout=timeout)
             results.add("browser filter change", time.monotonic() - started)
             await box.fill("")
             await box.press("Enter")
-            await page.wait_for_function(f"() => ({COUNT_JS})() === {expected['total']}",
+            await page.wait_for_function(f"() => ({SHOWN_JS})() === {expected['total']}",
                                          timeout=timeout)
             if await page.locator("[data-testid='stException']").count():
                 results.error(name, "exception shown on the page")

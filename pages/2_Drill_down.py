@@ -1,93 +1,131 @@
-"""Drill down: one theme or cluster, why it has its name, and its own sub-map.
+"""Drill down: one topic, why it has its name, its sub-topics, its papers, its part of the map.
 
-The URL keeps the trail (``?drill=theme:2,cluster:1``): each step picks a
-theme or cluster of the (sub-)map before it, whose papers are then reduced,
-clustered and labelled again in place (cached per map and trail).
+The page walks the map's saved layers: a topic's sub-topics are its children in the next
+finer layer (read, not computed), and its map is the same coordinates, zoomed to its
+papers. The URL keeps the topic (``?drill=layer_1:5``). Mapping a topic's papers again on
+their own stays available as an explicit, costly action.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from ui.context import map_context
-from ui.drill import group_choices, group_row, parse_trail, trail_param
+from ui.context import map_context, stop_on_error
+from ui.drill import child_colours, sub_topics, subtree_payload
 from ui.drill_panels import (
     breadcrumb,
-    current_trail,
-    go_to,
+    current_topic,
+    name_and_provenance,
+    remap_offer,
     representative_papers,
+    sub_topics_list,
     why_this_name,
 )
 from ui.escape import escape
 from ui.events import clicked_id
 from ui.exports import download_buttons
-from ui.figures import map_figure
-from ui.loaders import MIN_DRILL_PAPERS, submap
+from ui.figures import map_figure, shade, theme_colours
+from ui.hierarchy import member_mask, node
+from ui.loaders import remapped
+from ui.overlay import view_state
 from ui.paper import paper_panel
 from ui.sidebar import overview
 from ui.tables import papers_table
-from ui.view import label_positions
+from ui.view import label_positions, map_levels
+from ui.zoomlabels import overlay
 
 context = map_context()
-trail = current_trail(context)
-breadcrumb(context, trail)
+docs, assets, nodes = context.documents, context.assets, context.clusters
+key = current_topic(context)
+breadcrumb(context, key)
+levels = map_levels(nodes)
+row = node(nodes, key) if key else None
+depth = int(row["depth"]) if row is not None else -1
+child_level = levels[depth + 1] if depth + 1 < len(levels) else None
+children = sub_topics(nodes, key)
 
-if not trail:
+if row is None:
     st.markdown("## Drill down")
-    st.caption("Pick a theme or a cluster: see why it has its name, and map its papers on "
-               "their own, re-clustered and re-labelled.")
+    st.caption("Pick a topic: see why it has its name, its sub-topics in the map's finer "
+               "layers, its papers and its part of the map.")
 else:
-    level, group = trail[-1]
-    parent = submap(context.path, trail[:-1])
-    row = group_row(parent.clusters, level, group)
-    st.markdown(f"## {escape(row['label'], 'markdown')}")
-    st.caption(f"{level.capitalize()} of {int(row['size']):,} papers"
-               + (f" · {len(trail)} levels down" if len(trail) > 1 else ""))
+    name_and_provenance(context, row, len(children), child_level)
+
+# ---- its sub-topics (the next layer down, saved with the map): first, and at once
+if child_level is not None:
+    st.markdown("### Sub-topics" if row is not None else "### Broad topics")
+    sub_topics_list(context, key)
+
+if row is not None:
     why, reps = st.columns([1, 1], gap="large")
     with why:
-        why_this_name(row, level)
+        why_this_name(row)
     with reps:
-        representative_papers(row, parent.documents)
+        representative_papers(row, docs)
 
-# ---- the (sub-)map and drilling again (computed after the above is on screen)
-current = submap(context.path, trail)
-if current.mapped:
-    st.markdown("### Its map" if trail else "### The map")
-    docs = current.documents
-    labels = label_positions(docs, current.clusters, "cluster")
-    drawn = overview(docs, current.assets.priority, where=st)
-    fig = map_figure(drawn, hover=current.assets.hover, colour_by="cluster",
-                     cluster_parent=current.assets.cluster_parent, labels=labels, label_size=12,
-                     uirevision=f"{context.path}:{trail}", height=520)
-    map_col, side_col = st.columns([2.2, 1], gap="medium")
+# ---- its part of the map: the same coordinates, zoomed to its papers
+inside = member_mask(docs, key) if key else None
+part = docs[inside] if inside is not None else docs
+colour_by = child_level or "cluster"
+# Each sub-topic in a hue of its own (on the whole map, each theme).
+hues = child_colours(children) if row is not None and child_level else None
+level_themes = {**assets.level_themes, colour_by: hues} if hues else assets.level_themes
+text_colours = ({i: shade(c, -0.2) for i, c in theme_colours(list(hues.values())).items()}
+                if hues else None)
+st.markdown("### Its map" if row is not None else "### The map")
+drawn = overview(part, assets.priority, where=st)
+fig = map_figure(drawn, hover=assets.hover, colour_by=colour_by,
+                 cluster_parent=assets.cluster_parent, level_themes=level_themes,
+                 uirevision=f"{context.path}:{key}", height=520)
+map_col, side_col = st.columns([2.2, 1], gap="medium")
 
-    def _clicked() -> None:
-        st.session_state["drill_paper"] = clicked_id(st.session_state.get("drill_map"))
 
-    with map_col:
-        st.plotly_chart(fig, key="drill_map", on_select=_clicked, selection_mode=("points",),
-                        theme=None, config={"displaylogo": False, "scrollZoom": True})
-    with side_col:
-        choices = group_choices(current.clusters)
-        if choices:
-            st.markdown("**Drill further**")
-            pick = st.selectbox("Theme or cluster", list(choices), key="drill_pick",
-                                format_func=choices.get)
-            st.button("Drill down ⤵", key="drill_go", type="primary",
-                      on_click=lambda: go_to((*trail, *parse_trail(pick))))
-        sub_position = st.session_state.get("drill_paper")
-        if sub_position is not None and 0 <= sub_position < len(docs):
-            st.divider()
-            paper_panel(context, int(docs["_row"].iat[sub_position]))
-        elif not trail:
-            st.caption("Click a point to read the paper.")
-else:
-    st.info(f"Fewer than {MIN_DRILL_PAPERS} papers: too few to map again, listed below.")
+def _clicked() -> None:
+    st.session_state["drill_paper"] = clicked_id(st.session_state.get("drill_map"))
 
-# ---- the papers, named by the topics of the map they are drawn on
-if trail:
-    docs = current.documents.set_index("_row")
-    st.markdown(f"### Its papers ({len(docs):,})")
-    papers_table(docs, current.names, key="drill_papers", height=380)
-    download_buttons(docs, current.names, stem=f"{context.name}-{trail_param(trail)}",
+
+with map_col:
+    st.plotly_chart(fig, key="drill_map", on_select=_clicked, selection_mode=("points",),
+                    theme=None, config={"displaylogo": False, "scrollZoom": True})
+    label_colours = ({c: text_colours[i] for c, i in hues.items()} if hues else None)
+    overlay("drill_map", subtree_payload(assets.overlay, nodes, docs, key, label_colours),
+            view_state(docs, nodes, None), key="drill_overlay")
+with side_col:
+    paper_row = st.session_state.get("drill_paper")
+    if paper_row is not None and 0 <= paper_row < len(docs) and (inside is None or
+                                                                inside[paper_row]):
+        paper_panel(context, int(paper_row), height=520)
+    else:
+        st.caption("Click a point to read the paper. Zoom in: the names of finer topics "
+                   "appear where there is room.")
+
+# ---- its papers, each named by the topics that hold it
+if row is not None:
+    st.markdown(f"### Its papers ({len(part):,})")
+    papers_table(part, assets, key="drill_papers", height=380,
+                 sub_level=child_level if child_level != "cluster" else None)
+    download_buttons(part, assets, stem=f"{context.name}-{key.replace(':', '-')}",
                      key="drill_dl")
+
+    # ---- re-mapping: an explicit action, with its cost stated
+    st.markdown("### A fresh map of these papers")
+    if remap_offer(context, key, len(part)):
+        with stop_on_error():
+            sub = remapped(context.path, key)
+        labels = label_positions(sub.documents, sub.clusters, "cluster")
+        sub_fig = map_figure(sub.documents, hover=sub.assets.hover, colour_by="cluster",
+                             cluster_parent=sub.assets.cluster_parent, labels=labels,
+                             label_size=12, uirevision=f"{context.path}:remap:{key}",
+                             height=520)
+        st.plotly_chart(sub_fig, key="drill_remap_map", theme=None,
+                        config={"displaylogo": False, "scrollZoom": True})
+        st.caption(f"{len(sub.documents):,} papers mapped again on their own: "
+                   f"{len(sub.assets.cluster_names)} clusters in "
+                   f"{len(sub.assets.theme_names)} themes of their own. Each paper is "
+                   "named below by its topic on this fresh map.")
+        remap_docs = sub.documents.set_index("_row")
+        papers_table(remap_docs, sub.assets, key="drill_remap_papers", height=320)
+        download_buttons(remap_docs, sub.assets,
+                         stem=f"{context.name}-{key.replace(':', '-')}-remapped",
+                         key="drill_remap_dl")
+        st.caption(escape("Its topics are its own, not the map's layers.", "markdown"))

@@ -17,7 +17,7 @@ from ui.figures import cluster_colours, map_figure, theme_colours
 from ui.sidebar import overview
 from ui.tables import trends_frame
 from ui.trends_figures import papers_per_year_figure, shares_figure, shown_groups
-from ui.view import year_bounds
+from ui.view import level_title, map_levels, year_bounds
 
 context = map_context()
 docs, assets = context.documents, context.assets
@@ -32,8 +32,9 @@ if not bounds or bounds[0] == bounds[1]:
 sidebar = st.sidebar
 sidebar.header("Time")
 years = sidebar.slider("Years", bounds[0], bounds[1], value=bounds, key="tr_years")
-level = sidebar.radio("Group by", ["theme", "cluster"], horizontal=True, key="tr_level",
-                      format_func={"theme": "Themes", "cluster": "Clusters"}.get)
+levels = map_levels(context.clusters)  # broadest first: theme, layer_1 ..., cluster
+level = sidebar.radio("Group by", levels, horizontal=True, key="tr_level",
+                      format_func=level_title)
 with sidebar.expander("Rule for emerging and declining"):
     window = st.number_input("Years fitted (last N)", 3, 30, 5, key="tr_window")
     min_year = st.number_input("A year counts with at least … papers", 1, 10_000, 20,
@@ -57,9 +58,9 @@ else:
     st.caption("Fewer than 3 years have enough papers for the rule; shares are shown, nothing "
                "is flagged.")
 
-names = assets.theme_names if level == "theme" else assets.cluster_names
+names = assets.level_names.get(level, {})
 colours = (theme_colours(list(assets.theme_names)) if level == "theme"
-           else cluster_colours(assets.cluster_parent))
+           else cluster_colours(assets.level_themes.get(level, {})))
 groups = shown_groups(report, top=12)
 selected = st.session_state.get("tr_selected")
 if selected is not None and selected not in report.table["group"].tolist():
@@ -86,12 +87,13 @@ if selected is not None:
     clear.button("Show all themes", key="tr_clear",
                  on_click=lambda: st.session_state.update(tr_selected=None))
     if selected >= 0:
-        nav.page_link(clear, nav.MAP, "Open on the main map", **{level: str(selected)})
+        nav.page_link(clear, nav.MAP, "Open on the main map", node=f"{level}:{selected}")
 else:
     head.markdown(f"**Map, {years[0]}–{years[1]}** ({len(view):,} papers) — click a point of "
                   "the chart to show one theme")
 drawn = overview(view, assets.priority, where=st)
 st.plotly_chart(map_figure(drawn, hover=assets.hover, colour_by=level,
                            cluster_parent=assets.cluster_parent,
+                           level_themes=assets.level_themes,
                            uirevision=f"tr-{context.path}", height=520),
                 key="tr_map", theme=None, config={"displaylogo": False, "scrollZoom": True})

@@ -136,6 +136,40 @@ def small_map(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def layers_map(tmp_path_factory) -> Path:
+    """A 240-paper map with three layers (``--n-themes 2`` over about 14 finest clusters),
+    built once per session: what the dashboard's zoom names, tree and drill-down read."""
+    root = tmp_path_factory.mktemp("layers_maps")
+    make_corpus(60).to_csv(root / "papers.csv", index=False)
+    config = BuildConfig()
+    config.label.n_themes = 2
+    out = root / "layers"
+    build([root / "papers.csv"], out, config, embedder=FakeEmbedder(),
+          cache_dir=root / "cache", show_progress=False)
+    return out
+
+
+def with_llm_names(map_path: Path, names: dict[str, str] | None = None, *,
+                   model: str = "stand-in-llm") -> Path:
+    """Give the map at ``map_path`` names from a language model (``llm_label``) and
+    descriptions, written straight into clusters.parquet (what ``relabel`` keeps): every
+    node gets ``names[key]`` (``"level:id"``) or "LLM <offline name>"."""
+    from pipeline import load_map
+    from pipeline.artifacts import write_map
+
+    topic_map = load_map(map_path)
+    clusters = topic_map.clusters.copy()
+    keys = clusters["level"].astype(str) + ":" + clusters["id"].astype(str)
+    clusters["llm_label"] = [(names or {}).get(k, f"LLM {label}")
+                             for k, label in zip(keys, clusters["label"], strict=True)]
+    clusters["llm_description"] = [f"About {label}." for label in clusters["label"]]
+    topic_map.clusters = clusters
+    topic_map.manifest["llm"] = {"model": model, "host": "127.0.0.1", "created": "now"}
+    write_map(topic_map, map_path)
+    return map_path
+
+
 # Payloads that must show as text on every dashboard page and run nothing (issues 3 and 5).
 HTML_PAYLOADS = {
     "script": "<script>window.__pwned=1</script>",
@@ -177,7 +211,7 @@ def hostile_map(tmp_path_factory) -> Path:
 #: Debian's Chromium (Playwright's own browser download does not work here).
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,6 @@ import pytest
 from conftest import FakeEmbedder, make_corpus
 from test_browser import ARTIFACTS, Tab, serve
 
-import ui.loaders
 from pipeline import BuildConfig, build, load_map
 from ui.figures import map_figure, standalone_html
 
@@ -98,10 +97,13 @@ def test_1_drill_down_csv_names_each_paper_by_a_topic_that_holds_it(tab, newuser
         tab.page.get_by_role("button", name=re.compile(r"^CSV \(")).last.click()
     rows = list(csv.DictReader(io.StringIO(
         Path(event.value.path()).read_text(encoding="utf-8-sig"))))
-    sub = ui.loaders.submap(newuser_map, (("theme", theme),))  # the same sub-map, built here
-    names = sub.assets.cluster_names
-    topic_of = {str(i): names.get(int(c), "unclustered")
-                for i, c in zip(sub.documents["id"], sub.documents["cluster"], strict=True)}
+    topic_map = load_map(newuser_map)
+    docs = topic_map.documents[topic_map.documents["theme"] == theme]
+    names = dict(zip(topic_map.level("cluster")["id"], topic_map.level("cluster")["label"],
+                     strict=True))
+    # The topic of each paper is the finest topic that holds it (the map's own layers).
+    topic_of = {str(i): names.get(int(c), "unclustered") if c >= 0 else "unclustered"
+                for i, c in zip(docs["id"], docs["cluster"], strict=True)}
     assert len(rows) == len(topic_of)
     wrong = [(r["id"], r["cluster_label"]) for r in rows if r["cluster_label"] != topic_of[r["id"]]]
     assert wrong == [], wrong[:5]
@@ -116,15 +118,21 @@ def test_2_breadcrumb_is_visible_and_clickable(tab, newuser_map):
     assert crumb.bounding_box()["y"] >= header["y"] + header["height"]
     crumb.click(timeout=20_000)  # Playwright clicks only what would receive the click
     tab.page.wait_for_function("() => !location.search.includes('drill=')", timeout=WAIT)
-    tab.page.get_by_text("Pick a theme or a cluster", exact=False).first.wait_for(timeout=WAIT)
+    tab.page.get_by_text("Pick a topic", exact=False).first.wait_for(timeout=WAIT)
+
+
+# Rectangles of the names the overlay writes on the drill-down's map.
+OVERLAY_TAGS_JS = """() => Array.from(document.querySelectorAll('.st-key-drill_map .tm-label'))
+  .filter(e => !e.hidden).map(e => e.getBoundingClientRect())
+  .map(r => [r.left, r.top, r.right, r.bottom])"""
 
 
 def test_8_sub_map_names_do_not_overlap(tab, newuser_map):
     theme = largest_theme(newuser_map)
     goto(tab, f"/Drill_down?drill=theme:{theme}", "Its papers")
-    tab.page.wait_for_function(f"() => ({TAGS_JS})().length > 0", timeout=WAIT)
+    tab.page.wait_for_function(f"() => ({OVERLAY_TAGS_JS})().length > 0", timeout=WAIT)
     shot(tab, "8-drill-labels")
-    assert overlaps(tab.page.evaluate(TAGS_JS)) == []
+    assert overlaps(tab.page.evaluate(OVERLAY_TAGS_JS)) == []
 
 
 @pytest.mark.parametrize("seed", range(8))

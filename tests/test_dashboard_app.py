@@ -7,12 +7,14 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import HTML_PAYLOADS as PAYLOADS
 from conftest import FakeEmbedder
 from streamlit.testing.v1 import AppTest
 
 import ui.loaders
+import ui.querymodel
 from pipeline import load_map
 from pipeline.artifacts import write_manifest
 from pipeline.readinglist import ReadingList
@@ -25,17 +27,17 @@ TIMEOUT = 90
 def maps_dir(small_map, monkeypatch):
     """Point the app at the folder holding the small map; fresh query-model cache."""
     monkeypatch.setenv("TOPICMAP_MAPS_DIR", str(small_map.parent))
-    ui.loaders.query_model.clear()
+    ui.querymodel.clear()
     ui.loaders.embed_query.clear()
     yield small_map.parent
-    ui.loaders.query_model.clear()
+    ui.querymodel.clear()
     ui.loaders.embed_query.clear()
 
 
 @pytest.fixture
 def fake_query_model(monkeypatch):
     """Semantic search with the fake embedder the test map was built with."""
-    monkeypatch.setattr(ui.loaders, "make_query_embedder", lambda name: FakeEmbedder())
+    monkeypatch.setattr(ui.querymodel, "make_query_embedder", lambda name: FakeEmbedder())
 
 
 def run_app(**params: str) -> AppTest:
@@ -65,8 +67,27 @@ def n_points(spec: dict) -> int:
                if t.get("name") not in ("search results", "open paper", "reading list"))
 
 
-def search_trace(spec: dict) -> dict | None:
-    return next((t for t in spec["data"] if t.get("name") == "search results"), None)
+def overlay_data(at: AppTest, key: str = "view_overlay") -> dict:
+    """What the map's overlay component was given: the names (``payload``) and the
+    reader's view (``state``: mask of papers shown, visible counts, label mode)."""
+    found = [c for c in at.get("bidi_component") if c.key == key]
+    assert found, f"no component {key!r} on the page"
+    return json.loads(found[0].proto.json)
+
+
+def shown_count(at: AppTest) -> int:
+    """Papers the filters let through (the others are dimmed, not removed)."""
+    state = overlay_data(at)["state"]
+    if state["mask"] is None:
+        return n_points(map_spec(at))
+    bits = np.unpackbits(np.frombuffer(base64.b64decode(state["mask"]), dtype=np.uint8),
+                         bitorder="little")
+    return int(bits[:n_points(map_spec(at))].sum())
+
+
+def search_rows(at: AppTest) -> list[int]:
+    """The search hits the overlay marks on the map (row positions, by rank)."""
+    return [int(h["r"]) for h in overlay_data(at)["state"].get("hits", [])]
 
 
 def texts(at: AppTest) -> str:
@@ -78,27 +99,31 @@ def texts(at: AppTest) -> str:
 # --------------------------------------------------------------------------- renders
 
 
-def test_landing_page_renders_every_paper_with_theme_labels(maps_dir):
+def test_landing_page_renders_every_paper_with_names_of_every_layer(maps_dir):
     at = run_app()
     assert_ok(at)
     spec = map_spec(at)
     assert n_points(spec) == 100
+    assert not spec["layout"].get("annotations")  # names are the overlay's, in the browser
     small = load_map(maps_dir / "small")
-    assert len(spec["layout"]["annotations"]) == small.documents["theme"].nunique()
+    data = overlay_data(at)
+    assert data["chart"] == "map_chart" and data["state"]["mode"] == "zoom"
+    labels = data["payload"]["labels"]
+    assert len(labels) == len(small.clusters)  # every node of every layer
+    broad = [item for item in labels if item["d"] == 0]
+    assert sorted(item["t"] for item in broad) == sorted(small.level("theme")["label"])
+    assert data["state"]["mask"] is None  # nothing filtered, nothing dimmed
     assert "all 100 papers" in at.caption[0].value
     assert at.query_params.get("map") in ("small", ["small"])
 
 
-def test_cluster_labels_switch(maps_dir):
+def test_label_mode_switch(maps_dir):
     at = run_app()
     at.radio(key="view_labels").set_value("cluster").run()
     assert_ok(at)
-    small = load_map(maps_dir / "small")
-    n_clusters = (small.documents["cluster"] >= 0).groupby(small.documents["cluster"]).size()
-    labels = [a["text"] for a in map_spec(at)["layout"]["annotations"]]
-    assert len(labels) == len([c for c in n_clusters.index if c >= 0])
+    assert overlay_data(at)["state"]["mode"] == "cluster"
     at.radio(key="view_labels").set_value("none").run()
-    assert not map_spec(at)["layout"].get("annotations")
+    assert overlay_data(at)["state"]["mode"] == "none"
 
 
 # --------------------------------------------------------------------------- filters
@@ -111,8 +136,15 @@ def test_theme_filter_changes_map_counts_and_url(maps_dir):
     at = run_app()
     at.multiselect(key="view_themes").set_value([theme]).run()
     assert_ok(at)
-    assert n_points(map_spec(at)) == expected < 100
+    assert n_points(map_spec(at)) == 100  # the others are dimmed, not removed
+    assert shown_count(at) == expected < 100
     assert f"{expected} of 100 papers" in at.caption[0].value
+    state = overlay_data(at)["state"]
+    assert f"theme:{theme}" in state["focus"]  # its name stays on the map
+    labels = overlay_data(at)["payload"]["labels"]
+    counts = {item["k"]: n for item, n in zip(labels, state["counts"], strict=True)}
+    assert counts[f"theme:{theme}"] == expected and sum(
+        n for k, n in counts.items() if k.startswith("theme:")) == expected
     assert at.query_params["theme"] in (str(theme), [str(theme)])
     # Only that theme's clusters are offered.
     fine = small.level("cluster")
@@ -127,19 +159,20 @@ def test_cluster_text_noise_and_year_filters(maps_dir):
     cluster = int(docs.loc[docs["cluster"] >= 0, "cluster"].value_counts().index[0])
     at = run_app()
     at.multiselect(key="view_clusters").set_value([cluster]).run()
-    assert n_points(map_spec(at)) == int((docs["cluster"] == cluster).sum())
+    assert shown_count(at) == int((docs["cluster"] == cluster).sum())
     at.multiselect(key="view_clusters").set_value([]).run()
     at.text_input(key="view_find").input("gripper").run()
     expected = int((docs["title"] + " " + docs["abstract"]).str.lower()
                    .str.contains("gripper").sum())
-    assert n_points(map_spec(at)) == expected < 100
+    assert shown_count(at) == expected < 100
     at.text_input(key="view_find").input("").run()
     low = int(docs["year"].min())
     at.slider(key="view_years").set_range(low, low + 1).run()
-    assert n_points(map_spec(at)) == int((docs["year"] <= low + 1).sum())
+    assert shown_count(at) == int((docs["year"] <= low + 1).sum())
     at.slider(key="view_years").set_range(low, int(docs["year"].max())).run()
     at.checkbox(key="view_noise").uncheck().run()
-    assert n_points(map_spec(at)) == int((docs["cluster"] >= 0).sum())
+    assert shown_count(at) == int((docs["cluster"] >= 0).sum())
+    assert n_points(map_spec(at)) == 100
     assert_ok(at)
 
 
@@ -159,26 +192,27 @@ def test_colour_by_metadata_shows_a_legend(maps_dir):
 
 def test_semantic_search_highlights_nearest_papers(maps_dir, fake_query_model):
     at = run_app()
+    figure = map_spec(at)
     at.text_input(key="view_q").input("robot gripper grasping torque actuator").run()
     assert_ok(at)
-    trace = search_trace(map_spec(at))
-    assert trace is not None and trace_length(trace) == 10
-    rows = base64.b64decode(trace["customdata"]["bdata"])
+    rows = search_rows(at)
+    assert len(rows) == 10
     ids = load_map(maps_dir / "small").documents["id"].to_numpy()
-    found = [ids[int.from_bytes(rows[i:i + 4], "little")] for i in range(0, len(rows), 4)]
+    found = [ids[r] for r in rows]
     assert all(i.startswith("robotics-") for i in found), found
+    assert map_spec(at) == figure  # marked by the overlay: the figure is not sent again
     table = at.dataframe[0].value
     assert list(table["similarity"]) == sorted(table["similarity"], reverse=True)
     assert at.query_params["q"] in ("robot gripper grasping torque actuator",
                                     ["robot gripper grasping torque actuator"])
     at.selectbox(key="view_k").set_value(5).run()
-    assert trace_length(search_trace(map_spec(at))) == 5
+    assert len(search_rows(at)) == 5
 
 
 def test_search_embeds_queries_with_the_maps_backend(maps_dir, monkeypatch):
     """Queries go through the backend the map's papers were embedded with (manifest)."""
     asked = []
-    monkeypatch.setattr(ui.loaders, "make_query_embedder",
+    monkeypatch.setattr(ui.querymodel, "make_query_embedder",
                         lambda model: asked.append(model) or FakeEmbedder())
     manifest_path = maps_dir / "small" / "manifest.json"
     original = manifest_path.read_text()
@@ -199,11 +233,9 @@ def test_search_within_filtered_view(maps_dir, fake_query_model):
     small = load_map(maps_dir / "small")
     theme = int(small.documents["theme"].iloc[0])
     at = run_app(theme=str(theme), q="robot gripper grasping")
-    trace = search_trace(map_spec(at))
-    rows = base64.b64decode(trace["customdata"]["bdata"])
+    rows = search_rows(at)
     themes = small.documents["theme"].to_numpy()
-    assert all(themes[int.from_bytes(rows[i:i + 4], "little")] == theme
-               for i in range(0, len(rows), 4))
+    assert rows and all(themes[r] == theme for r in rows)
 
 
 def test_map_opens_when_its_model_cannot_be_loaded(maps_dir):
@@ -213,7 +245,7 @@ def test_map_opens_when_its_model_cannot_be_loaded(maps_dir):
     assert n_points(map_spec(at)) == 100
     warning = " ".join(w.value for w in at.warning)
     assert "unavailable" in warning and "fake" in warning
-    assert search_trace(map_spec(at)) is None
+    assert search_rows(at) == []
 
 
 # --------------------------------------------------------------------------- paper panel, URL
@@ -251,9 +283,11 @@ def test_query_params_restore_the_view(maps_dir, fake_query_model):
     assert at.multiselect(key="view_clusters").value == [cluster]
     assert at.text_input(key="view_q").value == "robot arm"
     assert at.text_input(key="view_find").value == "study"
-    assert n_points(map_spec(at)) == int((docs["cluster"] == cluster).sum())
+    expected = (docs["cluster"] == cluster) & (docs["title"] + " " + docs["abstract"]).str.lower(
+    ).str.contains("study")
+    assert shown_count(at) == int(expected.sum())
     assert any(t.get("name") == "open paper" for t in map_spec(at)["data"])
-    assert search_trace(map_spec(at)) is not None
+    assert search_rows(at)
 
 
 def test_garbage_url_values_are_ignored(maps_dir):
@@ -322,14 +356,14 @@ def test_map_picker_switches_maps_and_forgets_the_view(small_map, tmp_path, monk
     theme = int(load_map(root / "alpha").documents["theme"].iloc[0])
     at = run_app(map="alpha", theme=str(theme))
     assert_ok(at)
-    assert n_points(map_spec(at)) < 100
+    assert shown_count(at) < 100
     picker = at.selectbox(key="map_picker")
     assert [o for o in picker.options] == ["alpha", "beta"]
     picker.set_value(str((root / "beta").resolve())).run()
     assert_ok(at)
     assert at.query_params.get("map") in ("beta", ["beta"])
     assert "theme" not in at.query_params
-    assert n_points(map_spec(at)) == 100
+    assert shown_count(at) == 100
 
 
 def test_a_broken_map_is_reported_not_crashed(small_map, tmp_path, monkeypatch):
@@ -367,18 +401,20 @@ def test_big_view_opens_on_an_overview_that_fills_in_when_filtered(maps_dir, mon
     small = load_map(maps_dir / "small")
     at = run_app()
     assert_ok(at)
-    spec = map_spec(at)
-    assert n_points(spec) == 30
+    assert n_points(map_spec(at)) == 30
     assert any("Overview: 30 of the 100 papers" in i.value for i in at.info)
-    # Every theme is still labelled although only a sample is drawn.
-    assert len(spec["layout"]["annotations"]) == small.documents["theme"].nunique()
-    # A cluster of at most 30 papers is drawn whole, and no overview notice remains.
+    # Every topic is still named although only a sample is drawn.
+    assert len(overlay_data(at)["payload"]["labels"]) == len(small.clusters)
+    # A cluster is drawn whole, over the same sample (kept, dimmed, for context).
     sizes = small.documents["cluster"].value_counts().drop(-1, errors="ignore")
-    cluster = int(sizes[sizes <= 30].index[0])
+    cluster = int(sizes.index[0])
     at.multiselect(key="view_clusters").set_value([cluster]).run()
     assert_ok(at)
-    assert n_points(map_spec(at)) == int(sizes[cluster])
-    assert not any("Overview" in i.value for i in at.info)
+    spec = map_spec(at)
+    drawn = {int(r) for t in spec["data"] if t.get("name") not in ("search results",)
+             for r in np.frombuffer(base64.b64decode(t["customdata"]["bdata"]), "i4")}
+    members = set(np.flatnonzero(small.documents["cluster"].to_numpy() == cluster).tolist())
+    assert members <= drawn and len(drawn) >= 30
     # Back to the whole map, with every paper drawn on request.
     at.multiselect(key="view_clusters").set_value([]).run()
     at.checkbox(key="view_all_points").check().run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 from pathlib import Path
@@ -35,16 +36,26 @@ def charts(at: AppTest) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
-def test_drill_down_start_page_lists_groups(maps_dir):
+def sub_topics(at: AppTest) -> list[str]:
+    """The sub-topics a drill-down lists: one button each (key ``drill_sub_<key>``)."""
+    return [html.unescape(b.label) for b in at.button
+            if b.key and b.key.startswith("drill_sub_")]
+
+
+def test_drill_down_start_page_lists_broad_topics(maps_dir):
     at = open_page(DRILL)
     assert_ok(at)
-    options = at.selectbox(key="drill_pick").options
     small = load_map(maps_dir / "small")
-    assert len(options) == len(small.clusters)
+    assert sorted(sub_topics(at)) == sorted(small.level("theme")["label"])
     assert n_points(charts(at)[0]) == 100
 
 
-def test_drill_into_a_theme_gives_a_labelled_submap_and_drills_again(maps_dir):
+def test_drill_into_a_theme_walks_the_saved_layers(maps_dir, monkeypatch):
+    """Its sub-topics are its children in the next layer, read from the map (no UMAP)."""
+    import ui.loaders
+
+    called = []
+    monkeypatch.setattr(ui.loaders, "map_papers", lambda *a, **k: called.append(1))
     small = load_map(maps_dir / "small")
     theme = small.level("theme").sort_values("size").iloc[-1]
     at = open_page(DRILL, drill=f"theme:{theme['id']}")
@@ -54,26 +65,45 @@ def test_drill_into_a_theme_gives_a_labelled_submap_and_drills_again(maps_dir):
     figures = charts(at)
     terms = next(f for f in figures if f["data"][0]["type"] == "bar")
     assert terms["data"][0]["y"][-1] == next(iter(theme["terms"]))  # strongest term on top
-    submap = next(f for f in figures if f["data"][0]["type"] == "scattergl")
-    assert n_points(submap) == int(theme["size"])
-    labels = [a["text"] for a in submap["layout"]["annotations"]]
-    assert labels and all(label.strip() for label in labels)
+    part = next(f for f in figures if f["data"][0]["type"] == "scattergl")
+    assert n_points(part) == int(theme["size"])
+    # Its sub-topics: the next layer's nodes inside it, with their sizes.
+    levels = small.levels
+    finer = small.level(levels[levels.index("theme") - 1])
+    kids = finer[finer["parent"] == theme["id"]]
+    assert sorted(sub_topics(at)) == sorted(kids["label"])
+    # The names on its map are those of the topics inside it, its sub-topics broadest.
+    overlay = next(json.loads(c.proto.json) for c in at.get("bidi_component")
+                   if c.key == "drill_overlay")
+    top = {item["t"] for item in overlay["payload"]["labels"] if item["d"] == 0}
+    assert top == set(kids["label"])
     # The papers table lists this theme's papers, with abstracts.
-    table = at.dataframe[0].value
-    assert len(table) == int(theme["size"]) and "abstract" in table.columns
-    # Drill again into the sub-map's largest cluster (clusters are numbered by size).
-    choice = "cluster:0"
-    assert any(o.startswith("Cluster") for o in at.selectbox(key="drill_pick").options)
-    at.selectbox(key="drill_pick").set_value(choice).run()
-    at.button(key="drill_go").click().run()
+    papers = next(d.value for d in at.dataframe if "abstract" in d.value.columns)
+    assert len(papers) == int(theme["size"])
+    # Drill again into its largest sub-topic: the URL follows, then the breadcrumb back.
+    child = kids.sort_values(["size", "id"], ascending=[False, True]).iloc[0]
+    at.button(key=f"drill_sub_{child['level']}:{child['id']}").click().run()
     assert_ok(at)
-    assert at.query_params["drill"] in (f"theme:{theme['id']},{choice}",
-                                        [f"theme:{theme['id']},{choice}"])
-    deeper = at.dataframe[0].value
-    assert 0 < len(deeper) < len(table)
-    # The breadcrumb leads back to the whole map.
+    assert at.query_params["drill"] in (f"{child['level']}:{child['id']}",
+                                        [f"{child['level']}:{child['id']}"])
+    deeper = next(d.value for d in at.dataframe if "abstract" in d.value.columns)
+    assert len(deeper) == int(child["size"]) <= len(papers)
+    assert at.button(key="drill_crumb_1").label.endswith(theme["label"][:20]) or \
+        theme["label"][:10] in at.button(key="drill_crumb_1").label
     at.button(key="drill_crumb_0").click().run()
     assert "drill" not in at.query_params
+    assert called == []  # nothing was re-mapped
+
+
+def test_remapping_is_an_explicit_action_with_its_cost(maps_dir):
+    small = load_map(maps_dir / "small")
+    theme = small.level("theme").sort_values("size").iloc[-1]
+    at = open_page(DRILL, drill=f"theme:{theme['id']}")
+    assert "drill_remap_map" not in [c.key for c in at.get("plotly_chart")]
+    assert any("roughly" in c.value and " s on this machine" in c.value for c in at.caption)
+    at.button(key=f"drill_remap_theme:{theme['id']}").click().run()
+    assert_ok(at)
+    assert "drill_remap_map" in [c.key for c in at.get("plotly_chart")]
 
 
 def test_bad_drill_trail_falls_back(maps_dir):
@@ -81,6 +111,16 @@ def test_bad_drill_trail_falls_back(maps_dir):
     assert not at.exception
     assert any("does not exist" in w.value for w in at.warning)
     assert "drill" not in at.query_params
+
+
+def test_a_trail_that_leaves_its_topic_stops_there(maps_dir):
+    small = load_map(maps_dir / "small")
+    docs = small.documents
+    theme = int(docs["theme"].iloc[0])
+    outside = int(docs.loc[(docs["theme"] != theme) & (docs["cluster"] >= 0), "cluster"].iloc[0])
+    at = open_page(DRILL, drill=f"theme:{theme},cluster:{outside}")
+    assert any("does not exist" in w.value for w in at.warning)
+    assert at.query_params["drill"] in (f"theme:{theme}", [f"theme:{theme}"])
 
 
 def test_topics_page_shows_table_and_treemap_and_drills(maps_dir):
@@ -92,6 +132,8 @@ def test_topics_page_shows_table_and_treemap_and_drills(maps_dir):
     assert set(table["name"]) == set(small.clusters["label"])
     tree = charts(at)[0]["data"][0]
     assert tree["type"] == "treemap" and len(tree["ids"]) == len(small.clusters)
+    top = [p for p in tree["parents"] if p == ""]
+    assert len(top) == len(small.level("theme"))  # the broadest layer outside
     cluster = int(small.level("cluster")["id"].iloc[0])
     at.selectbox(key="topics_pick").set_value(f"cluster:{cluster}").run()
     at.button(key="topics_go").click().run()
@@ -111,7 +153,7 @@ def test_pages_escape_hostile_text(hostile_map, monkeypatch):
         shown = texts(at) + json.dumps(charts(at))
         assert "<script" not in shown and "<img" not in shown and "<svg" not in shown
     assert any("title" in e.label for e in at.expander) or at.dataframe
-    table = at.dataframe[0].value
+    table = next(d.value for d in at.dataframe if "title" in d.value.columns)
     assert PAYLOADS["script"] + " title script" in set(table["title"])  # text, shown as text
 
 
@@ -140,40 +182,22 @@ def test_a_new_page_is_one_file_and_one_registry_line(maps_dir, tmp_path):
     assert "100 papers on small" in texts(at)
 
 
-def containing_names(small, sub, position: int) -> set[str]:
-    """Names of the nodes that hold the sub-map's paper at ``position``: its sub-map
-    cluster and theme, its cluster and theme on the whole map ("unclustered" for noise)."""
-    root_row = int(sub.documents["_row"].iat[position])
-    names = set()
-    for topic_map_clusters, cluster, theme in (
-            (small.clusters, small.documents["cluster"].iat[root_row],
-             small.documents["theme"].iat[root_row]),
-            (sub.clusters, sub.documents["cluster"].iat[position],
-             sub.documents["theme"].iat[position])):
-        fine = topic_map_clusters[topic_map_clusters["level"] == "cluster"].set_index("id")
-        broad = topic_map_clusters[topic_map_clusters["level"] == "theme"].set_index("id")
-        names.add(fine.at[int(cluster), "label"] if cluster >= 0 else "unclustered")
-        names.add(broad.at[int(theme), "label"])
-    return names
-
-
 def test_drill_down_table_names_each_paper_by_a_topic_that_holds_it(maps_dir):
-    """Issue 13, item 1: the table looked sub-map cluster numbers up in the whole map."""
-    import ui.loaders
-
+    """Issue 13, item 1: the table looked sub-map cluster numbers up in the whole map.
+    Every paper's topic (and sub-topic) is the name of a node that contains it."""
     small = load_map(maps_dir / "small")
+    docs = small.documents
+    names = {level: dict(zip(small.level(level)["id"], small.level(level)["label"],
+                             strict=True)) for level in small.levels}
     for theme in small.level("theme")["id"].astype(int):
         at = open_page(DRILL, drill=f"theme:{theme}")
         assert_ok(at)
-        sub = ui.loaders.submap(maps_dir / "small", (("theme", theme),))
-        if not sub.mapped:
-            continue
-        table = at.dataframe[0].value
-        assert len(table) == len(sub.documents)
-        wrong = [(i, topic) for i, topic in enumerate(table["topic"])
-                 if topic not in containing_names(small, sub, i)]
-        assert wrong == [], (theme, wrong[:5])
-        # ... and it is the paper's topic on the sub-map it was drilled into.
-        names = sub.assets.cluster_names
-        assert table["topic"].tolist() == [names.get(int(c), "unclustered")
-                                           for c in sub.documents["cluster"]]
+        table = next(d.value for d in at.dataframe if "abstract" in d.value.columns)
+        part = docs[docs["theme"] == theme]
+        assert len(table) == len(part)
+        holding = [names["cluster"].get(int(c), "unclustered") if c >= 0 else "unclustered"
+                   for c in part["cluster"]]
+        assert table["topic"].tolist() == holding
+        if "sub-topic" in table.columns:
+            level = small.levels[-2]
+            assert table["sub-topic"].tolist() == [names[level][int(v)] for v in part[level]]

@@ -25,7 +25,7 @@ from urllib.parse import quote
 import bibtexparser
 import pytest
 import rispy
-from conftest import FakeEmbedder
+from conftest import FakeEmbedder, with_llm_names
 from hostile import FLAG, PAYLOADS, TEXTS, write_hostile_csv
 from test_browser import (
     COUNT_JS,
@@ -47,6 +47,9 @@ from ui.view import Filters, filter_mask
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 HOSTILE_IDS = [f"hostile-{name}" for name in [*PAYLOADS, *TEXTS, "all"]]
+#: The topics' names from a "language model": one payload each.
+LLM_NAMES = [PAYLOADS[name] for name in ("script", "img", "svg", "attr_break", "md_link",
+                                         "details", "mxss", "katex", "template", "entity")]
 NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
 PAGE_TIMEOUT = 240_000  # ms
 _INVISIBLE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u200b\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -71,6 +74,11 @@ def hostile_maps(tmp_path_factory) -> Path:
     out = root / "maps" / "hostile"
     build([source], out, BuildConfig(), embedder=FakeEmbedder(), cache_dir=root / "cache",
           show_progress=False)
+    # Names from a language model are text from outside too (issue 14): payloads written
+    # straight into clusters.parquet's llm_label (relabel would have stripped the tags).
+    nodes = load_map(out).clusters
+    keys = (nodes["level"].astype(str) + ":" + nodes["id"].astype(str)).tolist()
+    with_llm_names(out, dict(zip(keys, LLM_NAMES * len(keys), strict=False)))
     shutil.copytree(out, root / "maps" / "hostile-copy")
     ReadingList(out).add(HOSTILE_IDS)
     return out
@@ -273,17 +281,14 @@ def hover_map_point(tab: Tab, row: int) -> str | None:
 def hover_hostile_points(tab: Tab, docs, rows: list[int] | None = None) -> int:
     """Hover each hostile paper drawn on the page's map; its title must show as text.
 
-    ``rows``: the map's rows in root-map order when the page's map is a sub-map
-    (its customdata are positions in it); None for a map of every paper."""
+    ``rows``: the root-map rows the page's map draws (a drill-down draws one topic's
+    papers, with their rows in the whole map as customdata); None for every paper."""
     hovered = 0
     for paper_id in HOSTILE_IDS:
         row = row_of(docs, paper_id)
-        if rows is not None:
-            if row not in rows:
-                continue
-            hover = hover_map_point(tab, rows.index(row))
-        else:
-            hover = hover_map_point(tab, row)
+        if rows is not None and row not in rows:
+            continue
+        hover = hover_map_point(tab, row)
         if hover is None:
             continue
         assert shown(docs["title"].iat[row], hover), (paper_id, hover[:200])
@@ -302,7 +307,7 @@ def test_drill_down_page(tab, docs):
     tab.page.get_by_text("Representative papers", exact=False).first.wait_for()
     tab.settle()
     no_exception_shown(tab)
-    rows = docs.index[docs["theme"] == theme].tolist()  # the sub-map's papers, in order
+    rows = docs.index[docs["theme"] == theme].tolist()  # the topic's papers
     in_theme = sum(row_of(docs, i) in rows for i in HOSTILE_IDS)
     assert hover_hostile_points(tab, docs, rows) == in_theme > 0
     assert_inert(tab)
@@ -330,6 +335,40 @@ def test_other_pages_run_nothing(tab, path, heading):
     tab.settle(1500)
     no_exception_shown(tab)
     assert_inert(tab)
+
+
+def test_llm_names_show_as_text_on_every_page(tab, hostile_maps):
+    """Issue 14: a name with markup or script shows as its characters and runs nothing
+    (the tab fixture checks nothing ran, on each page, as it closes)."""
+    nodes = load_map(hostile_maps).clusters
+    names = set(nodes["llm_label"])
+    open_page(tab, min_points=1)
+    tab.page.wait_for_function(
+        "() => document.querySelectorAll('.st-key-map_chart .tm-label').length > 0",
+        timeout=PAGE_TIMEOUT)
+    drawn = tab.page.evaluate("() => Array.from(document.querySelectorAll("
+                              "'.st-key-map_chart .tm-label')).filter(e => !e.hidden)"
+                              ".map(e => [e.textContent, e.children.length])")
+    assert drawn and all(kids == 0 for _, kids in drawn)  # text only, no element inside
+    assert all(any(key(text, 12) == key(n, 12) for n in names) for text, _ in drawn), drawn
+    rows = tab.page.locator(".st-key-view_tree .row .name").all_inner_texts()
+    assert rows and all(any(key(r, 12) == key(n, 12) for n in names) for r in rows), rows
+    assert_inert(tab)
+    theme = nodes[nodes["level"] == "theme"].iloc[0]
+    open_page(tab, f"/Drill_down?drill=theme:{int(theme['id'])}", min_points=1)
+    tab.page.get_by_text("offline name", exact=False).first.wait_for(timeout=PAGE_TIMEOUT)
+    tab.settle()
+    assert shown(theme["llm_label"], body(tab)) and shown(theme["label"], body(tab))
+    no_exception_shown(tab)
+    assert_inert(tab)
+    tab.page.goto(tab.base_url + "/Topics")
+    tab.page.get_by_text("All topics", exact=False).first.wait_for(timeout=PAGE_TIMEOUT)
+    tab.settle(1500)
+    treemap = tab.page.evaluate("() => Array.from(document.querySelectorAll("
+                                "'.js-plotly-plot .slicetext')).map(e => e.textContent)"
+                                ".join('\\n')")
+    assert shown(theme["llm_label"], treemap), treemap[:300]
+    no_exception_shown(tab)
 
 
 # --------------------------------------------------------------------------- downloads

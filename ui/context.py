@@ -18,8 +18,9 @@ import streamlit as st
 from pipeline import TopicMap
 from pipeline.errors import PipelineError
 
-from . import state
+from . import querymodel, state
 from .escape import escape
+from .hierarchy import NAMES_LLM, NAMES_OFFLINE, has_llm_names
 from .loaders import MapAssets, load_topic_map, map_assets
 
 CONTEXT_KEY = "topicmap_context"
@@ -55,7 +56,10 @@ class MapContext:
 
     @property
     def clusters(self) -> pd.DataFrame:
-        return self.topic_map.clusters
+        """Every node of every layer (``ui.hierarchy.node_table``): ``label`` is the name
+        shown (the language model's where chosen and present), ``offline_label`` the
+        offline one."""
+        return self.assets.nodes
 
     @property
     def name(self) -> str:
@@ -86,9 +90,17 @@ def open_map_context() -> MapContext:
         st.stop()
     state.sync_map_param(path)
     map_picker(path)
-    context = MapContext(topic_map, Path(path), map_assets(path))
+    names = names_switch(topic_map.clusters)
+    context = MapContext(topic_map, Path(path), map_assets(path, names))
     st.session_state[CONTEXT_KEY] = context
     return context
+
+
+def warm_query_model(topic_map: TopicMap) -> None:
+    """Start loading the map's search model in the background (once per process), so the
+    first search does not wait for it and no page waits on it."""
+    backend = str((topic_map.manifest.get("model") or {}).get("backend") or "")
+    querymodel.warm(topic_map.model_name, int(topic_map.embeddings.shape[1]), backend)
 
 
 def map_context() -> MapContext:
@@ -132,6 +144,24 @@ def map_picker(current: Path | None) -> None:
 
     st.sidebar.selectbox("Map", names, index=index, key="map_picker", on_change=_switch,
                          format_func=lambda p: escape(Path(p).name, "plain"))
+
+
+def names_switch(clusters: pd.DataFrame) -> str:
+    """The names shown on every page: a language model's where the map has them (the
+    default), or the offline names; a sidebar switch when the map has both."""
+    state.seed(state.NAMES_KEY, state.param("names") or NAMES_LLM)
+    if st.session_state[state.NAMES_KEY] not in (NAMES_LLM, NAMES_OFFLINE):
+        st.session_state[state.NAMES_KEY] = NAMES_LLM
+    if not has_llm_names(clusters):
+        return NAMES_OFFLINE
+    mode = st.sidebar.radio(
+        "Topic names", [NAMES_LLM, NAMES_OFFLINE], key=state.NAMES_KEY, horizontal=True,
+        format_func={NAMES_LLM: "Language model", NAMES_OFFLINE: "Offline"}.get,
+        help="A language model's names where the map has them (relabel), or the offline "
+             "names made from each topic's key phrases. Hover a topic in the tree to see "
+             "both and its key phrases.")
+    state.set_params(names="" if mode == NAMES_LLM else mode)
+    return mode
 
 
 @contextmanager

@@ -1,4 +1,9 @@
-"""Drill-down helpers: the trail in the URL and the groups one can drill into."""
+"""Drill-down over the map's saved layers: the trail in the URL, the topic it leads to, its
+sub-topics, and what re-mapping a topic would cost. No streamlit.
+
+A topic's sub-topics are its children in the next finer layer, saved with the map: seeing
+them needs no re-mapping, and the sub-map is the same coordinates, zoomed.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ import re
 import pandas as pd
 
 from .escape import escape
-from .view import map_levels
+from .hierarchy import ancestors, children, member_mask, node, parse_key
+from .view import level_title, map_levels
 
 #: Level names a trail may hold: the two every map has, and the layers between them
 #: (``layer_1`` ...) of a map with a deeper hierarchy.
@@ -33,10 +39,82 @@ def trail_param(trail: Trail) -> str:
     return ",".join(f"{level}:{group}" for level, group in trail)
 
 
-def group_row(clusters: pd.DataFrame, level: str, group: int) -> pd.Series | None:
-    """The clusters-table row of a theme or cluster, or ``None`` if there is none."""
-    rows = clusters[(clusters["level"] == level) & (clusters["id"] == group)]
-    return None if rows.empty else rows.iloc[0]
+def resolve(nodes: pd.DataFrame, trail: Trail) -> tuple[str, tuple[str, int] | None]:
+    """The topic a trail leads to (its key; "" = the whole map), and the first step that
+    is not a topic of the map inside the one before it (``None`` when all are)."""
+    key = ""
+    for level, group in trail:
+        step = f"{level}:{group}"
+        if node(nodes, step) is None or (key and key not in ancestors(nodes, step)[:-1]):
+            return key, (level, group)
+        key = step
+    return key, None
+
+
+def path_to(nodes: pd.DataFrame, key: str) -> Trail:
+    """The steps from the broadest layer down to ``key`` (its ancestors, then itself)."""
+    return tuple(parse_key(k) for k in ancestors(nodes, key)) if key else ()
+
+
+def sub_topics(nodes: pd.DataFrame, key: str) -> pd.DataFrame:
+    """The topics one layer down from ``key`` (the broadest layer for the whole map)."""
+    if not key:
+        return nodes[nodes["depth"] == 0].sort_values(["size", "id"], ascending=[False, True])
+    return children(nodes, key)
+
+
+def child_colours(children_of_topic: pd.DataFrame) -> dict[int, int]:
+    """A colour index per sub-topic (largest first), so siblings get distinct hues."""
+    return {int(c): i for i, c in enumerate(children_of_topic["id"])}
+
+
+def subtree_payload(payload: dict, nodes: pd.DataFrame, documents: pd.DataFrame,
+                    key: str, colours: dict[int, str] | None = None) -> dict:
+    """The overlay payload (``ui.overlay.label_payload``) for the map of topic ``key``:
+    the names of the topics inside it, its sub-topics as the broadest layer, each name
+    in ``colours`` of the sub-topic that holds it (by sub-topic id) when given."""
+    if not key or not payload:
+        return payload
+    top = node(nodes, key)
+    inside = documents[member_mask(documents, key)]
+    levels = map_levels(nodes)[int(top["depth"]) + 1:]
+    keep: dict[str, str | None] = {}
+    for level in levels:
+        ids = inside[level].to_numpy()
+        holder = inside[ids >= 0].groupby(level)[levels[0]].agg(lambda v: v.mode().iat[0])
+        for i, child in holder.items():
+            keep[f"{level}:{int(i)}"] = (colours or {}).get(int(child))
+    shift = int(top["depth"]) + 1
+    labels = [{**item, "d": item["d"] - shift, "c": keep[item["k"]] or item["c"]}
+              for item in payload["labels"] if item["k"] in keep]
+    xs, ys = inside["x"].to_numpy(float), inside["y"].to_numpy(float)
+    extent = [float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max())] if len(xs) \
+        else payload["extent"]
+    return {**payload, "id": f"{payload['id']}-{key}", "extent": extent, "labels": labels}
+
+
+def describe(row: pd.Series, n_children: int, child_level: str | None) -> str:
+    """"Layer 1 topic of 1,234 papers · 5 sub-topics in Clusters" (markdown-safe)."""
+    level = level_title(str(row["level"])).rstrip("s").lower()
+    text = f"A {escape(level, 'markdown')} of {int(row['size']):,} papers"
+    if child_level:
+        text += (f" · {n_children} sub-topic{'s' if n_children != 1 else ''} in the next "
+                 f"layer ({escape(level_title(child_level).lower(), 'markdown')})")
+    return text
+
+
+def remap_seconds(manifest: dict, n_papers: int) -> float:
+    """Roughly how long re-mapping ``n_papers`` takes here: the map's own UMAP time scaled
+    to that many papers (UMAP grows a little faster than the number of papers), plus
+    clustering and naming."""
+    timings = manifest.get("timings") or {}
+    total = int((manifest.get("counts") or {}).get("kept") or 0)
+    reduce = float(timings.get("reduce") or 0.0)
+    if total <= 0 or reduce <= 0:
+        return 5.0 + n_papers / 250.0
+    share = min(1.0, n_papers / total)
+    other = float(timings.get("label") or 0.0) + float(timings.get("cluster") or 0.0)
+    return 2.0 + reduce * share ** 1.1 + other * share
 
 
 def group_choices(clusters: pd.DataFrame) -> dict[str, str]:
@@ -55,3 +133,9 @@ def group_choices(clusters: pd.DataFrame) -> dict[str, str]:
                 f"{escape(row.label, 'plain', limit=60)} "
                 f"({int(row.size):,})")
     return out
+
+
+def group_row(clusters: pd.DataFrame, level: str, group: int) -> pd.Series | None:
+    """The clusters-table row of a theme or cluster, or ``None`` if there is none."""
+    rows = clusters[(clusters["level"] == level) & (clusters["id"] == group)]
+    return None if rows.empty else rows.iloc[0]

@@ -18,16 +18,26 @@ from pipeline.export import to_bibtex, to_csv, to_ris
 
 from .figures import standalone_html
 from .loaders import MapAssets
+from .overlay import export_script
 
 
 def export_table(documents: pd.DataFrame, assets: MapAssets) -> pd.DataFrame:
-    """Papers with their cluster and theme names, ready for the export functions."""
+    """Papers with the names of the topics that hold them, ready for the export functions:
+    ``cluster_label`` (finest; "unclustered" for noise), ``theme_label`` (broadest) and,
+    on a map with layers between, ``layer_1_label`` ... (the names shown: a language
+    model's where chosen and present)."""
     table = documents.drop(columns=[c for c in documents.columns if c.startswith("_")]
                            + ["x", "y", "outlier_score"], errors="ignore").copy()
     table.insert(2, "cluster_label", [assets.cluster_names.get(int(c), "unclustered")
                                       for c in documents["cluster"]])
     table.insert(3, "theme_label", [assets.theme_names.get(int(t), "")
                                     for t in documents["theme"]])
+    between = [lv for lv in assets.level_names if lv not in ("cluster", "theme")
+               and lv in documents.columns]
+    for position, level in enumerate(sorted(between), start=4):
+        names = assets.level_names[level]
+        table.insert(position, f"{level}_label", [names.get(int(v), "unclustered")
+                                                  for v in documents[level]])
     return table
 
 
@@ -65,13 +75,23 @@ def csv_download_button(table: pd.DataFrame, *, label: str, file_name: str, key:
                                   file_name=f"{file_stem(file_name)}.csv", mime="text/csv")
 
 
-def take_it_away(view: pd.DataFrame, assets: MapAssets, fig: go.Figure, *, name: str) -> None:
-    """The expander under the map: the view's papers and the map as offline HTML."""
+def take_it_away(view: pd.DataFrame, assets: MapAssets, fig: go.Figure | None, *, name: str,
+                 overlay_state: dict | None = None) -> None:
+    """The expander under the map: the view's papers and the map as offline HTML (with the
+    names that follow the zoom and the papers outside the filter dimmed, as on screen)."""
     with st.expander(f"Take it away: the current view ({len(view):,} papers)"):
         st.caption("The HTML file is the map as shown, with Plotly embedded: it opens offline, "
                    "without any network access. CSV cells that a spreadsheet would run as "
                    "formulas are neutralised.")
         download_buttons(view, assets, stem=f"{name}-view", key="dl_view")
+        if fig is None:
+            return
+
+        def html() -> str:
+            script = export_script(assets.overlay, overlay_state or {}) if assets.overlay \
+                else None
+            return standalone_html(fig, title=f"Topic map: {name}", post_script=script)
+
         st.download_button("Interactive map (HTML)", key="dl_view_html", on_click="ignore",
-                           data=lambda: standalone_html(fig, title=f"Topic map: {name}"),
+                           data=html,
                            file_name=f"{file_stem(name)}-map.html", mime="text/html")

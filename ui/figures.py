@@ -41,7 +41,7 @@ HOVER_CHARS = 300
 # --------------------------------------------------------------------------- colours
 
 
-def _shade(hex_colour: str, amount: float) -> str:
+def shade(hex_colour: str, amount: float) -> str:
     """``hex_colour`` made lighter (amount > 0) or darker (< 0) in HLS space."""
     r, g, b = (int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
     h, lightness, s = colorsys.rgb_to_hls(r, g, b)
@@ -66,7 +66,7 @@ def cluster_colours(cluster_parent: Mapping[int, int]) -> dict[int, str]:
         for i, cluster_id in enumerate(members):
             # Golden-ratio steps spread siblings' lightness: consecutive ids differ most.
             offset = 0.0 if len(members) == 1 else ((i * 0.618034) % 1.0 - 0.5) * 0.42
-            out[cluster_id] = _shade(base[theme_id], offset)
+            out[cluster_id] = shade(base[theme_id], offset)
     return out
 
 
@@ -124,6 +124,7 @@ def hover_texts(documents: pd.DataFrame, cluster_names: Mapping[int, str],
 
 def map_figure(view: pd.DataFrame, *, hover: np.ndarray, colour_by: str = "cluster",
                cluster_parent: Mapping[int, int] | None = None,
+               level_themes: Mapping[str, Mapping[int, int]] | None = None,
                labels: pd.DataFrame | None = None, label_size: int = 14,
                highlight: Sequence[int] = (), highlight_scores: Sequence[float] = (),
                selected: int | None = None, uirevision: str = "map", height: int = 640,
@@ -131,8 +132,10 @@ def map_figure(view: pd.DataFrame, *, hover: np.ndarray, colour_by: str = "clust
     """The topic map of ``view`` (a filtered documents table indexed by row position).
 
     - ``hover``: escaped hover text of every paper in the map, by row position.
-    - ``colour_by``: ``"cluster"``, ``"theme"`` or a column of ``view``
-      (numbers get a colour scale, text a legend of its most common values).
+    - ``colour_by``: ``"cluster"``, ``"theme"``, another level of the map (``layer_1``:
+      each node in a shade of its theme's hue, from ``level_themes``) or a column of
+      ``view`` (numbers get a colour scale, text a legend of its most common values).
+    - ``cluster_parent``: each cluster's theme (the hue its shade is taken from).
     - ``labels``: ``id, label, x, y`` rows written on the map over the points.
     - ``highlight``: row positions drawn on top (search results), with scores.
     - ``selected``: one row position drawn with a ring (the open paper).
@@ -143,13 +146,15 @@ def map_figure(view: pd.DataFrame, *, hover: np.ndarray, colour_by: str = "clust
     keep = ["x", "y", "cluster", "theme"]
     view = view[keep + ([colour_by] if colour_by in view.columns and colour_by not in keep
                         else [])]
+    groups = dict(level_themes or {})
+    groups.setdefault("cluster", cluster_parent or {})
     traces: list[dict] = []
     is_noise = view["cluster"].to_numpy() == NOISE
     n = len(view)
     size = _marker_size(n)
-    if colour_by in ("cluster", "theme"):
+    if colour_by == "theme" or colour_by in groups:
         _add_noise(traces, view[is_noise], hover, size)
-        _add_groups(traces, view[~is_noise], hover, colour_by, cluster_parent or {}, size)
+        _add_groups(traces, view[~is_noise], hover, colour_by, groups.get(colour_by, {}), size)
     elif colour_by in view.columns and pd.api.types.is_numeric_dtype(view[colour_by]):
         _add_numeric(traces, view, hover, colour_by, size)
     elif colour_by in view.columns:
@@ -169,7 +174,7 @@ def map_figure(view: pd.DataFrame, *, hover: np.ndarray, colour_by: str = "clust
                             "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
                             "font": {"size": 16, "color": "#5b6270"}})
     layout = _layout(annotations=annotations, uirevision=uirevision, height=height,
-                     showlegend=colour_by not in ("cluster", "theme"))
+                     showlegend=colour_by != "theme" and colour_by not in groups)
     # Built from plain dicts without Plotly's per-property validation (a third of the
     # time of a rerun on a 10,000-paper map); the unit tests check the spec instead.
     return go.Figure(data=traces, layout=layout, _validate=False)
@@ -207,10 +212,10 @@ def _add_noise(traces: list[dict], part: pd.DataFrame, hover: np.ndarray, size: 
 
 
 def _add_groups(traces: list[dict], part: pd.DataFrame, hover: np.ndarray, colour_by: str,
-                cluster_parent: Mapping[int, int], size: float) -> None:
+                group_theme: Mapping[int, int], size: float) -> None:
     ids = part[colour_by].to_numpy()
-    if colour_by == "cluster":
-        colours = cluster_colours(cluster_parent or {int(c): 0 for c in np.unique(ids)})
+    if colour_by != "theme":
+        colours = cluster_colours(group_theme or {int(c): 0 for c in np.unique(ids)})
     else:
         colours = theme_colours(np.unique(ids).tolist())
     for group_id in np.unique(ids):
@@ -306,9 +311,12 @@ def loading_figure(height: int = 640) -> go.Figure:
 
 
 
-def standalone_html(fig: go.Figure, *, title: str) -> str:
-    """The figure as one self-contained HTML page: Plotly embedded, no network needed."""
-    body = fig.to_html(include_plotlyjs=True, full_html=True,
+def standalone_html(fig: go.Figure, *, title: str, post_script: str | None = None) -> str:
+    """The figure as one self-contained HTML page: Plotly embedded, no network needed.
+
+    ``post_script`` runs once the plot is drawn (the names that follow the zoom,
+    ``ui.overlay.export_script``); it must be code of the app, never text from data."""
+    body = fig.to_html(include_plotlyjs=True, full_html=True, post_script=post_script,
                        config={"displaylogo": False, "scrollZoom": True})
     safe_title = escape(title, limit=200)
     return body.replace("<head>", f"<head><title>{safe_title}</title>", 1)

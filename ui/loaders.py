@@ -1,6 +1,6 @@
 """Cached loaders shared by every session of the app process.
 
-Maps, the query model and drill-down sub-maps are held with
+Maps, the query model and re-mapped topics are held with
 ``st.cache_resource``: one copy per process, shared by all sessions, never
 copied per rerun. Callers must treat what they get as read-only.
 
@@ -8,9 +8,10 @@ Public entry points (other pages use these):
 
 - :func:`load_topic_map` ``(path) -> pipeline.TopicMap``
 - :func:`map_assets` ``(path) -> MapAssets``: hover texts, names, search text
-- :func:`query_model` ``(model_name, dimension) -> QueryModel`` and
-  :func:`embed_query`: semantic search with the map's own model
-- :func:`submap` ``(path, trail) -> SubMap``: a theme or cluster re-mapped in place
+- :func:`embed_query`: semantic search with the map's own model, loaded once per
+  process in the background when a map opens (``ui.querymodel``)
+- :func:`remapped` ``(path, key) -> SubMap``: a topic's papers mapped again on their own
+  (an explicit action of the drill-down page: the saved layers need no re-mapping)
 
 A cache entry is keyed by the map's path *and* its manifest's modification
 stamp, so a rebuilt map is picked up without restarting the app.
@@ -18,9 +19,6 @@ stamp, so a rebuilt map is picked up without restarting the app.
 
 from __future__ import annotations
 
-import importlib
-import os
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,15 +28,14 @@ import streamlit as st
 
 from pipeline import BuildConfig, TopicMap, load_map, map_papers
 from pipeline.artifacts import MANIFEST
-from pipeline.embed import Embedder
 from pipeline.errors import PipelineError
 
 from .figures import hover_abstract_chars, hover_texts
-from .view import lowered_text, sample_priority
+from .hierarchy import NAMES_LLM, NAMES_OFFLINE, has_llm_names, names_by_level, node_table
+from .overlay import label_payload
+from .querymodel import query_model
+from .view import BROADEST, FINEST, lowered_text, sample_priority
 
-#: ``module:callable`` returning an Embedder, used instead of the map's model.
-#: For tests and load tests only; unset in production.
-QUERY_EMBEDDER_ENV = "TOPICMAP_QUERY_EMBEDDER"
 #: Fewer papers than this are listed, not re-mapped, by the drill-down.
 MIN_DRILL_PAPERS = 12
 
@@ -74,107 +71,86 @@ def _load_topic_map(path: str, stamp: tuple[int, int]) -> TopicMap:
 
 @dataclass
 class MapAssets:
-    """What every rerun needs about a map, computed once per map."""
+    """What every rerun needs about a map, computed once per map and names (LLM or
+    offline names: ``names``)."""
 
     hover: np.ndarray  # escaped hover label per paper (row position)
     search_text: pd.Series  # lower-cased title + abstract per paper
     cluster_names: dict[int, str]
     theme_names: dict[int, str]
-    cluster_parent: dict[int, int]
+    cluster_parent: dict[int, int]  # each finest cluster's theme (broadest ancestor)
     cluster_sizes: dict[int, int]
     theme_sizes: dict[int, int]
     row_of_id: dict[str, int]
     priority: np.ndarray  # fixed random rank per paper: which ones an overview draws
+    nodes: pd.DataFrame = field(default_factory=pd.DataFrame)  # ui.hierarchy.node_table
+    level_names: dict[str, dict[int, str]] = field(default_factory=dict)
+    level_themes: dict[str, dict[int, int]] = field(default_factory=dict)
+    names: str = NAMES_OFFLINE
+    overlay: dict = field(default_factory=dict)  # ui.overlay.label_payload
 
 
-def map_assets(path: Path | str) -> MapAssets:
-    """Hover texts, names and lookups for the map at ``path`` (cached)."""
+def names_mode(clusters: pd.DataFrame, wanted: str) -> str:
+    """The names a map is shown with: the language model's only when asked for and the
+    map has some (so a map without them is prepared once)."""
+    return NAMES_LLM if wanted == NAMES_LLM and has_llm_names(clusters) else NAMES_OFFLINE
+
+
+def map_assets(path: Path | str, names: str = NAMES_LLM) -> MapAssets:
+    """Hover texts, names and lookups for the map at ``path`` (cached per names)."""
     resolved = Path(path).resolve()
-    return _map_assets(str(resolved), map_stamp(resolved))
+    stamp = map_stamp(resolved)
+    mode = names_mode(_load_topic_map(str(resolved), stamp).clusters, names)
+    return _map_assets(str(resolved), stamp, mode)
 
 
-@st.cache_resource(max_entries=6, show_spinner="Preparing the map…")
-def _map_assets(path: str, stamp: tuple[int, int]) -> MapAssets:
+@st.cache_resource(max_entries=12, show_spinner="Preparing the map…")
+def _map_assets(path: str, stamp: tuple[int, int], names: str = NAMES_OFFLINE) -> MapAssets:
     topic_map = _load_topic_map(path, stamp)
-    return build_assets(topic_map.documents, topic_map.clusters)
+    base = _base_assets(path, stamp)
+    return build_assets(topic_map.documents, topic_map.clusters, names=names, base=base)
 
 
-def build_assets(documents: pd.DataFrame, clusters: pd.DataFrame) -> MapAssets:
+@st.cache_resource(max_entries=6, show_spinner=False)
+def _base_assets(path: str, stamp: tuple[int, int]) -> dict:
+    documents = _load_topic_map(path, stamp).documents
+    return _shared_parts(documents)
+
+
+def _shared_parts(documents: pd.DataFrame) -> dict:
+    """What does not depend on the names shown."""
+    return {"search_text": lowered_text(documents),
+            "row_of_id": {str(v): i for i, v in enumerate(documents["id"].tolist())},
+            "priority": sample_priority(len(documents))}
+
+
+def build_assets(documents: pd.DataFrame, clusters: pd.DataFrame, *,
+                 names: str = NAMES_OFFLINE, base: dict | None = None) -> MapAssets:
     """:class:`MapAssets` for any documents/clusters pair (a map or a sub-map)."""
-    fine = clusters[clusters["level"] == "cluster"]
-    themes = clusters[clusters["level"] == "theme"]
-    cluster_names = dict(zip(fine["id"].astype(int), fine["label"].astype(str), strict=True))
-    theme_names = dict(zip(themes["id"].astype(int), themes["label"].astype(str), strict=True))
+    nodes = node_table(clusters, names)
+    by_level = names_by_level(nodes)
+    fine = nodes[nodes["level"] == FINEST]
+    themes = nodes[nodes["level"] == BROADEST]
+    level_themes = {str(level): dict(zip(rows["id"].astype(int), rows["theme"].astype(int),
+                                         strict=True))
+                    for level, rows in nodes.groupby("level", sort=False)}
+    cluster_names, theme_names = by_level.get(FINEST, {}), by_level.get(BROADEST, {})
     return MapAssets(
         hover=hover_texts(documents, cluster_names, theme_names,
                           abstract_chars=hover_abstract_chars(len(documents))),
-        search_text=lowered_text(documents),
         cluster_names=cluster_names,
         theme_names=theme_names,
-        cluster_parent=dict(zip(fine["id"].astype(int), fine["parent"].astype(int), strict=True)),
+        cluster_parent=level_themes.get(FINEST, {}),
         cluster_sizes=dict(zip(fine["id"].astype(int), fine["size"].astype(int), strict=True)),
         theme_sizes=dict(zip(themes["id"].astype(int), themes["size"].astype(int), strict=True)),
-        row_of_id={str(v): i for i, v in enumerate(documents["id"].tolist())},
-        priority=sample_priority(len(documents)),
+        nodes=nodes, level_names=by_level, level_themes=level_themes, names=names,
+        overlay=label_payload(documents, nodes) if {"x", "y"} <= set(documents.columns)
+        else {},
+        **(base or _shared_parts(documents)),
     )
 
 
 # --------------------------------------------------------------------------- query model
-
-
-@dataclass
-class QueryModel:
-    """The map's embedding model for queries, or why it cannot be used."""
-
-    name: str
-    embedder: Embedder | None = None
-    error: str | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    @property
-    def available(self) -> bool:
-        return self.embedder is not None
-
-
-def make_query_embedder(model: str | dict) -> Embedder:
-    """The embedder for queries: the one the map's papers were embedded with.
-
-    ``model`` is the map's manifest ``model`` entry (name and backend), or just
-    the model's name (then the backend is torch); see
-    ``pipeline.backends.embedder_for_map``. Tests replace this function (or set
-    ``$TOPICMAP_QUERY_EMBEDDER`` to ``module:callable``) to avoid loading a real model.
-    """
-    hook = os.environ.get(QUERY_EMBEDDER_ENV)
-    if hook:
-        module_name, _, attr = hook.partition(":")
-        return getattr(importlib.import_module(module_name), attr)()
-    from pipeline.backends import embedder_for_map
-
-    return embedder_for_map(model)
-
-
-@st.cache_resource(max_entries=4, show_spinner="Loading the search model (once)…")
-def query_model(model_name: str, dimension: int, backend: str = "") -> QueryModel:
-    """Load the query model once per process; failures are kept with their reason.
-
-    ``backend`` is the one the map's papers were embedded with (its manifest's
-    ``model.backend``), so queries are embedded the same way.
-    """
-    if not model_name:
-        return QueryModel(model_name, error="the map's manifest does not name its model")
-    try:
-        embedder = make_query_embedder({"name": model_name, "backend": backend or None})
-        got = int(embedder.dimension)  # loads the weights now, not at the first query
-    except PipelineError as exc:
-        return QueryModel(model_name, error=str(exc))
-    except Exception as exc:  # noqa: BLE001 - any failure to load means "unavailable"
-        first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        return QueryModel(model_name, error=f"cannot load model {model_name!r} ({first})")
-    if got != dimension:
-        return QueryModel(model_name, error=(
-            f"model {model_name!r} gives {got}-d vectors but the map was built with "
-            f"{dimension}-d ones; rebuild the map or install the model it used"))
-    return QueryModel(model_name, embedder=embedder)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
@@ -195,24 +171,17 @@ def embed_query(model_name: str, dimension: int, query: str, backend: str = "") 
 
 @dataclass
 class SubMap:
-    """One theme or cluster of a map, re-reduced, re-clustered and re-labelled."""
+    """The papers of one topic, re-reduced, re-clustered and re-labelled on their own."""
 
     documents: pd.DataFrame  # indexed 0..n-1; column "_row" is the row in the root map
     clusters: pd.DataFrame
-    assets: MapAssets | None  # None when too small to re-map
-    trail: tuple[tuple[str, int], ...]
-    #: The names that go with ``documents``' cluster and theme numbers: its own when it
-    #: was re-mapped, else those of the (sub-)map it was picked from.
-    names: MapAssets | None = None
+    assets: MapAssets
+    key: str  # the topic re-mapped ("layer_1:3")
 
     @property
     def rows(self) -> np.ndarray:
         """Row positions of these papers in the root map."""
         return self.documents["_row"].to_numpy()
-
-    @property
-    def mapped(self) -> bool:
-        return self.assets is not None
 
 
 def drill_config(manifest: dict, n_papers: int) -> BuildConfig:
@@ -238,39 +207,36 @@ def drill_config(manifest: dict, n_papers: int) -> BuildConfig:
     return config.validate()
 
 
-def submap(path: Path | str, trail: tuple[tuple[str, int], ...]) -> SubMap:
-    """The sub-map reached from the map at ``path`` by ``trail`` (cached per map + trail).
-
-    ``trail`` is a sequence of ``(level, id)`` steps, ``level`` being
-    ``"theme"`` or ``"cluster"``; each step selects papers of the previous
-    (sub-)map and maps them again with :func:`pipeline.map_papers`.
-    """
+def remapped(path: Path | str, key: str) -> SubMap | None:
+    """The papers of topic ``key`` (``"level:id"``) mapped again on their own, as an
+    explicit, costly action (UMAP, clustering, names; cached per map and topic for every
+    session). ``None`` when the topic has fewer than :data:`MIN_DRILL_PAPERS` papers."""
     resolved = Path(path).resolve()
-    return _submap(str(resolved), map_stamp(resolved), tuple(trail))
+    return _remapped(str(resolved), map_stamp(resolved), str(key))
+
+
+def remapped_if_cached(path: Path | str, key: str) -> bool:
+    """Whether ``key`` was already re-mapped in this process (shown without asking)."""
+    resolved = Path(path).resolve()
+    return (str(resolved), str(key)) in _REMAPPED
+
+
+_REMAPPED: set[tuple[str, str]] = set()
 
 
 @st.cache_resource(max_entries=48, show_spinner="Re-mapping these papers (once)…")
-def _submap(path: str, stamp: tuple[int, int], trail: tuple[tuple[str, int], ...]) -> SubMap:
+def _remapped(path: str, stamp: tuple[int, int], key: str) -> SubMap | None:
     topic_map = _load_topic_map(path, stamp)
-    if not trail:
-        documents = topic_map.documents.copy()
-        documents["_row"] = np.arange(len(documents))
-        assets = _map_assets(path, stamp)
-        return SubMap(documents, topic_map.clusters, assets, (), assets)
-    parent = _submap(path, stamp, trail[:-1])
-    level, group = trail[-1]
-    if level not in parent.documents.columns or level not in set(parent.clusters["level"]):
-        raise PipelineError(f"cannot drill into {level!r}: this map has no such level")
-    if not parent.mapped:
-        raise PipelineError("this group is too small to drill into")
-    chosen = parent.documents[parent.documents[level] == group].reset_index(drop=True)
-    if len(chosen) < MIN_DRILL_PAPERS:  # listed with the names of the map it came from
-        return SubMap(chosen, parent.clusters, None, trail, parent.names)
-    rows = chosen["_row"].to_numpy()
+    level, _, number = key.partition(":")
+    if level not in topic_map.documents.columns or not number.isdigit():
+        raise PipelineError(f"this map has no topic {key!r}")
+    rows = np.flatnonzero(topic_map.documents[level].to_numpy() == int(number))
+    if len(rows) < MIN_DRILL_PAPERS:
+        return None
     base = topic_map.documents.iloc[rows].reset_index(drop=True)
     base["_row"] = rows
     embeddings = np.asarray(topic_map.embeddings[rows], dtype=np.float32)
     config = drill_config(topic_map.manifest, len(base))
     documents, clusters = map_papers(base, embeddings, config)
-    assets = build_assets(documents, clusters)
-    return SubMap(documents, clusters, assets, trail, assets)
+    _REMAPPED.add((path, key))
+    return SubMap(documents, clusters, build_assets(documents, clusters), key)

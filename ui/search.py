@@ -1,4 +1,8 @@
-"""Semantic search on the map page: the query box's results and the side list of hits."""
+"""Semantic search on the map page: the query box, its results and the side list of hits.
+
+The box is a widget of the map page's fragment (``ui.explore``): a search reruns only the
+fragment, and its hits are marked on the map by the overlay in the browser (numbered
+markers), so the figure is not sent again."""
 
 from __future__ import annotations
 
@@ -8,12 +12,35 @@ import streamlit as st
 
 from pipeline.errors import PipelineError
 
+from . import state
 from .context import MapContext
 from .escape import escape
 from .latex import readable
-from .loaders import embed_query, query_model
+from .loaders import embed_query
 from .paper import open_paper
+from .querymodel import query_model, ready
 from .view import semantic_search
+
+
+def search_box(where: object) -> tuple[str, int]:
+    """The query box and how many hits to show, drawn in ``where``; the query goes in the
+    URL (``?q=``)."""
+    state.seed("view_q", state.param("q")[:500])
+    state.seed("view_k", 10)
+    search_col, k_col = where.columns([5, 1])
+    query = search_col.text_input(
+        "Semantic search", key="view_q", max_chars=500,
+        placeholder="Describe what you are looking for, e.g. 'robots learning to grasp objects'")
+    k = k_col.selectbox("Top", [5, 10, 20, 50], key="view_k")
+    state.set_params(q=query.strip())
+    return query, int(k)
+
+
+def hit_markers(documents: pd.DataFrame, found: np.ndarray, scores: np.ndarray) -> list[dict]:
+    """The search hits for the overlay: row, position, rank and similarity."""
+    xs, ys = documents["x"].to_numpy(float), documents["y"].to_numpy(float)
+    return [{"r": int(r), "x": float(xs[r]), "y": float(ys[r]), "n": i + 1,
+             "s": round(float(s), 3)} for i, (r, s) in enumerate(zip(found, scores, strict=True))]
 
 
 def semantic_search_results(context: MapContext, query: str, *, k: int, rows: np.ndarray,
@@ -27,7 +54,11 @@ def semantic_search_results(context: MapContext, query: str, *, k: int, rows: np
     name = topic_map.model_name
     dimension = int(topic_map.embeddings.shape[1])
     backend = str(topic_map.manifest.get("model", {}).get("backend") or "")
-    model = query_model(name, dimension, backend)
+    if ready(name, dimension, backend):
+        model = query_model(name, dimension, backend)
+    else:  # still loading in the background (it started when the map opened)
+        with st.spinner("Loading the search model (once)…"):
+            model = query_model(name, dimension, backend)
     if not model.available:
         return (*empty, f"Semantic search is unavailable for this map: {model.error}")
     try:
@@ -36,6 +67,24 @@ def semantic_search_results(context: MapContext, query: str, *, k: int, rows: np
         return (*empty, f"Semantic search failed: {exc}")
     found, scores = semantic_search(topic_map.embeddings, vector, k=k, rows=rows)
     return found, scores, None
+
+
+def search_pending(context: MapContext, query: str) -> bool:
+    """Whether ``query`` waits for the search model, still loading in the background: the
+    page then draws the map first and reruns itself once the model is there
+    (:func:`wait_for_model`)."""
+    topic_map = context.topic_map
+    backend = str(topic_map.manifest.get("model", {}).get("backend") or "")
+    return bool(query.strip()) and not ready(topic_map.model_name,
+                                             int(topic_map.embeddings.shape[1]), backend)
+
+
+def wait_for_model(context: MapContext) -> None:
+    """Wait (with a spinner) for the search model loading in the background."""
+    topic_map = context.topic_map
+    backend = str(topic_map.manifest.get("model", {}).get("backend") or "")
+    with st.spinner("Loading the search model (once per server)…"):
+        query_model(topic_map.model_name, int(topic_map.embeddings.shape[1]), backend)
 
 
 def search_hits(documents: pd.DataFrame, found: np.ndarray, scores: np.ndarray) -> None:

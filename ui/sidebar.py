@@ -1,7 +1,11 @@
-"""The map page's sidebar (filters, colours, labels) and the overview of big views.
+"""The map page's sidebar (filters; colours and names on the map) and the overview of big
+views.
 
-Widget keys of a map's view start with ``view_`` so switching maps forgets them;
-themes, clusters and the text filter are seeded from the URL and written back.
+Filters are widgets of the map page's fragment (``ui.explore``): changing one reruns only
+the fragment, which dims the papers left out in the browser; the figure is not sent again.
+The display settings (colours, names) change the figure, so they rerun the page.
+Widget keys of a map's view start with ``view_`` so switching maps forgets them; themes,
+clusters, the text filter and the topic in focus are seeded from the URL and written back.
 """
 
 from __future__ import annotations
@@ -15,21 +19,18 @@ import streamlit as st
 from . import state
 from .context import MapContext
 from .escape import escape
+from .hierarchy import node
+from .overlay import NO_LABELS, ZOOM_MODE
 from .view import Filters, colour_columns, level_title, map_levels, overview_view, year_bounds
 
-NO_LABELS = "none"
 COLOUR_FIXED = {"cluster": "Cluster", "theme": "Theme"}
+FOCUS_KEY = "view_node"
+FOCUS_URL_KEY = "view_node_url"  # the ?node= this session last wrote or read
 
 
-def sidebar_filters(context: MapContext) -> tuple[Filters, str, str]:
-    """The filter, colour and label controls; returns (filters, colour_by, label level).
-
-    The label level is a level of the map's clusters table (``"theme"``,
-    ``"cluster"``, ...) or ``"none"``.
-    """
-    docs, assets = context.documents, context.assets
-    sidebar = st.sidebar
-    theme_options = sorted(assets.theme_names, key=lambda t: (-assets.theme_sizes.get(t, 0), t))
+def seed_filters(context: MapContext) -> None:
+    """Give the filter widgets their first values (from the URL), once per session."""
+    assets = context.assets
     state.seed("view_themes", [t for t in state.int_list(state.param("theme"))
                                if t in assets.theme_names])
     state.seed("view_clusters", [c for c in state.int_list(state.param("cluster"))
@@ -37,12 +38,39 @@ def sidebar_filters(context: MapContext) -> tuple[Filters, str, str]:
     state.seed("view_find", state.param("find")[:200])
     state.seed("view_noise", True)
     state.seed("view_minprob", 0.0)
-    levels = map_levels(context.clusters)
-    state.seed("view_labels", levels[0] if levels else NO_LABELS)
-    state.seed("view_colour", "cluster")
+    wanted = state.param("node")
+    if st.session_state.get(FOCUS_URL_KEY, "") != wanted:  # a link brought a topic
+        st.session_state[FOCUS_KEY] = wanted if node(assets.nodes, wanted) is not None else ""
+        st.session_state[FOCUS_URL_KEY] = wanted
+    state.seed(FOCUS_KEY, "")
+    bounds = year_bounds(context.documents)
+    if bounds and bounds[0] < bounds[1]:
+        state.seed("view_years", bounds)
+        low, high = st.session_state["view_years"]
+        st.session_state["view_years"] = (max(bounds[0], min(low, bounds[1])),
+                                          min(bounds[1], max(high, bounds[0])))
 
-    sidebar.header("Filter")
-    themes = sidebar.multiselect(
+
+def filters_from_state(context: MapContext) -> Filters:
+    """The filters as the session holds them (what the widgets will show)."""
+    seed_filters(context)
+    get = st.session_state.get
+    bounds = year_bounds(context.documents)
+    years = get("view_years") if bounds and bounds[0] < bounds[1] else None
+    years = None if years is None or tuple(years) == tuple(bounds) else \
+        (int(years[0]), int(years[1]))
+    return Filters(themes=tuple(get("view_themes", ())), clusters=tuple(get("view_clusters", ())),
+                   years=years, text=get("view_find", ""),
+                   min_probability=float(get("view_minprob", 0.0)),
+                   show_noise=bool(get("view_noise", True)))
+
+
+def filter_widgets(context: MapContext, where: object) -> Filters:
+    """The filter widgets, drawn in ``where`` (the sidebar's filter box); returns them."""
+    docs, assets = context.documents, context.assets
+    seed_filters(context)
+    theme_options = sorted(assets.theme_names, key=lambda t: (-assets.theme_sizes.get(t, 0), t))
+    themes = where.multiselect(
         "Themes", theme_options, key="view_themes", placeholder="All themes",
         format_func=lambda t: f"{escape(assets.theme_names.get(t, t), 'plain', limit=60)} "
                               f"({assets.theme_sizes.get(t, 0):,})")
@@ -51,44 +79,56 @@ def sidebar_filters(context: MapContext) -> tuple[Filters, str, str]:
         key=lambda c: (-assets.cluster_sizes.get(c, 0), c))
     st.session_state["view_clusters"] = [c for c in st.session_state["view_clusters"]
                                          if c in cluster_options]
-    clusters = sidebar.multiselect(
+    clusters = where.multiselect(
         "Clusters", cluster_options, key="view_clusters", placeholder="All clusters",
         format_func=lambda c: f"{escape(assets.cluster_names.get(c, c), 'plain', limit=60)} "
                               f"({assets.cluster_sizes.get(c, 0):,})")
     years = None
     bounds = year_bounds(docs)
     if bounds and bounds[0] < bounds[1]:
-        state.seed("view_years", bounds)
-        low, high = st.session_state["view_years"]
-        st.session_state["view_years"] = (max(bounds[0], min(low, bounds[1])),
-                                          min(bounds[1], max(high, bounds[0])))
-        chosen = sidebar.slider("Years", bounds[0], bounds[1], key="view_years")
+        chosen = where.slider("Years", bounds[0], bounds[1], key="view_years")
         years = None if tuple(chosen) == tuple(bounds) else (int(chosen[0]), int(chosen[1]))
-    text = sidebar.text_input("Words in title or abstract", key="view_find",
-                              placeholder='e.g. graph "neural network"', max_chars=200)
-    min_probability = sidebar.slider(
+    text = where.text_input("Words in title or abstract", key="view_find",
+                            placeholder='e.g. graph "neural network"', max_chars=200)
+    min_probability = where.slider(
         "Minimum membership probability", 0.0, 1.0, step=0.05, key="view_minprob",
         help="How firmly HDBSCAN puts a paper in its cluster; unclustered papers are "
              "governed by the switch below.")
-    show_noise = sidebar.checkbox("Show unclustered papers (grey)", key="view_noise")
+    show_noise = where.checkbox("Show unclustered papers (grey)", key="view_noise")
+    state.set_params(theme=themes, cluster=clusters, find=text.strip())
+    return Filters(themes=tuple(themes), clusters=tuple(clusters), years=years, text=text,
+                   min_probability=float(min_probability), show_noise=bool(show_noise))
 
+
+def display_controls(context: MapContext) -> tuple[str, str]:
+    """Colour and names-on-the-map controls (sidebar); returns (colour_by, label mode).
+
+    The label mode is ``"zoom"`` (names follow the zoom, broad to fine), a level of the
+    map (only that layer's names) or ``"none"``."""
+    docs = context.documents
+    sidebar = st.sidebar
+    levels = map_levels(context.clusters)
+    state.seed("view_labels", ZOOM_MODE)
+    state.seed("view_colour", "cluster")
     sidebar.header("Display")
-    colours = ["cluster", "theme", *colour_columns(docs)]
+    colours = ["cluster", "theme", *[lv for lv in levels if lv not in COLOUR_FIXED],
+               *colour_columns(docs)]
     if st.session_state["view_colour"] not in colours:
         st.session_state["view_colour"] = "cluster"
     colour_by = sidebar.selectbox(
         "Colour by", colours, key="view_colour",
-        format_func=lambda c: COLOUR_FIXED.get(c) or escape(c, "plain", limit=40))
-    label_options = [*levels, NO_LABELS]
+        format_func=lambda c: COLOUR_FIXED.get(c) or (level_title(c) if c in levels
+                                                      else escape(c, "plain", limit=40)))
+    label_options = [ZOOM_MODE, *levels, NO_LABELS]
     if st.session_state["view_labels"] not in label_options:
         st.session_state["view_labels"] = label_options[0]
-    labels = sidebar.radio("Labels on the map", label_options, key="view_labels",
-                           horizontal=True,
-                           format_func=lambda v: "None" if v == NO_LABELS else level_title(v))
-    state.set_params(theme=themes, cluster=clusters, find=text.strip())
-    return (Filters(themes=tuple(themes), clusters=tuple(clusters), years=years, text=text,
-                    min_probability=float(min_probability), show_noise=bool(show_noise)),
-            colour_by, labels)
+    labels = sidebar.radio(
+        "Names on the map", label_options, key="view_labels",
+        format_func=lambda v: {ZOOM_MODE: "Follow the zoom", NO_LABELS: "None"}.get(
+            v, level_title(v)),
+        help="Follow the zoom: the broadest topics' names at first; zoom in and the names "
+             "of finer topics appear where there is room.")
+    return colour_by, labels
 
 
 def overview_toggle(n_papers: int, limit: int) -> bool:

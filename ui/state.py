@@ -9,7 +9,10 @@ URL parameters (all optional; reloading or sharing a link restores the view):
 ``paper``  id of the paper whose panel is open
 ``q``      semantic search query
 ``find``   text filter over titles and abstracts
-``drill``  drill-down trail, e.g. ``theme:2,cluster:5`` (drill-down page)
+``drill``  drill-down topic, e.g. ``layer_1:5`` (drill-down page; a trail
+           ``theme:2,layer_1:5`` down the map's layers is read too)
+``node``   the topic in focus on the map page (clicked in the topic tree)
+``names``  ``offline``: show the offline names, not a language model's
 =========  ============================================================
 
 Values from the URL are untrusted: ids are parsed as integers and unknown
@@ -31,6 +34,7 @@ from . import paths
 from .view import OVERVIEW_POINTS
 
 MAP_KEY = "topicmap_map_path"  # session: the map this session looks at
+NAMES_KEY = "names_mode"  # session: "llm" or "offline" names (every page, every map)
 MAX_PARAM_CHARS = 2000
 OVERVIEW_ENV = "TOPICMAP_OVERVIEW_POINTS"
 
@@ -138,7 +142,7 @@ def choose_map(path: Path | str) -> None:
     for key in list(st.session_state.keys()):
         if str(key).startswith("view_"):
             del st.session_state[key]
-    for name in ("theme", "cluster", "paper", "q", "find", "drill"):
+    for name in ("theme", "cluster", "paper", "q", "find", "drill", "node"):
         if name in st.query_params:
             del st.query_params[name]
     sync_map_param(Path(path))

@@ -15,6 +15,7 @@ import streamlit as st
 
 from .escape import escape
 from .events import table_rows
+from .hierarchy import node_table
 from .latex import readable
 from .loaders import MapAssets
 
@@ -40,8 +41,13 @@ def topic_names(clusters: Sequence[int], assets: MapAssets) -> list[str]:
 
 
 def papers_frame(documents: pd.DataFrame, assets: MapAssets, *,
-                 scores: Sequence[float] | None = None) -> pd.DataFrame:
-    """Title, topic, year, authors and the start of the abstract of each paper."""
+                 scores: Sequence[float] | None = None,
+                 sub_level: str | None = None) -> pd.DataFrame:
+    """Title, topic, year, authors and the start of the abstract of each paper.
+
+    ``topic`` is the finest topic holding the paper ("unclustered" for noise); with
+    ``sub_level`` (a broader layer, e.g. the sub-topics a drill-down lists) a
+    ``sub-topic`` column names the paper's node there too: both hold the paper."""
     table = pd.DataFrame({
         "title": _text(documents["title"], 300),
         "topic": topic_names(documents["cluster"], assets),
@@ -49,6 +55,10 @@ def papers_frame(documents: pd.DataFrame, assets: MapAssets, *,
         "authors": _plain(documents["authors"], 200),
         "abstract": _text(documents["abstract"], TABLE_ABSTRACT_CHARS),
     })
+    if sub_level is not None and sub_level in documents.columns:
+        names = assets.level_names.get(sub_level, {})
+        table.insert(1, "sub-topic", [escape(names.get(int(v), "unclustered"), "plain")
+                                      for v in documents[sub_level]])
     if scores is not None:
         table.insert(0, "similarity", np.round(np.asarray(scores, dtype=float), 3))
     return table
@@ -56,14 +66,16 @@ def papers_frame(documents: pd.DataFrame, assets: MapAssets, *,
 
 def papers_table(documents: pd.DataFrame, assets: MapAssets, *, key: str,
                  scores: Sequence[float] | None = None, height: int | None = None,
-                 on_select: Callable[[], None] | None = None) -> object:
+                 on_select: Callable[[], None] | None = None,
+                 sub_level: str | None = None) -> object:
     """An interactive table of papers (text shown as text), optionally selectable."""
     kwargs: dict = {"hide_index": True, "width": "stretch", "key": key}
     if height:
         kwargs["height"] = height
     if on_select is not None:
         kwargs.update(on_select=on_select, selection_mode="single-row")
-    return st.dataframe(papers_frame(documents, assets, scores=scores), **kwargs)
+    return st.dataframe(papers_frame(documents, assets, scores=scores, sub_level=sub_level),
+                        **kwargs)
 
 
 def show_table(table: pd.DataFrame, *, key: str, select: str | None = None,
@@ -83,24 +95,38 @@ def show_table(table: pd.DataFrame, *, key: str, select: str | None = None,
 
 
 def topics_frame(clusters: pd.DataFrame, n_papers: int) -> pd.DataFrame:
-    """Every theme followed by its clusters, with sizes, shares and top terms."""
-    themes = clusters[clusters["level"] == "theme"]
-    theme_names = dict(zip(themes["id"], themes["label"], strict=True))
-    ordered = clusters.assign(
-        theme=[int(r.id) if r.level == "theme" else int(r.parent)
-               for r in clusters.itertuples()],
-        order=[0 if level == "theme" else 1 for level in clusters["level"]],
-    ).sort_values(["theme", "order", "size"], ascending=[True, True, False])
-    return pd.DataFrame({
-        "level": ordered["level"].to_numpy(),
-        "id": ordered["id"].astype(int).to_numpy(),
-        "name": _plain(ordered["label"], 80),
-        "theme": [escape(theme_names.get(t, ""), "plain", limit=60) for t in ordered["theme"]],
-        "papers": ordered["size"].astype(int).to_numpy(),
-        "share %": (100 * ordered["size"].astype(float) / max(1, n_papers)).round(1).to_numpy(),
-        "top terms": [escape(", ".join(list(t)[:6]), "plain", limit=120)
-                      for t in ordered["terms"]],
+    """Every topic of every layer, each followed by the topics inside it (depth first),
+    with sizes, shares, flags, top terms, and the offline name where a language model's
+    is shown (``clusters`` as ``ui.hierarchy.node_table`` gives it)."""
+    if "depth" not in clusters.columns:
+        clusters = node_table(clusters)
+    levels = clusters.drop_duplicates("level").sort_values("depth")["level"].tolist()
+    kids: dict[str, list] = {}
+    for row in clusters.sort_values(["depth", "size", "id"],
+                                    ascending=[True, False, True]).itertuples(index=False):
+        parent = f"{levels[int(row.depth) - 1]}:{int(row.parent)}" if row.depth else ""
+        kids.setdefault(parent, []).append(row)
+    ordered: list = []
+    stack = list(reversed(kids.get("", [])))
+    while stack:
+        row = stack.pop()
+        ordered.append(row)
+        stack.extend(reversed(kids.get(str(row.key), [])))
+    table = pd.DataFrame({
+        "level": [str(r.level) for r in ordered],
+        "id": [int(r.id) for r in ordered],
+        "name": [escape(r.label, "plain", limit=80) for r in ordered],
+        "papers": [int(r.size) for r in ordered],
+        "share %": [round(100 * float(r.size) / max(1, n_papers), 1) for r in ordered],
+        "flags": [", ".join(f for f, on in (("weak name", r.weak_name), ("fragile", r.fragile))
+                            if on) for r in ordered],
+        "top terms": [escape(", ".join(list(r.terms)[:6]), "plain", limit=120)
+                      for r in ordered],
     })
+    if any(bool(r.named_by_llm) for r in ordered):
+        table.insert(3, "offline name", [escape(r.offline_label, "plain", limit=80)
+                                         for r in ordered])
+    return table
 
 
 # --------------------------------------------------------------------------- reading list

@@ -1,4 +1,4 @@
-"""Figures of a map's topics: a topic's key terms, and themes with clusters as a treemap.
+"""Figures of a map's topics: a topic's key terms, and every layer as a treemap.
 
 No streamlit import: builders return Plotly figures; data text is escaped here.
 """
@@ -11,7 +11,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .escape import escape
-from .figures import FONT, NOISE_COLOUR, cluster_colours, theme_colours
+from .figures import FONT, NOISE_COLOUR, shade, theme_colours
+from .hierarchy import node_table
 
 
 def terms_figure(terms: Sequence[str], weights: Sequence[float], *, colour: str = "#1f77b4",
@@ -32,36 +33,31 @@ def terms_figure(terms: Sequence[str], weights: Sequence[float], *, colour: str 
 
 
 def topics_treemap(clusters: pd.DataFrame) -> go.Figure:
-    """Themes and their clusters as nested rectangles sized by papers.
+    """Every layer's topics as nested rectangles sized by papers, broad outside, fine
+    inside (``clusters`` as ``ui.hierarchy.node_table`` gives it).
 
-    A theme's area includes its unclustered papers, shown as the space its
-    clusters leave free.
+    A topic's area includes the papers its sub-topics leave unclustered, shown as the
+    space they leave free.
     """
-    themes = clusters[clusters["level"] == "theme"]
-    fine = clusters[clusters["level"] == "cluster"]
+    if "depth" not in clusters.columns:
+        clusters = node_table(clusters)
+    nodes = clusters.sort_values(["depth", "size", "id"], ascending=[True, False, True])
+    levels = nodes.drop_duplicates("level").sort_values("depth")["level"].tolist()
+    base = theme_colours(sorted(set(nodes["theme"].astype(int))))
     ids, labels, parents, values, colours, data = [], [], [], [], [], []
-    base = theme_colours(themes["id"].tolist())
-    shades = cluster_colours(dict(zip(fine["id"].astype(int), fine["parent"].astype(int),
-                                      strict=True)))
-    for row in themes.itertuples(index=False):
-        ids.append(f"t{row.id}")
+    for row in nodes.itertuples(index=False):
+        depth = int(row.depth)
+        ids.append(str(row.key))
         labels.append(escape(row.label, limit=60))
-        parents.append("")
+        parents.append(f"{levels[depth - 1]}:{int(row.parent)}" if depth else "")
         values.append(int(row.size))
-        colours.append(base[int(row.id)])
-        data.append(["theme", int(row.id)])
-    for row in fine.itertuples(index=False):
-        ids.append(f"c{row.id}")
-        labels.append(escape(row.label, limit=60))
-        parents.append(f"t{row.parent}")
-        values.append(int(row.size))
-        colours.append(shades.get(int(row.id), NOISE_COLOUR))
-        data.append(["cluster", int(row.id)])
+        colours.append(shade(base.get(int(row.theme), NOISE_COLOUR), 0.12 * min(depth, 3)))
+        data.append([str(row.level), int(row.id)])
     fig = go.Figure(go.Treemap(
         ids=ids, labels=labels, parents=parents, values=values, branchvalues="total",
         customdata=data, marker={"colors": colours, "line": {"width": 1, "color": "#ffffff"}},
         texttemplate="%{label}<br>%{value} papers", hovertemplate="%{label}<br>%{value} papers"
-        "<extra></extra>", textfont={"family": FONT}, tiling={"pad": 2}))
+        "<extra></extra>", textfont={"family": FONT}, tiling={"pad": 2}, maxdepth=3))
     fig.update_layout(template="none", height=560, margin={"l": 4, "r": 4, "t": 4, "b": 4},
                       font={"family": FONT, "size": 13})
     return fig

@@ -1,0 +1,362 @@
+// Topic map overlay: topic names that follow the zoom, and papers outside a filter dimmed.
+//
+// Read by two hosts (ui/overlay.py): the dashboard, where it runs as a Streamlit component
+// in the app's own document (ui/zoomlabels.py appends `export default`), and the exported
+// HTML map, where Plotly's to_html runs it after the plot is drawn (post_script).
+// Everything happens in the browser on Plotly's relayout events: no server round trip.
+// Names are data: they are set with textContent, never parsed as HTML.
+//
+// payload = {id, extent: [x0, x1, y0, y1], font, labels: [{k, t, x, y, d, s, c, rx, ry,
+//            w, f, b: [x0, x1, y0, y1]}]}   (d: depth, 0 = broadest layer)
+// state   = {mask: base64 bit per map row or null, counts: [visible papers per label] or
+//            null, focus: [keys kept on the map], reveal: [keys shown whatever the zoom],
+//            mode: "zoom" | level name | "none", zoom: {seq, box},
+//            hits: [{r, x, y, n: rank, s: similarity}] (search results, marked by rank)}
+(function () {
+  "use strict";
+  if (window.TopicMapOverlay) return;
+  // Zoom (full extent / shown extent) from which each depth's names may appear.
+  const ZOOM = [0, 1.5, 2.6, 4.5, 8, 14];
+  const FONT = [[17, 700], [13.5, 650], [11.5, 550], [10.5, 500]];
+  const WIDTH = ["12em", "11em", "10em", "9em"];
+  const DIM = 0.1; // opacity factor of papers a filter leaves out
+  const MIN_SPREAD = 22; // px: a finer node drawn smaller than this gets no name
+  const SPECIAL = new Set(["search results", "open paper", "reading list"]);
+  const CSS = `
+.tm-overlay{position:absolute;overflow:hidden;pointer-events:none;z-index:1}
+.tm-label{position:absolute;left:0;top:0;width:max-content;text-align:center;
+  line-height:1.12;white-space:normal;overflow-wrap:anywhere;will-change:transform;
+  text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff,0 0 5px #fff;}
+.tm-label[hidden]{display:none}
+.tm-label.tm-focus{outline:2px solid currentColor;outline-offset:2px;border-radius:3px;
+  background:rgba(255,255,255,.82)}
+.tm-hit{position:absolute;left:0;top:0;width:20px;height:20px;margin:-10px 0 0 -10px;
+  border-radius:50%;background:#fde047;border:2px solid #111827;box-sizing:border-box;
+  font:700 11px/16px sans-serif;color:#111827;text-align:center}
+.tm-hit[hidden]{display:none}
+.tm-fit{position:absolute;left:8px;top:8px;pointer-events:auto;z-index:2;font:12px sans-serif;
+  padding:3px 8px;border:1px solid #9ca3af;border-radius:4px;background:#fff;color:#111827;
+  cursor:pointer}
+.tm-fit[hidden]{display:none}`;
+  const charts = new Map(); // host key -> {gd, payload, state, ...}
+
+  function addStyle() {
+    if (document.getElementById("tm-overlay-style")) return;
+    const style = document.createElement("style");
+    style.id = "tm-overlay-style";
+    style.textContent = CSS;
+    document.head.appendChild(style);
+  }
+
+  function bits(b64) {
+    if (!b64) return null;
+    const raw = atob(b64), out = new Uint8Array(raw.length);
+    for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+    return out;
+  }
+  const shown = (mask, row) => !mask || ((mask[row >> 3] >> (row & 7)) & 1) === 1;
+
+  // ---------------------------------------------------------------- labels
+
+  function buildLabels(ch) {
+    const layer = ch.layer;
+    layer.textContent = "";
+    ch.labels = ch.payload.labels.map((L, i) => {
+      const el = document.createElement("div");
+      const [size, weight] = FONT[Math.min(L.d, FONT.length - 1)];
+      el.className = "tm-label tm-d" + Math.min(L.d, 3);
+      el.textContent = L.t; // data: text only
+      el.dataset.key = L.k;
+      el.dataset.depth = String(L.d);
+      el.style.cssText = `font:${weight} ${size}px ${ch.payload.font};color:${L.c};` +
+        `max-width:${WIDTH[Math.min(L.d, 3)]};visibility:hidden`;
+      layer.appendChild(el);
+      return {L, el, i, w: 0, h: 0};
+    });
+    ch.measured = false;
+  }
+
+  function measure(ch) {
+    for (const item of ch.labels) {
+      item.w = item.el.offsetWidth;
+      item.h = item.el.offsetHeight;
+    }
+    ch.measured = ch.labels.every((item) => item.w > 0) || ch.labels.length === 0;
+    for (const item of ch.labels) item.el.style.visibility = "";
+  }
+
+  function placeLayer(ch) {
+    const gd = ch.gd, fl = gd._fullLayout;
+    const host = gd.querySelector(".svg-container");
+    if (!host) return false;
+    if (!ch.layer.isConnected || ch.layer.parentNode !== host) {
+      const top = host.querySelectorAll("svg.main-svg");
+      host.insertBefore(ch.layer, top.length > 1 ? top[top.length - 1] : null);
+      ch.measured = false;
+    }
+    const s = fl._size;
+    Object.assign(ch.layer.style, {left: s.l + "px", top: s.t + "px", width: s.w + "px",
+                                   height: s.h + "px"});
+    return true;
+  }
+
+  function draw(ch) {
+    ch.frame = 0;
+    const gd = ch.gd, fl = gd._fullLayout;
+    if (!fl || !fl.xaxis || !fl.yaxis || !placeLayer(ch)) return;
+    if (!ch.measured) measure(ch);
+    const xa = fl.xaxis, ya = fl.yaxis, s = fl._size;
+    if (xa.autorange && ya.autorange) ch.home = [xa.range[0], xa.range[1], ya.range[0], ya.range[1]];
+    const [ex0, ex1, ey0, ey1] = ch.home || ch.payload.extent;
+    const zoom = Math.min(Math.abs(ex1 - ex0) / Math.abs(xa.range[1] - xa.range[0]),
+                          Math.abs(ey1 - ey0) / Math.abs(ya.range[1] - ya.range[0]));
+    const ppx = Math.abs(xa.l2p(1) - xa.l2p(0)), ppy = Math.abs(ya.l2p(1) - ya.l2p(0));
+    const st = ch.state, focus = new Set(st.focus || []), counts = st.counts;
+    const reveal = new Set(st.reveal || []);
+    const mode = st.mode || "zoom";
+    const fine = zoom >= ZOOM[1];
+    const placed = [], texts = new Map();
+    const free = (b) => placed.every((p) => b[2] <= p[0] || p[2] <= b[0] ||
+                                           b[3] <= p[1] || p[3] <= b[1]);
+    let n = 0, finer = 0;
+    for (const item of ch.order) {
+      const {L, el} = item, isFocus = focus.has(L.k);
+      el.hidden = true;
+      if (mode === "none" && !isFocus) continue;
+      if (mode !== "zoom" && mode !== "none" && L.l !== mode && !isFocus) continue;
+      const free_ = isFocus || reveal.has(L.k); // shown whatever the zoom, if there is room
+      if (mode === "zoom" && !free_ && zoom < ZOOM[Math.min(L.d, ZOOM.length - 1)]) continue;
+      const px = xa.l2p(L.x), py = ya.l2p(L.y);
+      if (px < 0 || px > s.w || py < 0 || py > s.h) continue;
+      if (mode === "zoom" && L.d > 0 && !free_ && (L.rx * ppx + L.ry * ppy) < MIN_SPREAD) {
+        continue;
+      }
+      if (!isFocus && L.pk && texts.get(L.pk) === L.t) continue; // its parent's name, shown
+      let box = null;
+      for (const shift of [0, -1.05, 1.05]) {
+        const cy = py + shift * item.h;
+        // Kept inside the plot: a name is never cut by its edge.
+        const x0 = Math.min(Math.max(px - item.w / 2, 2), s.w - item.w - 2);
+        const y0 = Math.min(Math.max(cy - item.h / 2, 2), s.h - item.h - 2);
+        const b = [x0, y0, x0 + item.w, y0 + item.h];
+        if (isFocus || free(b)) { box = b; break; }
+      }
+      if (!box) continue;
+      placed.push(box);
+      texts.set(L.k, L.t);
+      el.hidden = false;
+      el.classList.toggle("tm-focus", isFocus);
+      el.style.transform = `translate(${Math.round(box[0])}px,${Math.round(box[1])}px)`;
+      const empty = counts && counts[item.i] === 0;
+      el.style.opacity = isFocus ? "1" : empty ? "0.32"
+        : (L.d === 0 && fine && mode === "zoom" ? "0.6" : "1");
+      n++;
+      if (L.d > 0) finer++;
+    }
+    for (const hit of ch.hits || []) {
+      const px = xa.l2p(hit.h.x), py = ya.l2p(hit.h.y);
+      hit.el.hidden = px < 0 || px > s.w || py < 0 || py > s.h;
+      hit.el.style.transform = `translate(${Math.round(px)}px,${Math.round(py)}px)`;
+    }
+    gd.dataset.tmHits = String((ch.hits || []).length);
+    gd.dataset.tmLabels = String(n);
+    gd.dataset.tmFiner = String(finer);
+    gd.dataset.tmZoom = zoom.toFixed(3);
+    gd.dataset.tmDraws = String(Number(gd.dataset.tmDraws || 0) + 1);
+  }
+
+  function schedule(ch) {
+    if (!ch.frame) ch.frame = requestAnimationFrame(() => draw(ch));
+  }
+
+  function buildHits(ch) {
+    const text = JSON.stringify(ch.state.hits || []);
+    if (text === ch.hitsText) return;
+    ch.hitsText = text;
+    for (const hit of ch.hits || []) hit.el.remove();
+    ch.hits = (ch.state.hits || []).map((h) => {
+      const el = document.createElement("div");
+      el.className = "tm-hit";
+      el.textContent = String(h.n);
+      el.dataset.row = String(h.r);
+      ch.layer.appendChild(el);
+      return {h, el};
+    });
+  }
+
+  function sortLabels(ch) {
+    const focus = new Set(ch.state.focus || []), counts = ch.state.counts;
+    const reveal = new Set(ch.state.reveal || []);
+    const rank = (item) => (focus.has(item.L.k) ? 0 : counts && !counts[item.i] ? 3
+      : reveal.has(item.L.k) ? 1 : 2);
+    ch.order = [...ch.labels].sort((a, b) => rank(a) - rank(b) || a.L.d - b.L.d ||
+                                             b.L.s - a.L.s || a.i - b.i);
+  }
+
+  // ---------------------------------------------------------------- dimming
+
+  // Traces of papers: Plotly's decoded copies (customdata = row in the map), with the
+  // index of the trace given (whose object keeps our marks until a rerun replaces it).
+  function paperTraces(gd) {
+    return (gd._fullData || []).filter((t) => t.type === "scattergl" && t.customdata &&
+                                              !SPECIAL.has(t.name) && gd.data[t.index]);
+  }
+
+  // Whether Plotly has finished drawing the graph (its traces have their lengths).
+  function drawn(gd) {
+    return !!(gd && gd.on && gd._fullLayout && gd._fullLayout._size && gd._fullData &&
+              gd._fullData.every((t) => t._length !== undefined || t.type !== "scattergl"));
+  }
+
+  function dim(ch) {
+    const gd = ch.gd, mask = ch.mask, ops = [], idx = [];
+    if (!drawn(gd)) return; // afterplot comes back here
+    let dimmed = 0;
+    for (const t of paperTraces(gd)) {
+      const given = gd.data[t.index];
+      if (given._tmBase === undefined) {
+        const o = given.marker && given.marker.opacity;
+        given._tmBase = typeof o === "number" ? o : 1;
+      }
+      const base = given._tmBase, cd = t.customdata, n = t._length;
+      if (!mask) {
+        ops.push(base);
+      } else {
+        const arr = new Array(n);
+        for (let j = 0; j < n; j++) {
+          const on = shown(mask, Number(cd[j]));
+          arr[j] = on ? base : base * DIM;
+          if (!on) dimmed++;
+        }
+        ops.push(arr);
+      }
+      idx.push(t.index);
+      given._tmSeq = ch.seq;
+    }
+    gd.dataset.tmDimmed = String(dimmed);
+    gd.dataset.tmSeq = String(ch.seq);
+    if (idx.length) window.Plotly.restyle(gd, {"marker.opacity": ops}, idx);
+    fitButton(ch);
+  }
+
+  function stale(ch) {
+    return paperTraces(ch.gd).some((t) => ch.gd.data[t.index]._tmSeq !== ch.seq);
+  }
+
+  // ---------------------------------------------------------------- zoom
+
+  function zoomTo(gd, box, pad) {
+    if (!box || !box.every(Number.isFinite)) return;
+    const p = pad === undefined ? 0.08 : pad;
+    const dx = Math.max(box[1] - box[0], 1e-6) * p, dy = Math.max(box[3] - box[2], 1e-6) * p;
+    window.Plotly.relayout(gd, {"xaxis.range": [box[0] - dx, box[1] + dx],
+                                "yaxis.range": [box[2] - dy, box[3] + dy]});
+  }
+
+  function visibleBox(ch) {
+    let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    for (const t of paperTraces(ch.gd)) {
+      for (let j = 0; j < t._length; j++) {
+        if (!shown(ch.mask, Number(t.customdata[j]))) continue;
+        const x = t.x[j], y = t.y[j];
+        if (x < x0) x0 = x; if (x > x1) x1 = x; if (y < y0) y0 = y; if (y > y1) y1 = y;
+      }
+    }
+    return x0 <= x1 ? [x0, x1, y0, y1] : null;
+  }
+
+  function fitButton(ch) {
+    if (!ch.button) {
+      ch.button = document.createElement("button");
+      ch.button.type = "button";
+      ch.button.className = "tm-fit";
+      ch.button.textContent = "Fit the map to the filter";
+      ch.button.addEventListener("click", () => zoomTo(ch.gd, visibleBox(ch), 0.06));
+    }
+    const host = ch.gd.querySelector(".svg-container");
+    if (host && ch.button.parentNode !== host) host.appendChild(ch.button);
+    ch.button.hidden = !ch.mask;
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  function onRelayout(ch) {
+    const fl = ch.gd._fullLayout;
+    if (fl && fl.xaxis) {
+      ch.view = fl.xaxis.autorange || fl.yaxis.autorange ? null
+        : [fl.xaxis.range[0], fl.xaxis.range[1], fl.yaxis.range[0], fl.yaxis.range[1]];
+    }
+    schedule(ch);
+  }
+
+  function hook(ch, gd) {
+    ch.gd = gd;
+    gd.__tmChart = ch;
+    if (gd.__tmHooked) return;
+    gd.__tmHooked = true;
+    gd.on("plotly_relayout", () => onRelayout(gd.__tmChart));
+    gd.on("plotly_relayouting", () => schedule(gd.__tmChart));
+    gd.on("plotly_afterplot", () => {
+      const c = gd.__tmChart;
+      if (stale(c)) dim(c); else schedule(c);
+    });
+    if (ch.view) { // a new graph for the same map (a rerun redrew it): keep the reader's view
+      const v = ch.view;
+      window.Plotly.relayout(gd, {"xaxis.range": [v[0], v[1]], "yaxis.range": [v[2], v[3]]});
+    }
+  }
+
+  // Attach to graph div `gd` (re-attaching is cheap): `key` names the chart.
+  function attach(key, gd, payload, state) {
+    addStyle();
+    let ch = charts.get(key);
+    if (!ch || ch.payload.id !== payload.id) {
+      if (ch) { ch.layer.remove(); if (ch.button) ch.button.remove(); }
+      ch = {key, payload, layer: document.createElement("div"), state: {}, seq: 0,
+            view: null, zoomSeq: null};
+      ch.layer.className = "tm-overlay";
+      charts.set(key, ch);
+      buildLabels(ch);
+    }
+    ch.state = state || {};
+    const mask = state && state.mask ? state.mask : null;
+    if (mask !== ch.maskText) { ch.maskText = mask; ch.mask = bits(mask); ch.seq++; }
+    sortLabels(ch);
+    buildHits(ch);
+    hook(ch, gd);
+    const z = ch.state.zoom;
+    if (z && z.seq !== ch.zoomSeq) { ch.zoomSeq = z.seq; zoomTo(gd, z.box); }
+    if (stale(ch)) dim(ch); else fitButton(ch);
+    schedule(ch);
+    return ch;
+  }
+
+  // Streamlit: find the chart by its key, follow it when a rerun mounts a new graph.
+  function mount(component) {
+    const data = component.data || {};
+    const selector = ".st-key-" + data.chart + " .js-plotly-plot";
+    let tries = 0, stopped = false, observer = null;
+    const tryAttach = () => {
+      if (stopped) return;
+      const gd = document.querySelector(selector);
+      if (drawn(gd)) {
+        attach(data.chart, gd, data.payload, data.state);
+        const box = document.querySelector(".st-key-" + data.chart);
+        if (box && !observer) {
+          observer = new MutationObserver(() => {
+            const now = document.querySelector(selector);
+            const ch = charts.get(data.chart);
+            if (now && ch && now !== ch.gd) { tries = 0; setTimeout(tryAttach, 30); }
+          });
+          observer.observe(box, {childList: true, subtree: true});
+        }
+      } else if (tries++ < 600) {
+        setTimeout(tryAttach, 100);
+      }
+    };
+    tryAttach();
+    return () => { stopped = true; if (observer) observer.disconnect(); };
+  }
+
+  window.TopicMapOverlay = {attach, mount, zoomTo, charts};
+})();
