@@ -214,13 +214,23 @@ def _atomic(target: Path, write) -> None:
         raise
 
 
-def _export_fp32(folder: Path, path: Path) -> None:
+def export_fp32_graph(folder: Path, path: Path, *, eager_attention: bool = False) -> Path:
+    """The float32 ONNX graph of the transformer in ``folder`` at ``path`` (inputs
+    ``input_ids``, ``attention_mask``, ``token_type_ids``; output ``last_hidden_state``;
+    batch and token axes dynamic). ``eager_attention`` exports attention as plain
+    MatMul/Softmax ops, the pattern OpenVINO fuses (``pipeline.ov_embed``)."""
+    _export_fp32(folder, path, eager_attention=eager_attention)
+    return path
+
+
+def _export_fp32(folder: Path, path: Path, *, eager_attention: bool = False) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import torch
     from transformers import AutoModel
 
-    model = AutoModel.from_pretrained(str(folder), local_files_only=True).eval()
+    extra = {"attn_implementation": "eager"} if eager_attention else {}
+    model = AutoModel.from_pretrained(str(folder), local_files_only=True, **extra).eval()
 
     class LastHidden(torch.nn.Module):
         def __init__(self, inner: torch.nn.Module) -> None:
