@@ -94,6 +94,8 @@ class StaticEmbedder:
     """Token-vector means from a model distilled (once, cached) from a local transformer."""
 
     backend = "static"
+    #: Tokens of a text that count (None: all; the tuned model keeps the transformer's 254).
+    max_tokens: int | None = None
 
     def __init__(self, model: str = "fast", *, cache_dir: Path | str | None = None,
                  settings: DistillSettings | None = None, device: str | None = None) -> None:
@@ -182,7 +184,7 @@ class StaticEmbedder:
         if not texts:
             return np.zeros((0, vectors.shape[1]), dtype=np.float32)
         encodings = self._tokenizer.encode_batch(texts, add_special_tokens=False)
-        ids = [np.asarray(e.ids, dtype=np.int64) for e in encodings]
+        ids = [np.asarray(e.ids, dtype=np.int64)[:self.max_tokens] for e in encodings]
         if self._unk_id is not None:
             ids = [row[row != self._unk_id] for row in ids]
         lengths = np.array([len(row) for row in ids], dtype=np.int64)
