@@ -142,11 +142,11 @@ def cpu_supports_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def cpu_supports_vnni() -> bool:
+def cpu_supports_vnni(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     """True when /proc/cpuinfo lists int8 dot-product instructions (avx512_vnni, avx_vnni
     or AMX int8): what makes the ``ov-int8`` backend fast."""
     try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="ignore").split()
+        flags = Path(cpuinfo).read_text(encoding="ascii", errors="ignore").split()
     except OSError:
         return False
     return bool({"avx512_vnni", "avx_vnni", "amx_int8"} & set(flags))

@@ -259,12 +259,15 @@ def tune(texts: Sequence[str], targets: np.ndarray, base: StaticEmbedder,
         table = torch.nn.Parameter(torch.from_numpy(unit.copy()))
         weight = torch.nn.Parameter(torch.from_numpy(norms.astype(np.float32)))
         head = torch.nn.Linear(init.shape[1], y.shape[1])
-        with torch.no_grad():  # the head starts at the least-squares map from the untuned means
-            x0 = _pool(table, weight, ids, train)
-            solution = torch.linalg.lstsq(torch.cat([x0, torch.ones(len(x0), 1)], 1),
-                                          y[train]).solution
-            head.weight.copy_(solution[:-1].T)
-            head.bias.copy_(solution[-1])
+        with torch.no_grad():  # the head starts at the (ridge) least-squares map from the
+            # untuned means: solved in float64 by numpy, deterministic even when the sample
+            # is smaller than the table's width (torch's lstsq is not, there)
+            x0 = _pool(table, weight, ids, train).numpy().astype(np.float64)
+            x0 = np.hstack([x0, np.ones((len(x0), 1))])
+            gram = x0.T @ x0 + 1e-6 * np.trace(x0.T @ x0) / len(x0.T) * np.eye(len(x0.T))
+            solution = np.linalg.solve(gram, x0.T @ y[train].numpy().astype(np.float64))
+            head.weight.copy_(torch.from_numpy(solution[:-1].T.astype(np.float32)))
+            head.bias.copy_(torch.from_numpy(solution[-1].astype(np.float32)))
         optimiser = torch.optim.AdamW(
             [{"params": [head.weight, head.bias, weight], "lr": settings.lr},
              {"params": [table], "lr": settings.table_lr}], weight_decay=0.0)
