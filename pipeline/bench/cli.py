@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"embedders {backends} on {len(texts)} papers")
             table, _ = embedder_table(texts, sample["label"].tolist(), backends, rounds=4,
                                       cache_dir=work / "cache", seed=args.seed,
-                                      tune_texts=texts_outside(frame, sample_rows))
+                                      tune_texts=texts_outside(frame, sample_rows, quick=args.quick))
             results["embedders"] = table
             rates = {r["backend"]: r["papers_per_s"] for r in table}
             results["embed_verdict"] = verdict(table)
