@@ -35,9 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -45,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_folder
 from .embed import _slug, text_key
 from .errors import PipelineError
 from .static_embed import StaticEmbedder
@@ -207,20 +206,11 @@ def _key_of(embedder) -> str:
 
 def save_table(target: Path, vectors: np.ndarray, base: StaticEmbedder, info: dict) -> None:
     """Write the tuned table atomically (temporary folder renamed into place)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tuned-", dir=target.parent))
-    try:
+    with atomic_folder(target, ".tuned-") as tmp:
         np.save(tmp / "vectors.npy", vectors.astype(np.float32))
         shutil.copyfile(base.model_dir() / "tokenizer.json", tmp / "tokenizer.json")
         (tmp / "meta.json").write_text(json.dumps({"unk_id": base._unk_id, **info}, indent=1,
                                                   default=str))
-        try:
-            os.replace(tmp, target)
-        except OSError:  # another process finished first: keep theirs
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 # --------------------------------------------------------------------------- training

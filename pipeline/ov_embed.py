@@ -35,16 +35,15 @@ sentence-transformers config says (mean or CLS).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib
 import importlib.util
 import io
 import json
 import logging
-import os
 import shutil
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -53,9 +52,16 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_folder
 from .embed import _slug, default_cache_dir, resolve_model, transformer_folder, weights_digest
 from .errors import PipelineError
-from .onnx_embed import _available_cores, _sentence_config, export_fp32_graph
+from .onnx_embed import (
+    _available_cores,
+    export_fp32_graph,
+    length_sorted_batches,
+    model_tokenizer,
+    pool,
+)
 
 log = logging.getLogger(__name__)
 
@@ -221,14 +227,9 @@ class OvInt8Embedder:
             return self._compiled
         if importlib.util.find_spec("openvino") is None:
             raise PipelineError(_MISSING)
-        from tokenizers import Tokenizer
-
         ov = import_openvino()
         folder = self._folder()
-        max_length, self._pooling = _sentence_config(folder)
-        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        tokenizer.enable_truncation(max_length)
-        tokenizer.no_padding()
+        tokenizer, self._pooling = model_tokenizer(folder)
         target = self.model_dir()
         if not (target / "model.xml").is_file():
             started = time.perf_counter()
@@ -250,69 +251,39 @@ class OvInt8Embedder:
                                           config)
         requests = int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
         self._inputs = {p.get_any_name() for p in compiled.inputs}
-        self._dimension = int(json.loads((folder / "config.json").read_text())["hidden_size"])
         self._tokenizer = tokenizer
         self._queue = ov.AsyncInferQueue(compiled, max(1, requests))
         self._compiled = compiled
         return compiled
 
-    @property
+    @functools.cached_property
     def dimension(self) -> int:
-        self._load()
-        return self._dimension
-
-    # -- encoding
+        """The model's hidden size, from its config.json (nothing is loaded or quantised)."""
+        return int(json.loads((self._folder() / "config.json").read_text())["hidden_size"])
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 32,
                show_progress: bool = False) -> np.ndarray:
-        """L2-normalised float32 vectors, one row per text, in the input order."""
+        """L2-normalised float32 vectors in the input order; all batches of the call are
+        queued at once and pooled as each completes, on whichever stream is free."""
         self._load()
         texts = list(texts)
-        out = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return out
         with self._lock:  # one queue, one callback: calls from several threads take turns
-            feeds, rowsets = batches(self._tokenizer, texts, batch_size, self._inputs)
+            feeds, rowsets = length_sorted_batches(self._tokenizer, texts, batch_size,
+                                                   self._inputs)
 
-            def pool(request, index: int) -> None:
-                hidden = request.get_output_tensor(0).data
-                mask = feeds[index]["attention_mask"]
-                if self._pooling == "cls":
-                    out[rowsets[index]] = hidden[:, 0, :]
-                else:
-                    weights = mask[:, :, None].astype(np.float32)
-                    out[rowsets[index]] = ((hidden * weights).sum(axis=1)
-                                           / np.maximum(weights.sum(axis=1), 1e-9))
+            def pooled(request, index: int) -> None:  # as each batch completes
+                out[rowsets[index]] = pool(request.get_output_tensor(0).data,
+                                           feeds[index]["attention_mask"], self._pooling)
 
-            self._queue.set_callback(pool)
+            self._queue.set_callback(pooled)
             for index, feed in enumerate(feeds):
                 self._queue.start_async(feed, userdata=index)
             self._queue.wait_all()
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms == 0, 1.0, norms)
-
-
-def batches(tokenizer, texts: Sequence[str], batch_size: int, inputs: set[str],
-            ) -> tuple[list[dict[str, np.ndarray]], list[np.ndarray]]:
-    """Model inputs for ``texts`` in length-sorted batches, and each batch's text rows."""
-    encodings = tokenizer.encode_batch(list(texts))
-    lengths = np.array([len(e.ids) for e in encodings])
-    order = np.argsort(-lengths, kind="stable")
-    feeds, rowsets = [], []
-    for start in range(0, len(order), batch_size):
-        rows = order[start:start + batch_size]
-        width = int(lengths[rows].max())
-        ids = np.zeros((len(rows), width), dtype=np.int64)
-        mask = np.zeros((len(rows), width), dtype=np.int64)
-        for r, i in enumerate(rows):
-            ids[r, :lengths[i]] = encodings[i].ids
-            mask[r, :lengths[i]] = 1
-        feed = {"input_ids": ids, "attention_mask": mask}
-        if "token_type_ids" in inputs:
-            feed["token_type_ids"] = np.zeros_like(ids)
-        feeds.append(feed)
-        rowsets.append(rows)
-    return feeds, rowsets
 
 
 # --------------------------------------------------------------------------- quantisation
@@ -327,49 +298,50 @@ def quantize_to(folder: Path, target: Path, calibration: Sequence[str],
     nncf = import_nncf()
     ov = import_openvino()
 
-    target.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     log.info("quantising %s to int8 with OpenVINO/NNCF (once; cached in %s)", folder.name,
              target)
-    tmp = Path(tempfile.mkdtemp(prefix=".ov-", dir=target.parent))
     try:
-        onnx = export_fp32_graph(folder, tmp / "model.onnx", eager_attention=True)
-        model = ov.Core().read_model(str(onnx))
-        feeds, _ = batches(tokenizer, calibration, settings.calibration_batch,
-                           {i.get_any_name() for i in model.inputs})
-        nncf_logger = logging.getLogger("nncf")
-        level = nncf_logger.level
-        nncf_logger.setLevel(logging.WARNING)
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):  # NNCF's progress bars
+        with atomic_folder(target, ".ov-") as tmp:
+            onnx = export_fp32_graph(folder, tmp / "model.onnx", eager_attention=True)
+            model = ov.Core().read_model(str(onnx))
+            feeds, _ = length_sorted_batches(tokenizer, calibration, settings.calibration_batch,
+                                             {i.get_any_name() for i in model.inputs})
+            with _quiet_nncf():
                 quantized = nncf.quantize(
                     model, nncf.Dataset(feeds), model_type=nncf.ModelType.TRANSFORMER,
                     preset=(nncf.QuantizationPreset.MIXED if settings.preset == "mixed"
                             else nncf.QuantizationPreset.PERFORMANCE),
                     subset_size=len(feeds), fast_bias_correction=True)
-        finally:
-            nncf_logger.setLevel(level)
-        ov.save_model(quantized, str(tmp / "model.xml"))
-        onnx.unlink()
-        meta = {"source": str(folder), "settings": asdict(settings),
-                "calibration": {"file": str(CALIBRATION_FILE), "texts": len(calibration),
-                                "digest": _digest(calibration)},
-                "openvino": _version("openvino"), "nncf": _version("nncf"),
-                "seconds": round(time.perf_counter() - started, 1)}
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
-        try:
-            os.replace(tmp, target)
-        except OSError:  # another process finished first: keep theirs
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(exc, Exception) and not isinstance(exc, PipelineError):
-            raise PipelineError(f"could not quantise {folder.name} with OpenVINO/NNCF "
-                                f"({str(exc).splitlines()[0][:200] if str(exc) else exc!r}); "
-                                "use --backend torch") from None
+            ov.save_model(quantized, str(tmp / "model.xml"))
+            onnx.unlink()
+            meta = {"source": str(folder), "settings": asdict(settings),
+                    "calibration": {"file": str(CALIBRATION_FILE), "texts": len(calibration),
+                                    "digest": _digest(calibration)},
+                    "openvino": _version("openvino"), "nncf": _version("nncf"),
+                    "seconds": round(time.perf_counter() - started, 1)}
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
+    except PipelineError:
         raise
+    except Exception as exc:  # noqa: BLE001 - many causes, one message
+        raise PipelineError(f"could not quantise {folder.name} with OpenVINO/NNCF "
+                            f"({str(exc).splitlines()[0][:200] if str(exc) else exc!r}); "
+                            "use --backend torch") from None
     log.info("int8 model ready in %.1fs", time.perf_counter() - started)
     return target
+
+
+@contextlib.contextmanager
+def _quiet_nncf():
+    """NNCF's warnings only, and no progress bars (they print to stdout)."""
+    nncf_logger = logging.getLogger("nncf")
+    level = nncf_logger.level
+    nncf_logger.setLevel(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        nncf_logger.setLevel(level)
 
 
 def _version(name: str) -> str | None:
