@@ -142,6 +142,16 @@ def cpu_supports_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def cpu_supports_vnni(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """True when /proc/cpuinfo lists int8 dot-product instructions (avx512_vnni, avx_vnni
+    or AMX int8): what makes the ``ov-int8`` backend fast."""
+    try:
+        flags = Path(cpuinfo).read_text(encoding="ascii", errors="ignore").split()
+    except OSError:
+        return False
+    return bool({"avx512_vnni", "avx_vnni", "amx_int8"} & set(flags))
+
+
 class TorchBf16Embedder(SentenceTransformerEmbedder):
     """sentence-transformers with the transformer's weights and activations in bfloat16."""
 
@@ -218,8 +228,13 @@ class EmbeddingCache:
     """Vectors by text hash for one model, stored as ``.npz`` shards."""
 
     def __init__(self, root: Path, model_key: str) -> None:
+        self.root, self.model_key = Path(root), model_key
         self.dir = Path(root) / "embeddings" / _slug(model_key)
         self._index: dict[bytes, np.ndarray] | None = None
+
+    def for_key(self, model_key: str) -> EmbeddingCache:
+        """The cache of another model key under the same root (this one if the same)."""
+        return self if model_key == self.model_key else EmbeddingCache(self.root, model_key)
 
     def _load(self) -> dict[bytes, np.ndarray]:
         if self._index is None:
@@ -288,7 +303,17 @@ def embed_texts(texts: Sequence[str], embedder: Embedder, *, batch_size: int = 3
 
     Cached vectors are reused; the rest are embedded in chunks of
     ``SHARD_SIZE``, each saved to the cache as soon as it is done.
+
+    An embedder that must see the corpus first (the corpus-tuned ``--model fast``)
+    has ``prepare(texts)``: it is called with all ``texts`` before anything is
+    embedded, and its vectors are cached under the key it has after that.
     """
+    prepare = getattr(embedder, "prepare", None)
+    if prepare is not None:
+        prepare(texts)
+        key = getattr(embedder, "cache_key", None)
+        if cache is not None and key:
+            cache = cache.for_key(str(key))
     keys, found, todo = lookup_cached(texts, cache)
     computed: dict[bytes, np.ndarray] = {}
     if todo:

@@ -72,17 +72,13 @@ class OnnxEmbedder:
             return self._session
         try:
             import onnxruntime as ort
-            from tokenizers import Tokenizer
         except ImportError:
             raise PipelineError(
                 f"backend {self.backend} needs the optional packages onnxruntime and onnx; run "
                 "`pip install onnxruntime==1.32.0 onnx==1.23.2` or use --backend auto"
             ) from None
         folder = self._model_dir()
-        max_length, self._pooling = _sentence_config(folder)
-        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        tokenizer.enable_truncation(max_length)
-        tokenizer.no_padding()
+        tokenizer, self._pooling = model_tokenizer(folder)
         path = self.onnx_path()
         if not path.is_file():
             export_onnx(folder, path, quantized=self.quantized)
@@ -119,30 +115,58 @@ class OnnxEmbedder:
         out = np.zeros((len(texts), self._dimension), dtype=np.float32)
         if not texts:
             return out
-        encodings = self._tokenizer.encode_batch(texts)
-        lengths = np.array([len(e.ids) for e in encodings])
-        order = (np.argsort(-lengths, kind="stable") if self.sort_by_length
-                 else np.arange(len(texts)))
-        for start in range(0, len(texts), batch_size):
-            rows = order[start:start + batch_size]
-            width = int(lengths[rows].max())
-            ids = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for r, i in enumerate(rows):
-                ids[r, :lengths[i]] = encodings[i].ids
-                mask[r, :lengths[i]] = 1
-            feed = {"input_ids": ids, "attention_mask": mask}
-            if "token_type_ids" in self._inputs:
-                feed["token_type_ids"] = np.zeros_like(ids)
-            hidden = session.run(None, feed)[0]
-            if self._pooling == "cls":
-                pooled = hidden[:, 0, :]
-            else:
-                weights = mask[:, :, None].astype(np.float32)
-                pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-            out[rows] = pooled
+        feeds, rowsets = length_sorted_batches(self._tokenizer, texts, batch_size, self._inputs,
+                                               sort=self.sort_by_length)
+        for feed, rows in zip(feeds, rowsets, strict=True):
+            out[rows] = pool(session.run(None, feed)[0], feed["attention_mask"], self._pooling)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms == 0, 1.0, norms)
+
+
+def model_tokenizer(folder: Path):
+    """``(tokenizer, pooling)`` of a sentence-transformers folder: its ``tokenizer.json``,
+    truncating at the model's ``max_seq_length``, no padding; pooling ``mean`` or ``cls``."""
+    from tokenizers import Tokenizer
+
+    max_length, pooling = _sentence_config(folder)
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length)
+    tokenizer.no_padding()
+    return tokenizer, pooling
+
+
+def length_sorted_batches(tokenizer, texts: Sequence[str], batch_size: int, inputs: set[str], *,
+                          sort: bool = True,
+                          ) -> tuple[list[dict[str, np.ndarray]], list[np.ndarray]]:
+    """Model inputs for ``texts`` in batches (sorted by length, longest first, so that each is
+    padded only to its longest member), and each batch's text rows."""
+    encodings = tokenizer.encode_batch(list(texts))
+    lengths = np.array([len(e.ids) for e in encodings])
+    order = np.argsort(-lengths, kind="stable") if sort else np.arange(len(encodings))
+    feeds, rowsets = [], []
+    for start in range(0, len(order), batch_size):
+        rows = order[start:start + batch_size]
+        width = int(lengths[rows].max())
+        ids = np.zeros((len(rows), width), dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for r, i in enumerate(rows):
+            ids[r, :lengths[i]] = encodings[i].ids
+            mask[r, :lengths[i]] = 1
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in inputs:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        feeds.append(feed)
+        rowsets.append(rows)
+    return feeds, rowsets
+
+
+def pool(hidden: np.ndarray, mask: np.ndarray, pooling: str) -> np.ndarray:
+    """One vector per row of a batch's last hidden state: the CLS token's, or the mean over
+    the tokens the mask keeps."""
+    if pooling == "cls":
+        return hidden[:, 0, :]
+    weights = mask[:, :, None].astype(np.float32)
+    return (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
 
 
 def _sentence_config(folder: Path) -> tuple[int, str]:
@@ -214,13 +238,23 @@ def _atomic(target: Path, write) -> None:
         raise
 
 
-def _export_fp32(folder: Path, path: Path) -> None:
+def export_fp32_graph(folder: Path, path: Path, *, eager_attention: bool = False) -> Path:
+    """The float32 ONNX graph of the transformer in ``folder`` at ``path`` (inputs
+    ``input_ids``, ``attention_mask``, ``token_type_ids``; output ``last_hidden_state``;
+    batch and token axes dynamic). ``eager_attention`` exports attention as plain
+    MatMul/Softmax ops, the pattern OpenVINO fuses (``pipeline.ov_embed``)."""
+    _export_fp32(folder, path, eager_attention=eager_attention)
+    return path
+
+
+def _export_fp32(folder: Path, path: Path, *, eager_attention: bool = False) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import torch
     from transformers import AutoModel
 
-    model = AutoModel.from_pretrained(str(folder), local_files_only=True).eval()
+    extra = {"attn_implementation": "eager"} if eager_attention else {}
+    model = AutoModel.from_pretrained(str(folder), local_files_only=True, **extra).eval()
 
     class LastHidden(torch.nn.Module):
         def __init__(self, inner: torch.nn.Module) -> None:

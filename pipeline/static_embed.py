@@ -40,7 +40,6 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -48,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_folder
 from .embed import _slug, default_cache_dir, resolve_model, transformer_folder, weights_digest
 from .errors import PipelineError
 
@@ -94,6 +94,8 @@ class StaticEmbedder:
     """Token-vector means from a model distilled (once, cached) from a local transformer."""
 
     backend = "static"
+    #: Tokens of a text that count (None: all; the tuned model keeps the transformer's 254).
+    max_tokens: int | None = None
 
     def __init__(self, model: str = "fast", *, cache_dir: Path | str | None = None,
                  settings: DistillSettings | None = None, device: str | None = None) -> None:
@@ -182,7 +184,7 @@ class StaticEmbedder:
         if not texts:
             return np.zeros((0, vectors.shape[1]), dtype=np.float32)
         encodings = self._tokenizer.encode_batch(texts, add_special_tokens=False)
-        ids = [np.asarray(e.ids, dtype=np.int64) for e in encodings]
+        ids = [np.asarray(e.ids, dtype=np.int64)[:self.max_tokens] for e in encodings]
         if self._unk_id is not None:
             ids = [row[row != self._unk_id] for row in ids]
         lengths = np.array([len(row) for row in ids], dtype=np.int64)
@@ -202,24 +204,15 @@ def distill_to(folder: Path, target: Path, settings: DistillSettings, *,
                device: str | None = None) -> Path:
     """Distil the transformer in ``folder`` into ``target`` (atomic: a temporary
     folder renamed into place, so a crash leaves nothing half-written)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     log.info("distilling a static model from %s (once; cached in %s)", folder.name, target)
     vectors, unk_id, kept = distill_vectors(folder, settings, device=device)
-    tmp = Path(tempfile.mkdtemp(prefix=".static-", dir=target.parent))
-    try:
+    with atomic_folder(target, ".static-") as tmp:
         np.save(tmp / "vectors.npy", vectors.astype(np.float32))
         shutil.copyfile(folder / "tokenizer.json", tmp / "tokenizer.json")
         meta = {"source": str(folder), "unk_id": unk_id, "tokens_kept": kept,
                 "settings": asdict(settings), "seconds": round(time.perf_counter() - started, 1)}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
-        try:
-            os.replace(tmp, target)
-        except OSError:  # another process finished first: keep theirs
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     log.info("static model ready in %.1fs", time.perf_counter() - started)
     return target
 

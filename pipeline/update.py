@@ -52,6 +52,7 @@ import pandas as pd
 
 from .artifacts import DOCUMENT_COLUMNS, TopicMap, load_map, write_map
 from .assemble import attach_layers, grown_manifest, now
+from .backends import embedder_for_update
 from .config import BuildConfig
 from .errors import InputError
 from .fitted import add_term_counts, fitted_levels, fitted_parents, load_fitted, saved_terms
@@ -119,6 +120,8 @@ def read_new_papers(paths: Sequence[Path | str], topic_map: TopicMap, config: Bu
             report.__dict__, skipped
     embed_config = dataclasses.replace(config.embed, embeddings_path=embeddings_path,
                                        use_cache=use_cache)
+    if embedder is None and not embeddings_path:  # a fast map: its own tuned table
+        embedder = embedder_for_update(topic_map.manifest.get("model"), cache_dir=cache_dir)
     vectors = embed_papers(papers, embed_config, n_read=report.read, embedder=embedder,
                            cache_dir=cache_dir, show_progress=show_progress).vectors
     if vectors.shape[1] != dimension:

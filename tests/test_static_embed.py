@@ -16,6 +16,7 @@ import pytest
 from pipeline import BuildConfig, build, load_map
 from pipeline.backends import cache_key_of, make_embedder
 from pipeline.config import EmbedConfig
+from pipeline.fast_tune import TunedStaticEmbedder
 from pipeline.static_embed import (
     DistillSettings,
     StaticEmbedder,
@@ -141,10 +142,11 @@ def test_cache_keys_differ_from_transformer_and_by_settings(tiny_model, cache):
 
 
 def test_make_embedder_selects_static_for_fast(tiny_model, cache):
+    # --model fast is the static model tuned on the corpus (tests/test_fast_tune.py)
     embedder = make_embedder(EmbedConfig(model=f"fast:{tiny_model}"), cache_dir=cache)
-    assert isinstance(embedder, StaticEmbedder)
+    assert isinstance(embedder, TunedStaticEmbedder) and isinstance(embedder, StaticEmbedder)
     assert embedder.name == f"fast:{tiny_model}"
-    assert embedder.backend == "static"
+    assert embedder.backend == "static-tuned"  # until prepared on a corpus
 
 
 def test_build_with_fast_model_records_it_and_reuses_cache(tiny_model, corpus_csv, tmp_path):
@@ -156,8 +158,8 @@ def test_build_with_fast_model_records_it_and_reuses_cache(tiny_model, corpus_cs
                       show_progress=False)
     manifest = topic_map.manifest
     assert manifest["model"]["name"] == f"fast:{tiny_model}"
-    assert manifest["model"]["backend"] == "static"
-    assert manifest["model"]["dimension"] == 32  # min(256, hidden size 32)
+    assert manifest["model"]["backend"].startswith("static-tuned:")  # which tuned table
+    assert manifest["model"]["dimension"] == 32  # the transformer's (hidden size 32)
     assert manifest["counts"]["embedded"] == 100
     again = build([corpus_csv], tmp_path / "map2", config, cache_dir=cache, show_progress=False)
     assert again.manifest["counts"]["embedded"] == 0

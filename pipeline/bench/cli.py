@@ -18,7 +18,14 @@ import numpy as np
 import pandas as pd
 
 from . import quality, quality_report
-from .embedders import ALL_BACKENDS, REFERENCE_BACKEND, embedder_table, verdict
+from .embedders import (
+    ALL_BACKENDS,
+    REFERENCE_BACKEND,
+    embedder_table,
+    merged_report,
+    texts_outside,
+    verdict,
+)
 from .measure import ROOT, draw, machine
 from .quality import CORPORA
 from .report import plot, render
@@ -42,6 +49,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--backends", nargs="*", choices=ALL_BACKENDS,
                         help=f"backends to measure (default: all; {REFERENCE_BACKEND} is the "
                              "reference); none: skip the table")
+    parser.add_argument("--embedders-only", action="store_true",
+                        help="only the embedder table, merged into the existing report")
     parser.add_argument("--update-papers", type=int, help="papers added by update (100)")
     parser.add_argument("--no-bertopic", action="store_true", help="our side only")
     parser.add_argument("--data", type=Path, default=CORPUS, help="CSV with a label column")
@@ -72,7 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     embed_sample = args.embed_sample or (64 if args.quick else 1000)
     n_update = args.update_papers or (20 if args.quick else 100)
     backends = ALL_BACKENDS if args.backends is None else list(args.backends)
-    bertopic = not args.no_bertopic
+    bertopic = not args.no_bertopic and not args.embedders_only
+    if args.embedders_only:
+        sizes, n_update = [], 0
     if bertopic:
         try:
             import bertopic as _
@@ -115,7 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if backends:
             log(f"embedders {backends} on {len(texts)} papers")
             table, _ = embedder_table(texts, sample["label"].tolist(), backends, rounds=4,
-                                      cache_dir=work / "cache", seed=args.seed)
+                                      cache_dir=work / "cache", seed=args.seed,
+                                      tune_texts=texts_outside(frame, sample_rows, quick=args.quick))
             results["embedders"] = table
             rates = {r["backend"]: r["papers_per_s"] for r in table}
             results["embed_verdict"] = verdict(table)
@@ -143,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["load_end"] = " ".join(f"{v:.1f}" for v in os.getloadavg())
         if plot(results, plot_path):
             results["plot"] = os.path.relpath(plot_path, out.parent)
+        if args.embedders_only:
+            results = merged_report(out.with_suffix(".json"), results)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(render(results), encoding="utf-8")
         (out.with_suffix(".json")).write_text(json.dumps(results, indent=1, default=str))

@@ -1,0 +1,28 @@
+"""Folders that appear whole or not at all (the models the embedders make once and cache)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_folder(target: Path, prefix: str = ".tmp-") -> Iterator[Path]:
+    """A temporary folder beside ``target`` to write into, renamed to ``target`` when the
+    block ends without an error, removed when it raises: a crash leaves nothing
+    half-written, and when another process finished first, its folder is kept."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    try:
+        os.replace(tmp, target)
+    except OSError:  # another process finished first: keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)
