@@ -29,6 +29,7 @@ from conftest import FakeEmbedder, with_llm_names
 from hostile import FLAG, PAYLOADS, TEXTS, write_hostile_csv
 from test_browser import (
     COUNT_JS,
+    SHOWN_JS,
     SPECIAL_TRACES,
     Tab,
     serve,
@@ -222,10 +223,10 @@ def test_search_filter_and_legend_show_payloads_as_text(tab, docs):
     find.press("Enter")
     expected = int(filter_mask(docs, Filters(text="<script>")).sum())  # the app's own rule
     assert 0 < expected < len(docs)
-    tab.page.wait_for_function(f"() => ({COUNT_JS})() === {expected}", timeout=PAGE_TIMEOUT)
+    tab.page.wait_for_function(f"() => ({SHOWN_JS})() === {expected}", timeout=PAGE_TIMEOUT)
     find.fill("")
     find.press("Enter")
-    tab.page.wait_for_function(f"() => ({COUNT_JS})() === {len(docs)}", timeout=PAGE_TIMEOUT)
+    tab.page.wait_for_function(f"() => ({SHOWN_JS})() === {len(docs)}", timeout=PAGE_TIMEOUT)
 
     # Colour by a column of hostile values: the legend shows them as text.
     choose_option(tab, "Colour by", "venue")
