@@ -31,7 +31,7 @@ ABSTRACT_PANEL_CHARS = 20000
 #: The panel's height (the map's), and the abstract's box when it is longer than this.
 PANEL_HEIGHT = 640
 LONG_ABSTRACT_CHARS = 900
-ABSTRACT_BOX_HEIGHT = 240
+ABSTRACT_BOX_HEIGHT = 150
 # Static code (only the row number, an int, changes): once the panel of paper ROW is
 # drawn, bring its top into sight below Streamlit's top bar if the page is scrolled
 # past it, and show the panel from its title.
