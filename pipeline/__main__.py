@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help=f"arXiv inputs only: keep papers first submitted {when}")
     build.add_argument("-q", "--quiet", action="store_true", help="log only warnings")
     add_engine_arguments(build)
+    cli_llm.add_llm_options(build, required=False)
 
     add_update_parser(commands)
 
@@ -124,6 +125,7 @@ def run_build(args: argparse.Namespace) -> int:
     from .run import build
 
     config = config_from_args(args)
+    llm = cli_llm.llm_settings(args)  # checked before the build, used after it
     if getattr(args, "engine", "local") == "ray":
         from .engine_ray import build_ray
 
@@ -134,6 +136,18 @@ def run_build(args: argparse.Namespace) -> int:
         topic_map = build(args.paths, args.out, config, cache_dir=args.cache_dir,
                           show_progress=not args.quiet and sys.stderr.isatty())
     print(f"Map written to {topic_map.path}: {describe_counts(topic_map.manifest['counts'])}.")
+    if llm is not None:
+        from .relabel import relabel_path
+
+        try:
+            named, report, written = relabel_path(topic_map.path, llm)
+        except PipelineError as exc:
+            print(f"error: the map is saved with its offline names, but naming it with "
+                  f"{llm.model} failed: {exc}. Name it later with `python -m pipeline relabel "
+                  f"{topic_map.path} --llm-url {llm.url} --llm-model {llm.model}`",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        cli_llm.show_names(named, report, written, model=llm.model)
     print(f"Look at it: streamlit run dashboard.py -- --map {topic_map.path}")
     return 0
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .artifacts import LLM_COLUMNS
 from .config import LabelConfig
 from .naming import NamingConfig, PhraseEmbedder, name_layers
 from .phrase_model import model_installed, phrase_embedder
@@ -242,6 +243,10 @@ def refresh_classes(clusters: pd.DataFrame, documents: pd.DataFrame, embeddings:
                           if form.casefold() not in used), old)
             weak = True
         used.add(label.casefold())
+        if label != old:  # a language model's name was for the node it renamed
+            for key in LLM_COLUMNS:
+                if key in clusters.columns:
+                    clusters.at[row, key] = ""
         clusters.at[row, "label"] = label
         clusters.at[row, "terms"] = record["terms"]
         clusters.at[row, "weights"] = record["weights"]

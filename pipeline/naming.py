@@ -75,7 +75,8 @@ class NamingConfig:
     modifier_max: float = 0.65  # a single word used as a modifier more often than this ...
     modifier_discount: float = 0.5  # ... has its score multiplied by this
     core_child_share: float = 0.6  # a child this big may repeat its parent's name
-    two_part_share: float = 0.5  # "A and B" from two children holding this share of the node
+    two_part_share: float = 0.5  # "A and B" from children holding this share of the node
+    max_parts: int = 3  # ... at most this many of them ("A, B and C")
 
 
 def unit(vectors: np.ndarray) -> np.ndarray:
@@ -175,9 +176,11 @@ def name_layers(counts, embeddings: np.ndarray, layers: Sequence[np.ndarray],
     named: dict[str, tuple[int, int]] = {}  # names of broader layers -> their node
     for k in reversed(range(len(layers))):
         for node, pool in zip(tree[k], pools[k], strict=True):
-            if node.broad and not any(o["eligible"] for o in pool):
+            top = next((o for o in pool if o["eligible"]), None) if node.broad else None
+            if node.broad and (top is None or _weak(top, node, config)):
                 _two_part(node, pool, tree[k - 1], pools[k - 1], counts_of[k], centroids[k - 1],
-                          index, config)
+                          index, config, rival=top, centroid=centroids[k][node.id],
+                          phrase_vectors=phrase_vectors)
             allowed = _ancestors(node, tree, config)
             pool[:] = [o for o in pool if named.get(o["key"], allowed[0]) in allowed]
         keys = assign_unique([[o["key"] for o in pool] for pool in pools[k]],
@@ -207,22 +210,39 @@ def _ancestors(node: Node, tree: list[list[Node]], config: NamingConfig
 
 def _two_part(node: Node, pool: list[dict], children: list[Node], child_pools: list[list[dict]],
               counts: LayerCounts, child_centroids: np.ndarray, index: PhraseIndex,
-              config: NamingConfig) -> None:
-    """Put "A and B" first in a broad node's pool when no umbrella phrase passed: A and B
-    the best names of its two largest children, if these are related."""
-    a, b = sorted(node.children, key=lambda c: -len(children[c].members))[:2]
-    tops = [next((o for o in child_pools[c] if o["eligible"]), None) for c in (a, b)]
-    covered = (len(children[a].members) + len(children[b].members)) / max(len(node.members), 1)
-    if None in tops or covered < config.two_part_share or not related(child_centroids, a, b):
+              config: NamingConfig, *, rival: dict | None = None,
+              centroid: np.ndarray | None = None, phrase_vectors: dict | None = None) -> None:
+    """Put "A and B" (or "A, B and C") first in a broad node's pool when no umbrella phrase
+    passed, or when the best one (``rival``) is weak and the parts together are at least as
+    close in meaning to the node's centroid: the names of its largest children, as few as
+    hold ``two_part_share`` of its papers (at most ``max_parts``), each well borne out by
+    its child and related in meaning to the largest."""
+    ranked = sorted(node.children, key=lambda c: -len(children[c].members))
+    chosen, held = [], 0
+    for c in ranked[:config.max_parts]:
+        chosen.append(c)
+        held += len(children[c].members)
+        if len(chosen) >= 2 and held >= config.two_part_share * len(node.members):
+            break
+    if len(chosen) < 2 or held < config.two_part_share * len(node.members):
         return
+    tops = [next((o for o in child_pools[c] if o["eligible"]), None) for c in chosen]
+    if None in tops or any(_weak(o, children[c], config) for o, c in zip(tops, chosen, strict=True)) \
+            or not all(related(child_centroids, chosen[0], c) for c in chosen[1:]):
+        return
+    if rival is not None:
+        vectors = [(phrase_vectors or {}).get(o["key"]) for o in (rival, *tops)]
+        if centroid is None or any(v is None for v in vectors):
+            return  # no model to judge meaning by: keep the umbrella
+        if float(centroid @ unit(np.sum(vectors[1:], axis=0))) < float(centroid @ vectors[0]):
+            return
     rate, _, pooled, big = node_rates(node, counts)
     parts = [candidate(o["term"], index, node, counts, config, rate=rate, pooled=pooled,
                        big=big) for o in tops]
     weaker = min(parts, key=lambda o: o["spec_support"])
-    if any(_weak(o, children[c], config) for o, c in zip(tops, (a, b), strict=True)):
-        return
-    pool.insert(0, dict(weaker, key=f"{tops[0]['key']} and {tops[1]['key']}", n_words=2,
-                        eligible=True, parts=(tops[0]["term"], tops[1]["term"]),
+    keys = [o["key"] for o in tops]
+    pool.insert(0, dict(weaker, key=", ".join(keys[:-1]) + " and " + keys[-1],
+                        n_words=len(keys), eligible=True, parts=tuple(o["term"] for o in tops),
                         score=max((o["score"] for o in pool), default=0.0) + 1.0))
 
 
@@ -355,15 +375,18 @@ def _record(node: Node, pool: list[dict], key: str, texts: Sequence[str], ids: S
     sample = [texts[i] for i in members[:400]]
     if pick is None:
         uses, name = np.zeros(len(members), dtype=bool), key
-    elif "parts" in pick:  # "A and B" from two children
-        uses = index.uses(members, pick["parts"][0]) | index.uses(members, pick["parts"][1])
-        first, second = (surface_form(str(index.vocabulary[t]), sample) for t in pick["parts"])
-        name = f"{first} and {second if second[:2].isupper() else second[:1].lower() + second[1:]}"
+    elif "parts" in pick:  # "A and B" (or "A, B and C") from its children
+        uses = np.logical_or.reduce([index.uses(members, t) for t in pick["parts"]])
+        forms = [surface_form(str(index.vocabulary[t]), sample, capitalise=not k)
+                 for k, t in enumerate(pick["parts"])]
+        name = ", ".join(forms[:-1]) + " and " + forms[-1]
     else:
         uses, name = index.uses(members, pick["term"]), surface_form(key, sample)
     behind = members[uses] if uses.sum() >= 5 else members
     order = np.argsort(-(vectors[behind] @ centroids[node.id]), kind="stable")
     support = pick["spec_support"] if pick else 0.0
+    if pick is not None and "parts" in pick:  # each paper is about one of the parts
+        support = float(uses.mean()) if len(uses) else 0.0
     contrast = pick["spec_contrast"] if pick else 0.0
     weak = pick is None or ("parts" not in pick and _weak(pick, node, config))
     return {

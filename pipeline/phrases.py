@@ -168,8 +168,9 @@ def adjective_like(word: str) -> bool:
         w.endswith(_ADJECTIVE_ENDINGS) or (len(w) > 5 and w.endswith("ed")))
 
 
-def surface_form(key: str, texts: Sequence[str]) -> str:
-    """The phrase as ``texts`` write it most often, first letter capitalised.
+def surface_form(key: str, texts: Sequence[str], *, capitalise: bool = True) -> str:
+    """The phrase as ``texts`` write it most often, first letter capitalised (unless not
+    ``capitalise``: then as written, for a name's second part).
 
     Plural or singular, whichever is most used; a word the texts write in capitals
     (an acronym, a name) keeps them; a word capitalised only because it starts a title
@@ -184,7 +185,7 @@ def surface_form(key: str, texts: Sequence[str]) -> str:
     written = [re.sub(r"\s+", " ", m.group(0)).split() for text in texts
                for m in pattern.finditer(text)]
     if not written:
-        return key[:1].upper() + key[1:]
+        return key[:1].upper() + key[1:] if capitalise else key
     words = []
     for position in range(len(parts)):
         forms = Counter(w[position] for w in written)
@@ -202,4 +203,4 @@ def surface_form(key: str, texts: Sequence[str]) -> str:
             word = lower
         words.append(word)
     form = " ".join(words)
-    return form[:1].upper() + form[1:]
+    return form[:1].upper() + form[1:] if capitalise else form

@@ -194,6 +194,14 @@ def update_map(map_path: Path | str, paths: Sequence[Path | str], *,
         "relabelled": relabelled, "seconds": round(time.perf_counter() - started, 3),
         "rebuild_advised": bool(advice),
     })
+    llm = topic_map.manifest.get("llm") or {}
+    lost = int((topic_map.clusters["llm_label"].astype(str) != "").sum()
+                - (clusters["llm_label"].astype(str) != "").sum()) if llm else 0
+    if lost:
+        log.warning("%d renamed topics lost their names from %s; name them again with "
+                    "`python -m pipeline relabel %s --llm-url URL --llm-model %s` (the other "
+                    "topics' answers come from its cache)", lost, llm.get("model", "the model"),
+                    map_path, llm.get("model", "MODEL"))
     updated = TopicMap(documents, clusters.reset_index(drop=True), all_vectors, manifest,
                        fitted=fitted)
     updated.path = write_map(updated, map_path)

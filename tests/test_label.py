@@ -30,7 +30,7 @@ FIELDS = {
 FILLER = "we train our networks on benchmarks and report strong accuracy over baselines".split()
 
 
-def hierarchy_corpus(n: int = 30, seed: int = 0):
+def hierarchy_corpus(n: int = 30, seed: int = 0, field_rate: float = 0.35):
     """Papers, leaves (4 subtopics) and top nodes (2 fields); a field's name is written in
     about a third of its papers ("in <field>", "for <field> tasks")."""
     rng = np.random.default_rng(seed)
@@ -41,7 +41,7 @@ def hierarchy_corpus(n: int = 30, seed: int = 0):
                 used = [p for p in phrases if rng.random() < 0.8] or phrases[:1]
                 words = list(rng.choice(FILLER, size=8))
                 abstract = f"We study {', '.join(used)}. " + " ".join(words) + "."
-                if rng.random() < 0.35:
+                if rng.random() < field_rate:
                     abstract += f" This matters {rng.choice(['in', 'for'])} {field}" + \
                         (" tasks." if rng.random() < 0.5 else ".")
                 rows.append({"id": f"{f}{s}-{i}", "title": f"On {used[0]} number {i}",
@@ -169,3 +169,36 @@ def test_refresh_renames_a_broad_node_from_its_children(named):
                     relabel=lambda c, size: True, terms=terms, config=LabelConfig())
     renamed = clusters[(clusters["level"] == "theme") & (clusters["id"] == 1)]["label"].item()
     assert renamed.lower() == "natural language processing"
+
+
+def test_a_broad_node_whose_umbrella_is_weak_is_named_for_its_children():
+    """A field written by a few of its papers only: its name would be a minority's phrase,
+    so the node is named for its largest children ("A and B"), which its papers bear out."""
+    documents, leaf, top = hierarchy_corpus(n=30, seed=2, field_rate=0.06)
+    texts = (documents["title"] + ". " + documents["abstract"]).tolist()
+    embeddings = FakeEmbedder().encode(texts)
+    embeddings[:, :2] += 2.0 * np.eye(2)[top]  # a field's subtopics lie near each other
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+
+    def meaning(phrases):  # a phrase means what the papers that write it are about
+        lower = [t.lower() for t in texts]
+        out = []
+        for phrase in phrases:
+            hit = [i for i, t in enumerate(lower) if phrase.lower() in t]
+            out.append(embeddings[hit].mean(axis=0) if hit else np.ones(embeddings.shape[1]))
+        return np.asarray(out)
+
+    layers = [Layer("cluster", leaf, 4, np.array([0, 0, 1, 1])), Layer("theme", top, 2)]
+    table = label_layers(documents, embeddings, count_terms(texts), layers, LabelConfig(),
+                         embed_phrases=meaning)
+    themes = table[table["level"] == "theme"].sort_values("id")
+    leaves = table[table["level"] == "cluster"].sort_values("id")["label"].str.lower().tolist()
+    composite = 0
+    for row, (a, b) in zip(themes.itertuples(), [leaves[:2], leaves[2:]], strict=True):
+        name = row.label.lower()
+        if name in (f"{a} and {b}", f"{b} and {a}"):
+            composite += 1  # support: the share of its papers writing either part
+            assert not row.weak_name and row.support >= 0.8, row
+        else:  # its umbrella is written as a field's name often enough this time
+            assert name in FIELDS and not row.weak_name, row
+    assert composite >= 1
