@@ -13,8 +13,10 @@ segmentation"). An umbrella phrase is instead one that is
   community", "robotics applications" (``field``: the share of the phrase's papers that
   write it before one of :data:`FIELD_NOUNS`; a mined vocabulary of field names).
 
-When no phrase passes, the naming joins the names of the node's two largest children
-if they are :func:`related`; otherwise the best candidate names it, marked weak.
+When no phrase passes, or the best one is weak and the node's largest children's names
+together mean the node at least as well (cosine to its centroid), the naming joins those
+names ("A and B", "A, B and C": as few children as hold half its papers, each well named
+and :func:`related` to the largest); otherwise the best candidate names it, marked weak.
 """
 
 from __future__ import annotations

@@ -56,6 +56,16 @@ class FakeEmbedder:
         return out / np.where(norms == 0, 1, norms)
 
 
+class PaperCounter(FakeEmbedder):
+    """Counts the papers embedded ("title. abstract"), not the short phrases the labeller
+    embeds with the same model to judge names."""
+
+    def encode(self, texts, **kwargs):
+        vectors = super().encode(texts, **kwargs)
+        self.texts_seen -= sum(". " not in text for text in texts)
+        return vectors
+
+
 def make_corpus(n_per_topic: int = 25, *, seed: int = 0, topics: Sequence[str] | None = None,
                 ) -> pd.DataFrame:
     """Synthetic papers drawn from distinct topic vocabularies, with metadata."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import FakeEmbedder, make_corpus
+from conftest import FakeEmbedder, PaperCounter, make_corpus
 
 from pipeline import BuildConfig, build, load_map
 from pipeline.__main__ import main
@@ -60,7 +60,7 @@ def test_make_embedder_and_cache_keys_differ_per_backend(tmp_path):
         config.validate()
 
 
-class KeyedFake(FakeEmbedder):
+class KeyedFake(PaperCounter):
     def __init__(self, backend: str) -> None:
         super().__init__()
         self.backend = backend

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FakeEmbedder, assert_layers_nest, make_corpus
+from conftest import FakeEmbedder, PaperCounter, assert_layers_nest, make_corpus
 from sklearn.metrics import normalized_mutual_info_score
 
 from pipeline import BuildConfig, build, load_map
@@ -50,16 +50,6 @@ def test_labels_name_the_topic(small_map):
         vocabulary = set(TOPICS[venue]) | {venue}
         words = {w.lower() for w in row["label"].replace("&", " ").split()}
         assert words & vocabulary, (row["label"], venue)
-
-
-class PaperCounter(FakeEmbedder):
-    """Counts the papers embedded ("title. abstract"), not the short phrases the labeller
-    embeds with the same model to judge names."""
-
-    def encode(self, texts, **kwargs):
-        vectors = super().encode(texts, **kwargs)
-        self.texts_seen -= sum(". " not in text for text in texts)
-        return vectors
 
 
 def test_second_build_embeds_nothing_and_grown_corpus_only_new(tmp_path):

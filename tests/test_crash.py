@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FakeEmbedder, make_corpus
+from conftest import FakeEmbedder, PaperCounter, make_corpus
 
 from pipeline import BuildConfig, build, list_maps, load_map
 from pipeline.artifacts import MANIFEST, read_manifest, recover_map
@@ -103,7 +103,7 @@ def test_build_killed_at_step_loses_no_map(step, inputs, tmp_path):
             load_map(inputs["reference"]).documents["id"].tolist()
 
     # The next build of that name clears the leftovers and equals an uninterrupted build.
-    embedder = FakeEmbedder()
+    embedder = PaperCounter()
     build([inputs["second"]], out, BuildConfig(), embedder=embedder, cache_dir=cache,
           show_progress=False)
     assert hidden_leftovers(maps) == []

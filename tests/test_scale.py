@@ -12,7 +12,7 @@ import pytest
 import pipeline.embed
 from pipeline import BuildConfig, build
 from pipeline.embed import EmbeddingCache
-from tests.conftest import FakeEmbedder, make_corpus
+from tests.conftest import FakeEmbedder, PaperCounter, make_corpus
 
 
 class InterruptedEmbedder(FakeEmbedder):
@@ -59,7 +59,7 @@ def test_interrupted_build_resumes_from_the_cache(big_csv, tmp_path):
     with np.load(shards[0]) as data:
         assert len(data["keys"]) == SHARD_SIZE
 
-    embedder = FakeEmbedder()
+    embedder = PaperCounter()
     topic_map = build([path], out, config, embedder=embedder, cache_dir=cache,
                       show_progress=False)
     assert embedder.texts_seen == n - SHARD_SIZE  # only the remainder is embedded again

@@ -91,8 +91,16 @@ def name_and_provenance(context: MapContext, row: pd.Series, n_children: int,
 
 
 def why_this_name(row: pd.Series) -> None:
-    """The topic's most distinctive terms as bars (c-TF-IDF weights)."""
-    st.markdown("**Why this name:** its most distinctive terms (c-TF-IDF weight)")
+    """The phrases the name was chosen from, as bars (their naming scores), and how far
+    its papers bear the name out (support and contrast)."""
+    st.markdown("**Why this name:** the phrases it was chosen from (score: how many more of "
+                "its papers than of its siblings' write them, and how close they are in meaning)")
+    support, contrast = row.get("support"), row.get("contrast")
+    if pd.notna(support) and pd.notna(contrast):
+        st.caption(f"Its name's most specific word is written by {float(support):.0%} of its "
+                   f"papers and by {1 - float(contrast):.0%} of its siblings' papers"
+                   + (" — a weak name: read its papers with care." if row.get("weak_name")
+                      else "."))
     terms, weights = list(row["terms"]), list(row["weights"])
     if not terms:
         st.caption("No terms were found for this group.")

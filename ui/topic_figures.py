@@ -17,7 +17,8 @@ from .hierarchy import node_table
 
 def terms_figure(terms: Sequence[str], weights: Sequence[float], *, colour: str = "#1f77b4",
                  height: int | None = None) -> go.Figure:
-    """Horizontal bars of a topic's key terms by c-TF-IDF weight, strongest on top."""
+    """Horizontal bars of the phrases a topic's name was chosen from, by naming score, best
+    on top."""
     terms = [escape(t, limit=40) for t in terms]
     weights = [float(w) for w in weights]
     fig = go.Figure(go.Bar(x=weights[::-1], y=terms[::-1], orientation="h",
@@ -25,7 +26,7 @@ def terms_figure(terms: Sequence[str], weights: Sequence[float], *, colour: str 
     fig.update_layout(
         template="none", height=height or max(160, 26 * len(terms) + 40),
         margin={"l": 8, "r": 8, "t": 8, "b": 30}, font={"family": FONT, "size": 12},
-        xaxis={"title": {"text": "c-TF-IDF weight"}, "showgrid": True, "gridcolor": "#eceef1",
+        xaxis={"title": {"text": "naming score"}, "showgrid": True, "gridcolor": "#eceef1",
                "zeroline": False},
         yaxis={"automargin": True}, paper_bgcolor="#ffffff", plot_bgcolor="#ffffff",
         bargap=0.25)
