@@ -66,8 +66,16 @@ def map_path(layers_map, tmp_path_factory) -> Path:
     """The three-layer map, with a language model's names on it (issue 14)."""
     import shutil
 
+    from pipeline.artifacts import load_map as load
+    from pipeline.artifacts import write_map
+
     target = tmp_path_factory.mktemp("layers_app") / "maps" / "layers"
     shutil.copytree(layers_map, target)
+    topic_map = load(target)  # one weak theme name at least, for the marks to show
+    clusters = topic_map.clusters.copy()
+    clusters.loc[clusters.index[clusters["level"] == "theme"][0], "weak_name"] = True
+    topic_map.clusters = clusters
+    write_map(topic_map, target)
     return with_llm_names(target)
 
 
@@ -201,6 +209,19 @@ def test_weak_names_and_fragile_topics_are_marked_in_the_tree(tab, map_path):
         assert (row.locator(".flag.fragile").count() == 1) == bool(node_row.fragile)
         title = row.get_attribute("title")
         assert node_row.label in title and "Key phrases" in title  # provenance
+    # On the map, a weak offline name is written in italics, and the caption says so.
+    open_map(tab, "/?names=offline")
+    drawn = tab.page.evaluate("""() => Array.from(document.querySelectorAll(
+        '.st-key-map_chart .tm-label')).map(e => [e.dataset.key, e.classList.contains('tm-weak'),
+        getComputedStyle(e).fontStyle])""")
+    weak = {f"{r.level}:{r.id}": bool(r.weak_name) for r in nodes.itertuples()}
+    assert drawn and all((style == "italic") == cls == weak[key] for key, cls, style in drawn)
+    assert any(cls for _, cls, _ in drawn)
+    assert tab.page.get_by_text("names in italics are weak").count() > 0
+    open_map(tab)  # the model's names (every node has one here) are not judged: no italics
+    assert not tab.page.evaluate("() => document.querySelectorAll("
+                                 "'.st-key-map_chart .tm-label.tm-weak').length")
+    assert tab.page.get_by_text("names in italics are weak").count() == 0
 
 
 # --------------------------------------------------------------------------- filters

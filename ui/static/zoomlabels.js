@@ -69,7 +69,9 @@
       el.dataset.key = L.k;
       el.dataset.depth = String(L.d);
       el.style.cssText = `font:${weight} ${size}px ${ch.payload.font};color:${L.c};` +
-        `max-width:${WIDTH[Math.min(L.d, 3)]};visibility:hidden`;
+        `max-width:${WIDTH[Math.min(L.d, 3)]};visibility:hidden` +
+        (L.w ? ";font-style:italic" : ""); // a weak name: few of its papers use it
+      if (L.w) el.classList.add("tm-weak");
       layer.appendChild(el);
       return {L, el, i, w: 0, h: 0};
     });
