@@ -50,9 +50,11 @@ def model_installed(name: str) -> bool:
     return False
 
 
-def phrase_embedder(model: Mapping | str, *, cache_dir=None):
+def phrase_embedder(model: Mapping | str, *, cache_dir=None, dimension: int | None = None):
     """A function embedding short phrases with ``model`` (a manifest's ``model`` entry or a
     model name), loaded on its first call; None when the model is not installed here.
+    With ``dimension`` (the map's vectors'), a model giving vectors of another size is not
+    used (precomputed vectors that the named model did not make).
 
     Nothing is downloaded: without the model the names are judged by the vectors of the
     papers that use them (``label_layers(..., embed_phrases=None)``).
@@ -74,10 +76,16 @@ def phrase_embedder(model: Mapping | str, *, cache_dir=None):
     def embed(phrases: list[str]) -> np.ndarray | None:
         if not failed:
             try:
-                return embedder.encode(list(phrases), batch_size=256)
+                vectors = np.asarray(embedder.encode(list(phrases), batch_size=256))
             except (PipelineError, ImportError, OSError) as exc:
                 log.info("names without the map's model (%s)", exc)
                 failed.append(True)
+                return None
+            if dimension is None or vectors.shape[-1] == dimension:
+                return vectors
+            log.info("names without the map's model: %r gives %d-d vectors, the map's are "
+                     "%d-d", name, vectors.shape[-1], dimension)
+            failed.append(True)
         return None
 
     return embed

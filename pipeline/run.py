@@ -47,6 +47,7 @@ from .fitted import fitted_state
 from .hierarchy import Layers, build_layers
 from .ingest import read_papers
 from .label import Layer, label_layers
+from .phrase_model import phrase_embedder
 from .reduce import reduce
 from .stability import FRAGILE_BELOW
 from .terms import TermCounts, count_terms
@@ -181,11 +182,12 @@ class Embedded:
     embedder: Embedder | None = None  # None: precomputed vectors, no model loaded
 
     def embed_phrases(self) -> Callable[[list[str]], np.ndarray] | None:
-        """A function that embeds short strings with the build's own embedder (None when
-        the vectors were precomputed)."""
+        """A function that embeds short strings with the build's own embedder; for
+        precomputed vectors, with the model they name, loaded lazily if it is installed
+        here and gives vectors of their size (else None: names are judged without it)."""
         embedder = self.embedder
         if embedder is None:
-            return None
+            return phrase_embedder(self.model, dimension=int(self.vectors.shape[1]))
         return lambda phrases: np.asarray(embedder.encode(list(phrases)), dtype=np.float32)
 
 

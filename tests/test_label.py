@@ -202,3 +202,36 @@ def test_a_broad_node_whose_umbrella_is_weak_is_named_for_its_children():
         else:  # its umbrella is written as a field's name often enough this time
             assert name in FIELDS and not row.weak_name, row
     assert composite >= 1
+
+
+def test_precomputed_vectors_are_named_with_the_model_they_name(tmp_path, monkeypatch):
+    """A build from precomputed vectors has no embedder of its own: its names are judged
+    with the model the vectors name when it is installed and gives vectors of their size."""
+    import pipeline.phrase_model as phrase_model
+    from conftest import make_corpus
+
+    from pipeline import BuildConfig, build
+
+    asked: list[list[str]] = []
+
+    class Recording(FakeEmbedder):
+        def encode(self, texts, **kwargs):
+            asked.append(list(texts))
+            return super().encode(texts, **kwargs)
+
+    monkeypatch.setattr(phrase_model, "model_installed", lambda name: True)
+    monkeypatch.setattr(phrase_model, "_cheapest", lambda entry, cache_dir: Recording())
+    corpus = make_corpus(15)
+    corpus.to_csv(tmp_path / "p.csv", index=False)
+    texts = (corpus["title"] + ". " + corpus["abstract"]).tolist()
+    vectors = FakeEmbedder().encode(texts)  # 64-d, as the stand-in model gives
+    np.save(tmp_path / "v.npy", vectors)
+    config = BuildConfig()
+    config.embed.embeddings_path = str(tmp_path / "v.npy")
+    build([tmp_path / "p.csv"], tmp_path / "m", config, show_progress=False)
+    assert asked and all(". " not in phrase for batch in asked for phrase in batch)
+
+    asked.clear()  # vectors of another size: the model did not make them, names go without
+    np.save(tmp_path / "v.npy", np.hstack([vectors, vectors]))
+    build([tmp_path / "p.csv"], tmp_path / "m2", config, show_progress=False)
+    assert len(asked) == 1  # tried once, then not used
