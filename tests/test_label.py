@@ -207,9 +207,9 @@ def test_a_broad_node_whose_umbrella_is_weak_is_named_for_its_children():
 def test_precomputed_vectors_are_named_with_the_model_they_name(tmp_path, monkeypatch):
     """A build from precomputed vectors has no embedder of its own: its names are judged
     with the model the vectors name when it is installed and gives vectors of their size."""
-    import pipeline.phrase_model as phrase_model
     from conftest import make_corpus
 
+    import pipeline.phrase_model as phrase_model
     from pipeline import BuildConfig, build
 
     asked: list[list[str]] = []
