@@ -137,15 +137,17 @@ def run_build(args: argparse.Namespace) -> int:
                           show_progress=not args.quiet and sys.stderr.isatty())
     print(f"Map written to {topic_map.path}: {describe_counts(topic_map.manifest['counts'])}.")
     if llm is not None:
+        from .llm import Endpoint
         from .relabel import relabel_path
 
         try:
             named, report, written = relabel_path(topic_map.path, llm)
         except PipelineError as exc:
+            key = f" --api-key-env {llm.api_key_env}" if llm.api_key_env else ""
             print(f"error: the map is saved with its offline names, but naming it with "
                   f"{llm.model} failed: {exc}. Name it later with `python -m pipeline relabel "
-                  f"{topic_map.path} --llm-url {llm.url} --llm-model {llm.model}`",
-                  file=sys.stderr)
+                  f"{topic_map.path} --llm-url {Endpoint.parse(llm.url).display} "
+                  f"--llm-model {llm.model}{key}`", file=sys.stderr)
             return EXIT_USAGE
         cli_llm.show_names(named, report, written, model=llm.model)
     print(f"Look at it: streamlit run dashboard.py -- --map {topic_map.path}")

@@ -62,10 +62,12 @@ def llm_settings(args: argparse.Namespace):
             raise ConfigError(f"{option} must be 0 or more (got {value})")
     if not args.timeout > 0:
         raise ConfigError(f"--timeout must be more than 0 seconds (got {args.timeout})")
-    return RelabelSettings(
+    settings = RelabelSettings(
         url=args.llm_url, model=args.llm_model, api_key_env=args.api_key_env,
         levels=args.layer, max_calls=args.max_calls, timeout=args.timeout,
         retries=args.retries, cache_dir=args.cache_dir, use_cache=not args.no_cache)
+    settings.client()  # the URL, the model name and the key variable, checked now
+    return settings
 
 
 def add_llm_parser(commands: argparse._SubParsersAction) -> None:

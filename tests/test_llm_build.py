@@ -49,13 +49,17 @@ def test_build_names_the_map_with_the_model_at_once(tmp_path, server, capsys):
     assert "Named" in capsys.readouterr().out
 
 
-def test_build_with_the_server_down_keeps_the_offline_map_and_exits_2(tmp_path, capsys):
+def test_build_with_the_server_down_keeps_the_offline_map_and_exits_2(tmp_path, capsys,
+                                                                     monkeypatch):
+    monkeypatch.setenv("TOPICMAP_TEST_KEY", "sk-secret")
     with FakeLLM() as fake:
         url = fake.url  # a port nothing listens on once it is stopped
-    code, out = build(tmp_path, "--llm-url", url, "--llm-model", "m", "--retries", "0",
-                      "--timeout", "2")
+    code, out = build(tmp_path, "--llm-url", url + "?key=sk-in-url", "--llm-model", "m",
+                      "--retries", "0", "--timeout", "2", "--api-key-env", "TOPICMAP_TEST_KEY")
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "offline names" in err and "relabel" in err
+    assert "--api-key-env TOPICMAP_TEST_KEY" in err  # the hint is a command that works
+    assert "sk-in-url" not in err and "sk-secret" not in err
     topic_map = load_map(out)  # written, whole, with its offline names
     assert (topic_map.clusters["llm_label"] == "").all() and topic_map.clusters["label"].all()
 
@@ -65,6 +69,9 @@ def test_build_with_the_server_down_keeps_the_offline_map_and_exits_2(tmp_path, 
     (["--llm-model", "m"], "--llm-url"),
     (["--llm-url", "http://127.0.0.1:9/v1", "--llm-model", "m", "--max-calls", "-1"],
      "--max-calls"),
+    (["--llm-url", "ftp://127.0.0.1/v1", "--llm-model", "m"], "ftp"),
+    (["--llm-url", "http://127.0.0.1:9/v1", "--llm-model", "m", "--api-key-env",
+      "TOPICMAP_TEST_UNSET_KEY"], "TOPICMAP_TEST_UNSET_KEY"),
 ])
 def test_bad_llm_options_stop_the_build_before_it_starts(tmp_path, capsys, args, message):
     code, out = build(tmp_path, *args)
