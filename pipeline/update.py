@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 from .artifacts import DOCUMENT_COLUMNS, TopicMap, load_map, write_map
-from .assemble import attach_layers, grown_manifest, now
+from .assemble import attach_layers, grown_manifest, now, package_versions
 from .backends import embedder_for_update
 from .config import BuildConfig
 from .errors import InputError
@@ -59,6 +59,7 @@ from .fitted import add_term_counts, fitted_levels, fitted_parents, load_fitted,
 from .hierarchy import Layers, place_layers
 from .ingest import normalise_title, read_papers
 from .label import refresh_classes
+from .phrase_model import phrase_embedder
 from .placement import place
 from .run import STEPS, StepTimer, embed_papers, fit_map
 
@@ -274,7 +275,12 @@ def rebuild_map(map_path: Path | str, paths: Sequence[Path | str] = (), *,
     fitted_columns = ["x", "y", "probability", "outlier_score", "is_noise", *topic_map.levels]
     papers = documents.drop(columns=[c for c in fitted_columns if c in documents.columns])
     timer = StepTimer(STEPS)
-    refit = fit_map(papers, vectors, config, timer=timer)
+    embed_phrases = (
+        (lambda phrases: np.asarray(embedder.encode(list(phrases)), dtype=np.float32))
+        if embedder is not None else
+        phrase_embedder(topic_map.manifest.get("model", {}), cache_dir=cache_dir,
+                        dimension=int(vectors.shape[1])))  # names judged as a build's are
+    refit = fit_map(papers, vectors, config, timer=timer, embed_phrases=embed_phrases)
     created = now()
     manifest = grown_manifest(topic_map.manifest, refit.documents, refit.clusters,
                               inputs=report["inputs"], update={
@@ -284,6 +290,11 @@ def rebuild_map(map_path: Path | str, paths: Sequence[Path | str] = (), *,
     })
     manifest["created"] = created
     manifest["timings"] = dict(timer.timings, total=round(time.perf_counter() - started, 3))
+    manifest["versions"] = package_versions()
+    manifest.pop("engine", None)  # refitted here, on every paper
+    if manifest.pop("llm", None):
+        log.warning("the rebuilt map's topics are new: their names from a language model are "
+                    "gone; name them again with `python -m pipeline relabel %s ...`", map_path)
     rebuilt = TopicMap(refit.documents, refit.clusters, vectors, manifest,
                        fitted=refit.fitted_state())
     rebuilt.path = write_map(rebuilt, map_path)

@@ -101,3 +101,29 @@ def test_build_without_llm_options_asks_nothing(tmp_path, server):
     assert code == 0 and not server.requests
     assert (load_map(out).clusters["llm_label"] == "").all()
     shutil.rmtree(out)
+
+
+def test_rebuild_drops_stale_model_names_and_engine_and_names_with_the_model(
+        tmp_path, server, caplog, monkeypatch):
+    import pipeline.phrase_model as phrase_model
+    from pipeline.artifacts import write_manifest
+    from pipeline.update import rebuild_map
+
+    code, out = build(tmp_path, "--llm-url", server.url, "--llm-model", "fake-model")
+    assert code == 0
+    manifest = load_map(out).manifest
+    manifest["engine"] = {"name": "ray", "sample_size": 10}  # as a Ray build records
+    write_manifest(out, manifest)
+    asked: list[str] = []
+
+    class Recording(FakeEmbedder):
+        def encode(self, texts, **kwargs):
+            asked.extend(texts)
+            return super().encode(texts, **kwargs)
+
+    monkeypatch.setattr(phrase_model, "model_installed", lambda name: True)
+    monkeypatch.setattr(phrase_model, "_cheapest", lambda entry, cache_dir: Recording())
+    rebuilt = rebuild_map(out)
+    assert asked  # names judged with the map's model, as a build's are
+    assert "llm" not in rebuilt.manifest and "engine" not in rebuilt.manifest
+    assert (rebuilt.clusters["llm_label"] == "").all() and "relabel" in caplog.text
