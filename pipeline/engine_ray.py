@@ -307,16 +307,17 @@ class RayEngine:
         return Fit(coords, space, layers, n_sample)
 
     def count_terms(self, texts, *, max_ngram, n_fitted):
-        """The vocabulary from the sample; term counts per partition in Ray tasks."""
+        """The vocabulary and counts of the sample; the other papers' counts per partition
+        in Ray tasks."""
         ray = self.ray
-        vocabulary = count_terms(texts[:n_fitted], max_ngram=max_ngram).vocabulary
+        head = count_terms(texts[:n_fitted], max_ngram=max_ngram)
         remote_count = ray.remote(count_with_vocabulary)
-        vocab_ref = ray.put(vocabulary)
+        vocab_ref = ray.put(head.vocabulary)
         parts = ray.get([remote_count.remote(texts[s:s + PARTITION], vocab_ref, max_ngram)
-                         for s in range(0, len(texts), PARTITION)])
+                         for s in range(n_fitted, len(texts), PARTITION)])
         from scipy import sparse
 
-        return TermCounts(sparse.vstack(parts).tocsr(), vocabulary)
+        return TermCounts(sparse.vstack([head.matrix, *parts]).tocsr(), head.vocabulary)
 
     def describe(self):
         return {"name": "ray", "address": self.address or "local", "workers": self.workers,
