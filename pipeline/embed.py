@@ -31,7 +31,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .errors import InputError, PipelineError
+from .errors import InputError, PipelineError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class SentenceTransformerEmbedder:
                 self._st = SentenceTransformer(self.path, device=self.device)
             except Exception as exc:  # noqa: BLE001 - many causes, one message
                 raise PipelineError(
-                    f"cannot load embedding model {self.model!r} ({str(exc).splitlines()[0][:200]}); "
+                    f"cannot load embedding model {self.model!r} ({first_line(exc)}); "
                     "pass --model with a local sentence-transformers folder, or a model name "
                     "already in the local Hugging Face cache (nothing is downloaded)"
                 ) from None

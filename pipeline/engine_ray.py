@@ -59,7 +59,7 @@ from .embed import (
     lookup_cached,
     normalize_rows,
 )
-from .errors import PipelineError
+from .errors import PipelineError, first_line
 from .hierarchy import Layers, place_layers
 from .placement import place
 from .reduce import reduce
@@ -124,7 +124,7 @@ class RaySession:
                 ray.init(**options)
             except Exception as exc:  # noqa: BLE001 - connection and start-up failures
                 raise PipelineError(f"could not start or reach Ray "
-                                    f"({str(exc).splitlines()[0][:200]}); check --ray-address"
+                                    f"({first_line(exc)}); check --ray-address"
                                     ) from None
             self.started = True
         return ray

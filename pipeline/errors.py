@@ -22,3 +22,10 @@ class ConfigError(PipelineError):
 
 class MapFormatError(PipelineError):
     """A saved map is missing, corrupt, or written by another schema version."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (at most 200 characters), for our messages;
+    its type's name when it has no message."""
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .embed import _slug, default_cache_dir, resolve_model, transformer_folder, weights_digest
-from .errors import PipelineError
+from .errors import PipelineError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class OnnxEmbedder:
             session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001 - a corrupt cached graph: export again
             log.warning("cached ONNX graph %s is unusable (%s); exporting it again", path,
-                        str(exc).splitlines()[0][:200])
+                        first_line(exc))
             path.unlink(missing_ok=True)
             export_onnx(folder, path, quantized=self.quantized)
             session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -232,7 +232,7 @@ def _atomic(target: Path, write) -> None:
         if isinstance(exc, Exception) and not isinstance(exc, PipelineError):
             raise PipelineError(
                 f"could not prepare the ONNX graph of {target.parent.name} "
-                f"({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}); "
+                f"({first_line(exc)}); "
                 "use --backend torch"
             ) from None
         raise

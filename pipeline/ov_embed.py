@@ -54,7 +54,7 @@ import numpy as np
 
 from .atomic import atomic_folder
 from .embed import _slug, default_cache_dir, resolve_model, transformer_folder, weights_digest
-from .errors import PipelineError
+from .errors import PipelineError, first_line
 from .onnx_embed import (
     _available_cores,
     export_fp32_graph,
@@ -244,7 +244,7 @@ class OvInt8Embedder:
                                           config)
         except Exception as exc:  # noqa: BLE001 - a damaged cached model: make it again
             log.warning("cached OpenVINO model %s is unusable (%s); quantising it again",
-                        target, str(exc).splitlines()[0][:200] if str(exc) else exc)
+                        target, first_line(exc))
             shutil.rmtree(target, ignore_errors=True)
             quantize_to(folder, target, self.calibration(), self.settings, tokenizer)
             compiled = core.compile_model(core.read_model(str(target / "model.xml")), "CPU",
@@ -325,7 +325,7 @@ def quantize_to(folder: Path, target: Path, calibration: Sequence[str],
         raise
     except Exception as exc:  # noqa: BLE001 - many causes, one message
         raise PipelineError(f"could not quantise {folder.name} with OpenVINO/NNCF "
-                            f"({str(exc).splitlines()[0][:200] if str(exc) else exc!r}); "
+                            f"({first_line(exc)}); "
                             "use --backend torch") from None
     log.info("int8 model ready in %.1fs", time.perf_counter() - started)
     return target

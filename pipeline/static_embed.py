@@ -49,7 +49,7 @@ import numpy as np
 
 from .atomic import atomic_folder
 from .embed import _slug, default_cache_dir, resolve_model, transformer_folder, weights_digest
-from .errors import PipelineError
+from .errors import PipelineError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +232,7 @@ def distill_vectors(folder: Path, settings: DistillSettings, *, device: str | No
         model = AutoModel.from_pretrained(str(folder), local_files_only=True).eval()
     except Exception as exc:  # noqa: BLE001 - many causes, one message
         raise PipelineError(f"cannot load {folder} to distil it "
-                            f"({str(exc).splitlines()[0][:200]})") from None
+                            f"({first_line(exc)})") from None
     device = device or torch_device()
     model = model.to(device)
     tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))

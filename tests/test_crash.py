@@ -336,3 +336,13 @@ def test_manifest_without_hashes_is_refused(small_map, tmp_path):
     (out / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(MapFormatError, match="hash"):
         load_map(out)
+
+
+def test_first_line_of_any_exception_message():
+    """Our messages quote an exception's first line; one without a message gives its type
+    (an empty message once raised IndexError inside an except block)."""
+    from pipeline.errors import first_line
+
+    assert first_line(ValueError("bad shape\nmore detail")) == "bad shape"
+    assert first_line(OSError()) == "OSError"
+    assert first_line(RuntimeError("x" * 500)) == "x" * 200

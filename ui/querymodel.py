@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass, field
 
 from pipeline.embed import Embedder
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, first_line
 
 #: ``module:callable`` returning an Embedder, used instead of the map's model.
 #: For tests and load tests only; unset in production.
@@ -73,7 +73,7 @@ def load(model_name: str, dimension: int, backend: str = "") -> QueryModel:
     except PipelineError as exc:
         return QueryModel(model_name, error=str(exc))
     except Exception as exc:  # noqa: BLE001 - any failure to load means "unavailable"
-        first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        first = first_line(exc)
         return QueryModel(model_name, error=f"cannot load model {model_name!r} ({first})")
     if got != dimension:
         return QueryModel(model_name, error=(

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import IngestConfig
-from ..errors import InputError
+from ..errors import InputError, first_line  # noqa: F401 - readers import it here
 
 #: The standard columns a reader aims at (``pipeline.ingest`` finds them by name).
 CORE_COLUMNS = ["id", "title", "abstract", "year", "authors", "url"]
@@ -97,12 +97,6 @@ def open_text_stream(path: Path, newline: str | None = None) -> IO[str]:
         return open(path, encoding="utf-8-sig", newline=newline)
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message (at most 200 characters), for our messages."""
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
 
 
 # --------------------------------------------------------------------------- JSON
