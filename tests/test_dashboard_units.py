@@ -494,3 +494,28 @@ def test_levels_come_from_the_clusters_table():
     view = pd.DataFrame({"x": [0.0, 1.0, 2.0], "y": [0.0, 1.0, 2.0], "cluster": [0, 0, 1],
                          "layer_1": [0, 0, 0], "theme": [0, 0, 0]})
     assert label_positions(view, clusters, "layer_1")["label"].tolist() == ["ab"]
+
+
+def test_a_remapped_topic_is_shown_without_asking_only_for_the_map_it_was_made_from(
+        small_map, tmp_path, monkeypatch):
+    """A topic re-mapped once is shown again without asking; after the map is rebuilt, the
+    re-map is asked for again (it would run UMAP on the new map)."""
+    import shutil
+
+    import ui.loaders as loaders
+    from pipeline.artifacts import write_manifest
+
+    path = tmp_path / "small"
+    shutil.copytree(small_map, path)
+    monkeypatch.setattr(loaders, "map_papers", lambda base, embeddings, config: (
+        base.assign(x=0.0, y=0.0, cluster=0, theme=0), load_map(path).clusters))
+    monkeypatch.setattr(loaders, "build_assets", lambda documents, clusters: None)
+    theme = int(load_map(path).level("theme").sort_values("size").iloc[-1]["id"])
+    key = f"theme:{theme}"
+    assert not loaders.remapped_if_cached(path, key)
+    loaders.remapped(path, key)
+    assert loaders.remapped_if_cached(path, key)
+    manifest = load_map(path).manifest
+    manifest["rebuilt"] = True  # as a rebuild rewrites it
+    write_manifest(path, manifest)
+    assert not loaders.remapped_if_cached(path, key)

@@ -216,12 +216,13 @@ def remapped(path: Path | str, key: str) -> SubMap | None:
 
 
 def remapped_if_cached(path: Path | str, key: str) -> bool:
-    """Whether ``key`` was already re-mapped in this process (shown without asking)."""
+    """Whether ``key`` of the map as it is now (a rebuilt map is another) was already
+    re-mapped in this process (shown without asking)."""
     resolved = Path(path).resolve()
-    return (str(resolved), str(key)) in _REMAPPED
+    return (str(resolved), map_stamp(resolved), str(key)) in _REMAPPED
 
 
-_REMAPPED: set[tuple[str, str]] = set()
+_REMAPPED: set[tuple[str, tuple[int, int], str]] = set()
 
 
 @st.cache_resource(max_entries=48, show_spinner="Re-mapping these papers (once)…")
@@ -238,5 +239,5 @@ def _remapped(path: str, stamp: tuple[int, int], key: str) -> SubMap | None:
     embeddings = np.asarray(topic_map.embeddings[rows], dtype=np.float32)
     config = drill_config(topic_map.manifest, len(base))
     documents, clusters = map_papers(base, embeddings, config)
-    _REMAPPED.add((path, key))
+    _REMAPPED.add((path, stamp, key))
     return SubMap(documents, clusters, build_assets(documents, clusters), key)
