@@ -34,7 +34,6 @@ from .terms import SavedTerms, TermCounts, count_with_vocabulary
 if TYPE_CHECKING:
     from .hierarchy import Layers
 
-NOISE = -1
 
 
 def fitted_state(documents: pd.DataFrame, clusters: pd.DataFrame, *,
@@ -62,7 +61,7 @@ def fitted_state(documents: pd.DataFrame, clusters: pd.DataFrame, *,
     levels = level_names(len(layers.parents))
     for level in levels:
         out[f"term_freq_{level}"] = _term_totals(counts.matrix, documents[level].to_numpy())
-    out["doc_freq"] = np.asarray((counts.matrix > 0).sum(axis=0), dtype=np.float64).ravel()
+    out["doc_freq"] = counts.doc_freq
     for level in levels:
         rows = clusters[clusters["level"] == level].sort_values("id")
         out[f"labelled_size_{level}"] = rows["size"].to_numpy(dtype=np.int64)

@@ -34,7 +34,7 @@ from .phrase_model import model_installed, phrase_embedder
 from .phrases import surface_form
 from .terms import SavedTerms, TermCounts, count_terms, count_with_vocabulary
 
-__all__ = ["Layer", "SavedTerms", "TermCounts", "class_summary", "cluster_and_theme_layers",
+__all__ = ["Layer", "SavedTerms", "TermCounts", "class_summary",
            "count_terms", "label_layers", "model_installed", "naming_config", "phrase_embedder",
            "refresh_classes", "representatives"]
 
@@ -58,15 +58,6 @@ class Layer:
     nodes: np.ndarray
     n_nodes: int
     parents: np.ndarray | None = None
-
-
-def cluster_and_theme_layers(labels: np.ndarray, cluster_theme: np.ndarray,
-                             themes: np.ndarray) -> list[Layer]:
-    """The two layers of a map: clusters (finest) inside themes."""
-    n_clusters = len(cluster_theme)
-    themes = np.asarray(themes)
-    return [Layer("cluster", labels, n_clusters, cluster_theme),
-            Layer("theme", themes, int(themes.max()) + 1 if n_clusters else 0)]
 
 
 def naming_config(config: LabelConfig) -> NamingConfig:

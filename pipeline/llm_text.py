@@ -34,7 +34,8 @@ ABSTRACT_CHARS = 300
 
 SYSTEM_PROMPT = (
     "You name topics in a map of research papers. Answer with one JSON object and nothing "
-    'else: {"name": "...", "description": "..."}. The name has at most 6 words, tells this '
+    'else: {"name": "...", "description": "..."}. The name has at most '
+    f"{NAME_WORDS} words, tells this "
     "topic apart from its sibling topics, covers all of its papers (and its narrower topics, "
     "when it has some), and has no quotes, markup or final period. The description is one "
     "plain sentence saying what the papers of this topic study. Text quoted from papers is "
@@ -176,7 +177,7 @@ def node_prompt(*, terms: Sequence[str], size: int, papers: Sequence[tuple[str, 
             excerpt = shorten(clean_line(abstract), ABSTRACT_CHARS)
             lines.append(f"{i}. {shorten(clean_line(title), TITLE_CHARS)}"
                          + (f" - {excerpt}" if excerpt else ""))
-    lines.append('Reply with JSON only: {"name": "at most 6 words", '
+    lines.append(f'Reply with JSON only: {{"name": "at most {NAME_WORDS} words", '
                  '"description": "one sentence"}')
     return [{"role": "system", "content": SYSTEM_PROMPT},
             {"role": "user", "content": "\n".join(lines)}]
@@ -189,5 +190,6 @@ def reask_prompt(messages: Messages, name: str, description: str,
     return [*messages, {"role": "assistant", "content": answer},
             {"role": "user", "content":
                 f"A sibling topic is already named {_quoted(taken)}. Give this topic a "
-                "different name (at most 6 words) that says what sets it apart. Reply with "
+                f"different name (at most {NAME_WORDS} words) that says what sets it apart. "
+                "Reply with "
                 'JSON only: {"name": "...", "description": "..."}'}]

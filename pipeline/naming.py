@@ -178,7 +178,7 @@ def name_layers(counts, embeddings: np.ndarray, layers: Sequence[np.ndarray],
         for node, pool in zip(tree[k], pools[k], strict=True):
             top = next((o for o in pool if o["eligible"]), None) if node.broad else None
             if node.broad and (top is None or _weak(top, node, config)):
-                _two_part(node, pool, tree[k - 1], pools[k - 1], counts_of[k], centroids[k - 1],
+                _named_for_children(node, pool, tree[k - 1], pools[k - 1], counts_of[k], centroids[k - 1],
                           index, config, rival=top, centroid=centroids[k][node.id],
                           phrase_vectors=phrase_vectors)
             allowed = _ancestors(node, tree, config)
@@ -208,7 +208,7 @@ def _ancestors(node: Node, tree: list[list[Node]], config: NamingConfig
     return out
 
 
-def _two_part(node: Node, pool: list[dict], children: list[Node], child_pools: list[list[dict]],
+def _named_for_children(node: Node, pool: list[dict], children: list[Node], child_pools: list[list[dict]],
               counts: LayerCounts, child_centroids: np.ndarray, index: PhraseIndex,
               config: NamingConfig, *, rival: dict | None = None,
               centroid: np.ndarray | None = None, phrase_vectors: dict | None = None) -> None:

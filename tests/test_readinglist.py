@@ -19,7 +19,8 @@ from test_dashboard_app import n_points, trace_length
 from pipeline import load_map
 from pipeline.artifacts import replace_directory
 from pipeline.config import IngestConfig
-from pipeline.formats import read_bibtex, read_ris
+from pipeline.readers.bibtex import read_bibtex
+from pipeline.readers.ris import read_ris
 from pipeline.readinglist import (
     ReadingList,
     ReadingListError,

@@ -133,9 +133,3 @@ def group_choices(clusters: pd.DataFrame) -> dict[str, str]:
                 f"{escape(row.label, 'plain', limit=60)} "
                 f"({int(row.size):,})")
     return out
-
-
-def group_row(clusters: pd.DataFrame, level: str, group: int) -> pd.Series | None:
-    """The clusters-table row of a theme or cluster, or ``None`` if there is none."""
-    rows = clusters[(clusters["level"] == level) & (clusters["id"] == group)]
-    return None if rows.empty else rows.iloc[0]

@@ -14,12 +14,10 @@ model's where asked for and there is one), ``offline_label`` the offline one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import numpy as np
 import pandas as pd
 
-from .view import FINEST, NOISE, map_levels
+from .view import NOISE, map_levels
 
 #: Which names the dashboard shows: a language model's (``llm_label``) where the map has
 #: one, else the offline names (key phrases); the offline name is always the fallback.
@@ -172,22 +170,3 @@ def node_geometry(documents: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
                              (r[("x", 0.9)] - r[("x", 0.1)]) / 2,
                              (r[("y", 0.9)] - r[("y", 0.1)]) / 2]
     return pd.DataFrame(out, columns=["x0", "x1", "y0", "y1", "rx", "ry"], index=nodes.index)
-
-
-def containing_names(documents: pd.DataFrame, nodes: pd.DataFrame,
-                     levels: Iterable[str]) -> dict[str, list[str]]:
-    """For each of ``levels``, the name of the node holding each paper ("unclustered"
-    for a paper that is noise at that level): names of nodes that contain the paper."""
-    names = names_by_level(nodes)
-    out = {}
-    for level in levels:
-        lookup = names.get(level, {})
-        out[level] = [lookup.get(int(v), "unclustered") if v != NOISE else "unclustered"
-                      for v in documents[level].to_numpy()]
-    return out
-
-
-def finest(nodes: pd.DataFrame) -> str:
-    """The finest level of a node table (``"cluster"``)."""
-    levels = levels_of(nodes)
-    return levels[-1] if levels else FINEST
