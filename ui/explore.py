@@ -131,11 +131,12 @@ def explore(context: MapContext, slots: Slots, full: FullRun, label_mode: str) -
     forced = ([f"{BROADEST}:{t}" for t in filters.themes]
               + [f"{FINEST}:{c}" for c in filters.clusters] + ([focus] if focus else []))
     reveal = children(nodes, focus)["key"].tolist() if focus else []
+    state = view_state(docs, nodes, mask if filtered else None, focus=forced, mode=label_mode,
+                       counts=counts)  # the export's; the page adds what is on screen only
     with slots.overlay:
         overlay(CHART_KEY, assets.overlay,
-                {**view_state(docs, nodes, mask if filtered else None, focus=forced,
-                              reveal=reveal, mode=label_mode,
-                              zoom=st.session_state.get(ZOOM_KEY)),
+                {**state, "reveal": reveal, "zoom": dict(st.session_state.get(ZOOM_KEY) or {})
+                 or None,
                  "hits": hit_markers(docs, found, scores)},
                 key="view_overlay")
     tree_box = slots.tree
@@ -152,9 +153,7 @@ def explore(context: MapContext, slots: Slots, full: FullRun, label_mode: str) -
             st.subheader("Search results")
             papers_table(docs.iloc[found], assets, key="view_hits_table", scores=scores)
         _selection(context, mask)
-        take_it_away(view, assets, full.figure, name=context.name,
-                     overlay_state=view_state(docs, nodes, mask if filtered else None,
-                                              focus=forced, mode=label_mode))
+        take_it_away(view, assets, full.figure, name=context.name, overlay_state=state)
     set_focus(focus)
     if pending:
         wait_for_model(context)

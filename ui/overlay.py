@@ -102,15 +102,17 @@ def mask_bits(mask: np.ndarray | None) -> str | None:
 
 def view_state(documents: pd.DataFrame, nodes: pd.DataFrame, mask: np.ndarray | None, *,
                focus: Sequence[str] = (), reveal: Sequence[str] = (), mode: str = ZOOM_MODE,
-               zoom: Mapping | None = None) -> dict:
+               zoom: Mapping | None = None, counts: np.ndarray | None = None) -> dict:
     """The reader's side of the overlay: papers that pass, visible papers per node (in
     ``nodes``' order), names kept on the map (``focus`` keys), names shown whatever the
     zoom where there is room (``reveal``: the sub-topics of the topic in focus), the label
     mode (``"zoom"``, a level, or ``"none"``) and a one-off zoom
-    (``{"seq": n, "box": [x0, x1, y0, y1]}``)."""
+    (``{"seq": n, "box": [x0, x1, y0, y1]}``); ``counts``: the visible papers per node,
+    when the caller has them already."""
     bits = mask_bits(mask)
-    counts = None if bits is None else visible_counts(documents, nodes, mask).tolist()
-    return {"mask": bits, "counts": counts, "focus": list(focus), "reveal": list(reveal),
+    if bits is not None and counts is None:
+        counts = visible_counts(documents, nodes, mask)
+    return {"mask": bits, "counts": None if bits is None else counts.tolist(), "focus": list(focus), "reveal": list(reveal),
             "mode": mode, "zoom": dict(zoom) if zoom else None}
 
 
