@@ -204,9 +204,10 @@ def candidate(term: int, index: PhraseIndex, node: Node, counts: LayerCounts, co
     siblings = node.siblings
     sizes = counts.sizes
     contrast = 0.0
-    if siblings:
-        closest = (on[big] / sizes[big]).max() if len(big) else 0.0
-        contrast = 0.5 * on[siblings].sum() / max(sizes[siblings].sum(), 1) + 0.5 * closest
+    if siblings:  # as node_rates: with no sibling big enough, the pooled share stands in
+        pooled_share = on[siblings].sum() / max(sizes[siblings].sum(), 1)
+        closest = (on[big] / sizes[big]).max() if len(big) else pooled_share
+        contrast = 0.5 * pooled_share + 0.5 * closest
     share = float(on[node.id] / max(m, 1))
     word = index.rarest[term]
     key = str(index.vocabulary[term])

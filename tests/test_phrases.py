@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from pipeline.phrases import adjective_like, content_words, fold, phrase_keys, surface_form
 from pipeline.terms import count_terms, count_with_vocabulary, min_papers
@@ -74,3 +75,24 @@ def test_empty_or_stop_word_only_texts_give_an_empty_vocabulary():
     counts = count_terms(["the and of", "a an the"])
     assert counts.matrix.shape == (2, 0) and len(counts.vocabulary) == 0
     assert count_with_vocabulary(["x"], np.array([], dtype=str), 3).shape == (1, 0)
+
+
+def test_contrast_is_measured_alike_in_the_pool_and_for_one_candidate():
+    """With no sibling big enough to be 'the closest' (all under 5 papers), a candidate's
+    contrast uses the pooled share, as the pool's ranking does (it used 0 instead)."""
+    from pipeline.candidates import LayerCounts, PhraseIndex, candidate, node_rates
+    from pipeline.naming import NamingConfig, build_tree
+    from pipeline.terms import count_terms
+
+    texts = ["graph kernels for molecules"] * 4 + ["graph kernels and graph sampling"] * 3 \
+        + ["protein folding with graph kernels"] * 3
+    nodes = np.array([0] * 4 + [1] * 3 + [2] * 3)
+    index = PhraseIndex(count_terms(texts))
+    counts = LayerCounts.of(index, nodes, 3)
+    node = build_tree([nodes], [None], [3])[0][0]
+    rate, contrast, pooled, big = node_rates(node, counts)
+    assert not len(big)
+    term = int(np.flatnonzero(index.vocabulary == "graph kernel")[0])
+    record = candidate(term, index, node, counts, NamingConfig(), rate=rate, pooled=pooled,
+                       big=big)
+    assert record["C"] == pytest.approx(contrast[term])
