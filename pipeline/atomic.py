@@ -1,4 +1,5 @@
-"""Folders that appear whole or not at all (the models the embedders make once and cache)."""
+"""Files and folders that appear whole or not at all (cache entries, and the models the
+embedders make once and cache)."""
 
 from __future__ import annotations
 
@@ -26,3 +27,19 @@ def atomic_folder(target: Path, prefix: str = ".tmp-") -> Iterator[Path]:
         os.replace(tmp, target)
     except OSError:  # another process finished first: keep theirs
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_file(target: Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary file beside ``target`` to write (and fsync) in the block, renamed to
+    ``target`` when the block ends without an error, removed when it raises."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -20,7 +20,6 @@ import hashlib
 import logging
 import os
 import re
-import tempfile
 import time
 import uuid
 import zipfile
@@ -31,6 +30,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .atomic import atomic_file
 from .errors import InputError, PipelineError, first_line
 
 log = logging.getLogger(__name__)
@@ -279,18 +279,11 @@ class EmbeddingCache:
         """Add a shard atomically (temporary file, then rename)."""
         if not len(keys):
             return
-        self.dir.mkdir(parents=True, exist_ok=True)
         key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 16)
-        fd, tmp = tempfile.mkstemp(suffix=".tmp", dir=self.dir)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, keys=key_array, vectors=np.asarray(vectors, dtype=np.float32))
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.dir / f"{uuid.uuid4().hex}.npz")
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(self.dir / f"{uuid.uuid4().hex}.npz") as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, keys=key_array, vectors=np.asarray(vectors, dtype=np.float32))
+            handle.flush()
+            os.fsync(handle.fileno())
         index = self._load()
         for key, vector in zip(keys, vectors, strict=True):
             index[key] = vector

@@ -25,7 +25,6 @@ import json
 import logging
 import os
 import socket
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -35,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_file
 from .errors import PipelineError
 
 log = logging.getLogger(__name__)
@@ -263,13 +263,6 @@ class AnswerCache:
 
     def put(self, model: str, messages: Messages, content: str) -> None:
         """Store an answer atomically (a temporary file renamed into place)."""
-        path = self._path(self.key(model, messages))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"model": model, "content": content}, handle, ensure_ascii=False)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(self._path(self.key(model, messages))) as tmp, \
+                open(tmp, "w", encoding="utf-8") as handle:
+            json.dump({"model": model, "content": content}, handle, ensure_ascii=False)

@@ -17,13 +17,13 @@ import contextlib
 import json
 import logging
 import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_file
 from .embed import _slug, default_cache_dir, resolve_model, transformer_folder, weights_digest
 from .errors import PipelineError, first_line
 
@@ -222,13 +222,10 @@ def export_onnx(folder: Path, target: Path, *, quantized: bool) -> Path:
 
 
 def _atomic(target: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(suffix=".onnx.tmp", dir=target.parent)
-    os.close(fd)
     try:
-        write(Path(tmp))
-        os.replace(tmp, target)
+        with atomic_file(target, suffix=".onnx.tmp") as tmp:
+            write(tmp)
     except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, Exception) and not isinstance(exc, PipelineError):
             raise PipelineError(
                 f"could not prepare the ONNX graph of {target.parent.name} "
