@@ -288,8 +288,18 @@ def test_drill_down_reads_the_saved_layers_at_once(tab, map_path):
     assert "Re-mapping" not in tab.page.inner_text("body")
     kids = topic_map.level("layer_1")
     kids = kids[kids["parent"] == theme["id"]]
+    # Streamlit sends the page element by element: wait for the last sub-topic's button.
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    wanted = list(kids["llm_label"])
+    try:
+        tab.page.wait_for_function(
+            "names => { const main = document.querySelector(\"[data-testid='stMain']\");"
+            " return names.every(n => main.innerText.includes(n)); }", arg=wanted, timeout=WAIT)
+    except PlaywrightTimeout:
+        pass  # the assertion below says which names are missing
     body = tab.page.inner_text("[data-testid='stMain']")
-    assert all(label in body for label in kids["llm_label"])  # its sub-topics, named
+    assert [label for label in wanted if label not in body] == []  # its sub-topics, named
     assert "offline name" in body and theme["label"] in body  # provenance of the LLM name
     shot(tab, "drill")
     # No UMAP: the page is there as fast as any page (the bar, <= 2 s on the venue map, is
