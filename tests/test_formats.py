@@ -97,6 +97,19 @@ def test_bibtex_parses_to_plain_text(tmp_path):
     assert third["authors"] == "Min-Ji Lee"
 
 
+def test_bibtex_links_keep_their_percent_signs(tmp_path):
+    """Links are not LaTeX: "%" is part of the address, not a comment."""
+    text = (r"@article{a, title={50\% fewer steps}, abstract={We study diffusion bridges with fewer steps and show they converge.}, "
+            r"url={https://example.org/a%20b?q=1%2F2}, doi={10.1000/x%y}}" "\n"
+            r"@article{b, title={B}, abstract={Message passing networks predict molecular properties from atom graphs.}, "
+            r"url={\url{https://example.org/a\_b\%20c}}}" "\n")
+    rows = by_id(read_papers([write(tmp_path / "links.bib", text + BIBTEX)])[0])
+    assert rows["a"]["title"] == "50% fewer steps"  # prose is still decoded
+    assert rows["a"]["url"] == "https://example.org/a%20b?q=1%2F2"
+    assert rows["a"]["doi"] == "10.1000/x%y"
+    assert rows["b"]["url"] == "https://example.org/a_b%20c"
+
+
 def test_bibtex_gzip(tmp_path):
     path = tmp_path / "refs.bib.gz"
     path.write_bytes(gzip.compress(BIBTEX.encode()))

@@ -31,8 +31,7 @@ def read_bibtex(path: Path, config: IngestConfig) -> pd.DataFrame:
     text = read_text(path)
     if not text.strip():
         return pd.DataFrame(columns=BIB_COLUMNS)
-    stack = [mw.SeparateCoAuthors(), mw.SplitNameParts(),
-             mw.LatexDecodingMiddleware(decoder=latex_decoder())]
+    stack = [mw.SeparateCoAuthors(), mw.SplitNameParts(), _decoding_middleware()]
     splitter_log = logging.getLogger("bibtexparser.splitter")
     level = splitter_log.level
     splitter_log.setLevel(logging.CRITICAL)  # its messages are folded into ours below
@@ -60,6 +59,36 @@ def read_bibtex(path: Path, config: IngestConfig) -> pd.DataFrame:
         raise InputError(f"{path}: holds no BibTeX entries (expected @article{{key, title = "
                          "..., abstract = ...}} blocks); check that this is a .bib file")
     return pd.DataFrame([_bib_row(entry) for entry in library.entries], columns=BIB_COLUMNS)
+
+
+# Fields that hold links, not prose: LaTeX decoding would cut them at "%" (a comment).
+VERBATIM_FIELDS = frozenset({"url", "doi", "eprint"})
+_ESCAPED = re.compile(r"\\([%_&#$~])")
+_URL_MACRO = re.compile(r"^\\url\{(.*)\}$", re.DOTALL)
+
+
+def verbatim(value: str) -> str:
+    """A link field as written: ``\\url{...}`` unwrapped, ``\\%`` ``\\_`` ``\\&`` unescaped."""
+    value = value.strip()
+    match = _URL_MACRO.match(value)
+    return _ESCAPED.sub(r"\1", match.group(1) if match else value)
+
+
+def _decoding_middleware() -> Any:
+    """bibtexparser's LaTeX decoding for every field but the links (VERBATIM_FIELDS)."""
+    from bibtexparser import middlewares as mw
+
+    class DecodeProse(mw.LatexDecodingMiddleware):
+        def transform_entry(self, entry: Any, library: Any) -> Any:
+            links = {f.key: f.value for f in entry.fields
+                     if f.key.lower() in VERBATIM_FIELDS and isinstance(f.value, str)}
+            block = super().transform_entry(entry, library)
+            for f in entry.fields:
+                if f.key in links:
+                    f.value = verbatim(links[f.key])
+            return block
+
+    return DecodeProse(decoder=latex_decoder())
 
 
 @functools.lru_cache(maxsize=1)
