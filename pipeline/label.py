@@ -154,7 +154,7 @@ def _finer_level(clusters: pd.DataFrame, level: str) -> str | None:
 
 def _rename_one(c: int, *, clusters: pd.DataFrame, documents: pd.DataFrame, level: str,
                 finer: str | None, embeddings: np.ndarray, terms: SavedTerms,
-                config: LabelConfig) -> dict | None:
+                config: LabelConfig, embed_phrases: PhraseEmbedder | None) -> dict | None:
     """Name node ``c`` of ``level`` as a build would: from its papers, its children, and a
     seeded sample of its siblings' papers (counted over the saved vocabulary)."""
     rows = clusters[clusters["level"] == level]
@@ -181,7 +181,8 @@ def _rename_one(c: int, *, clusters: pd.DataFrame, documents: pd.DataFrame, leve
                         terms.vocabulary)
     records = name_layers(counts, embeddings[rows_used], layers, parents, texts=texts,
                           ids=documents["id"].to_numpy()[rows_used], config=naming_config(config),
-                          corpus=(terms.document_frequency, terms.n_documents))
+                          corpus=(terms.document_frequency, terms.n_documents),
+                          embed_phrases=embed_phrases)
     return records[-1][0]
 
 
@@ -197,12 +198,14 @@ def _relabelled(nodes: np.ndarray) -> np.ndarray:
 
 def refresh_classes(clusters: pd.DataFrame, documents: pd.DataFrame, embeddings: np.ndarray,
                     *, level: str, touched: Iterable[int], relabel: Callable[[int, int], bool],
-                    terms: SavedTerms, config: LabelConfig) -> dict[int, int]:
+                    terms: SavedTerms, config: LabelConfig,
+                    embed_phrases: PhraseEmbedder | None = None) -> dict[int, int]:
     """Bring the ``touched`` nodes of ``level`` up to date; the rest stay as they are.
 
     Every touched node gets its size, centre and representatives again. One for which
     ``relabel(node id, new size)`` is true (and when there is a vocabulary) is also
-    renamed as a build would name it, distinct from the level's other names. Edits
+    renamed as a build would name it (candidates judged with ``embed_phrases``, the map's
+    model, when given), distinct from the level's other names. Edits
     ``clusters`` in place; returns the renamed nodes with their sizes.
     """
     nodes = documents[level].to_numpy()
@@ -224,7 +227,8 @@ def refresh_classes(clusters: pd.DataFrame, documents: pd.DataFrame, embeddings:
         if not relabel(c, len(members)) or not len(terms.vocabulary):
             continue
         record = _rename_one(c, clusters=clusters, documents=documents, level=level,
-                             finer=finer, embeddings=embeddings, terms=terms, config=config)
+                             finer=finer, embeddings=embeddings, terms=terms, config=config,
+                             embed_phrases=embed_phrases)
         old = str(clusters.at[row, "label"])
         used.discard(old.casefold())
         label, weak = record["label"], record["weak_name"]

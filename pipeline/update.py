@@ -183,7 +183,9 @@ def update_map(map_path: Path | str, paths: Sequence[Path | str], *,
     fitted["cluster_space"] = np.vstack([fitted["cluster_space"], space]).astype(np.float32)
     relabelled = refresh_labels(documents, all_vectors, clusters, fitted, config,
                                 new_rows=np.arange(n_old, len(documents)),
-                                relabel_growth=relabel_growth)
+                                relabel_growth=relabel_growth,
+                                embed_phrases=names_embedder(topic_map, embedder,
+                                                             cache_dir=cache_dir))
 
     n_fitted = int(fitted["n_fitted"])
     advice = advise(unclustered / len(new), float(fitted["fitted_unclustered_share"]),
@@ -212,6 +214,16 @@ def update_map(map_path: Path | str, paths: Sequence[Path | str], *,
     return UpdateResult(updated, len(new), skipped, unclustered, relabelled, advice, seconds)
 
 
+def names_embedder(topic_map: TopicMap, embedder=None, *, cache_dir: Path | str | None = None):
+    """What embeds candidate names for ``topic_map``, as a build's are judged: ``embedder``
+    (the one that embedded the new papers) when given, else the map's own model if it is
+    installed here (loaded on first use), else None."""
+    if embedder is not None:
+        return lambda phrases: np.asarray(embedder.encode(list(phrases)), dtype=np.float32)
+    return phrase_embedder(topic_map.manifest.get("model", {}), cache_dir=cache_dir,
+                           dimension=int(topic_map.embeddings.shape[1]))
+
+
 def advise(new_noise_share: float, fitted_noise_share: float, added_since_fit: int,
            n_fitted: int) -> list[str]:
     """Reasons to rebuild, or an empty list. The noise shares are of papers in no finest
@@ -231,10 +243,12 @@ def advise(new_noise_share: float, fitted_noise_share: float, added_since_fit: i
 
 def refresh_labels(documents: pd.DataFrame, embeddings: np.ndarray, clusters: pd.DataFrame,
                    fitted: dict[str, np.ndarray], config: BuildConfig, *,
-                   new_rows: np.ndarray, relabel_growth: float) -> dict[str, list[int]]:
+                   new_rows: np.ndarray, relabel_growth: float,
+                   embed_phrases=None) -> dict[str, list[int]]:
     """Add the new papers' terms to the saved totals; refresh every class that got papers
-    and relabel those that grew by ``relabel_growth`` since they were last labelled.
-    Edits ``clusters`` and ``fitted`` in place; returns the relabelled classes per level."""
+    and relabel those that grew by ``relabel_growth`` since they were last labelled (their
+    candidate names judged with ``embed_phrases``, as a build's are). Edits ``clusters``
+    and ``fitted`` in place; returns the relabelled classes per level."""
     add_term_counts(fitted, documents.iloc[new_rows], max_ngram=config.label.max_ngram)
     relabelled: dict[str, list[int]] = {}
     for level in fitted_levels(fitted):
@@ -246,7 +260,7 @@ def refresh_labels(documents: pd.DataFrame, embeddings: np.ndarray, clusters: pd
         touched = sorted({int(c) for c in documents[level].to_numpy()[new_rows] if c >= 0})
         done = refresh_classes(clusters, documents, embeddings, level=level, touched=touched,
                                relabel=grew, terms=saved_terms(fitted, level, len(documents)),
-                               config=config.label)
+                               config=config.label, embed_phrases=embed_phrases)
         for c, size in done.items():
             labelled[c] = size
         fitted[f"labelled_size_{level}"] = labelled
@@ -275,12 +289,8 @@ def rebuild_map(map_path: Path | str, paths: Sequence[Path | str] = (), *,
     fitted_columns = ["x", "y", "probability", "outlier_score", "is_noise", *topic_map.levels]
     papers = documents.drop(columns=[c for c in fitted_columns if c in documents.columns])
     timer = StepTimer(STEPS)
-    embed_phrases = (
-        (lambda phrases: np.asarray(embedder.encode(list(phrases)), dtype=np.float32))
-        if embedder is not None else
-        phrase_embedder(topic_map.manifest.get("model", {}), cache_dir=cache_dir,
-                        dimension=int(vectors.shape[1])))  # names judged as a build's are
-    refit = fit_map(papers, vectors, config, timer=timer, embed_phrases=embed_phrases)
+    refit = fit_map(papers, vectors, config, timer=timer,
+                    embed_phrases=names_embedder(topic_map, embedder, cache_dir=cache_dir))
     created = now()
     manifest = grown_manifest(topic_map.manifest, refit.documents, refit.clusters,
                               inputs=report["inputs"], update={

@@ -127,6 +127,25 @@ def test_update_adds_papers_and_keeps_old_ones(map_copy, tmp_path, fake_backend)
     assert int(fitted["n_fitted"]) == n_old
 
 
+def test_update_judges_new_names_with_the_maps_model(map_copy, tmp_path):
+    """A topic an update renames is named as a build names it: its candidate names are
+    embedded with the map's model (here the embedder given for the new papers)."""
+    seen: list[str] = []
+
+    class Recorder(FakeEmbedder):
+        def encode(self, texts, **kwargs):
+            seen.extend(texts)
+            return super().encode(texts, **kwargs)
+
+    result = update_map(map_copy, [new_papers(tmp_path)], embedder=Recorder(),
+                        relabel_growth=0.0)
+    renamed = load_map(map_copy).level("cluster").set_index("id").loc[
+        result.relabelled["cluster"], "label"]
+    phrases = {text.casefold() for text in seen if ". " not in text}  # not papers
+    assert len(renamed) and phrases
+    assert any(label.casefold() in phrases for label in renamed)
+
+
 def test_update_skips_papers_already_in_the_map(map_copy, tmp_path, fake_backend):
     topic_map = load_map(map_copy)
     again = topic_map.documents[["id", "title", "abstract"]].head(5)
