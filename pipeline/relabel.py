@@ -20,7 +20,9 @@ are distinct and stable, so a node's prompt does not depend on the order of
 the calls and a rerun builds the same prompts: every answer comes from the cache.
 
 **Cost.** One call per node, plus at most one per node whose name repeats a
-sibling's (asked again once, then the offline name is kept). A dry pass over
+sibling's (asked again once, then the offline name is kept). A node with a
+single narrower topic (each theme of a one-layer map holds one cluster) takes
+that topic's name and description without a call. A dry pass over
 the cache first counts the calls needed; ``max_calls`` refuses to start a run
 that needs more, and a run never sends more than ``max_calls`` (re-asking stops
 first). Answers are cached as they arrive, so an interrupted run resumes free.
@@ -185,6 +187,11 @@ def name_nodes(clusters: pd.DataFrame, documents: pd.DataFrame, ask: Ask, *,
         answers = {}
         for row in rows:
             messages = _prompt(table, row, papers, finer, broader)
+            only = _only_child(table, row, finer, named=finer in levels)
+            if only is not None:  # the same topic with its fringe: its child's name, no call
+                answers[row] = (messages, table.at[only, "llm_label"],
+                                table.at[only, "llm_description"])
+                continue
             raw = ask(messages)
             answers[row] = (messages, *(parse_answer(raw) if raw is not None else ("", "")))
         for group in pd.Series(rows).groupby(table.loc[rows, "parent"].to_numpy()):
@@ -192,6 +199,18 @@ def name_nodes(clusters: pd.DataFrame, documents: pd.DataFrame, ask: Ask, *,
         if report is not None:
             report.nodes += len(rows)
     return table
+
+
+def _only_child(table: pd.DataFrame, row: int, finer: str | None, *,
+                named: bool) -> int | None:
+    """The row of the node's one narrower topic when it has exactly one, named in this run
+    (``named``) or by a model before; else None."""
+    if finer is None:
+        return None
+    inner = table.index[(table["level"] == finer) & (table["parent"] == table.at[row, "id"])]
+    if len(inner) != 1 or not (named or table.at[inner[0], "llm_label"]):
+        return None
+    return int(inner[0])
 
 
 def _settle_siblings(table: pd.DataFrame, rows: list[int], answers: dict, ask: Ask,

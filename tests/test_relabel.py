@@ -3,6 +3,7 @@ against a fake OpenAI-compatible server on 127.0.0.1 (issue #14). No network, no
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import subprocess
@@ -40,6 +41,24 @@ def _no_backoff_waits(monkeypatch):
     monkeypatch.setattr("pipeline.llm.time.sleep", lambda seconds: None)
 
 
+@pytest.fixture
+def layered(layers_map, tmp_path) -> Path:
+    """A private copy of the session's three-layer map (themes with several sub-topics)."""
+    return Path(shutil.copytree(layers_map, tmp_path / "maps" / "layers"))
+
+
+def asked(clusters: pd.DataFrame) -> int:
+    """The nodes a model is asked about: all but those with exactly one narrower topic,
+    which take that topic's name."""
+    order = level_order(clusters)
+    single = 0
+    for finer, level in itertools.pairwise(order):
+        children = clusters[clusters["level"] == finer].groupby("parent").size()
+        ids = clusters.loc[clusters["level"] == level, "id"]
+        single += int(ids.map(children).eq(1).sum())
+    return len(clusters) - single
+
+
 def hashes(path: Path) -> dict[str, str]:
     return {p.name: sha256_file(p) for p in sorted(path.iterdir())}
 
@@ -54,7 +73,7 @@ def test_relabel_names_every_node_with_one_request_each(a_map, server, capsys):
     assert relabel(a_map, server) == 0
     after = load_map(a_map)  # verifies every hash
     clusters = after.clusters
-    assert len(server.requests) == len(clusters)
+    assert len(server.requests) == asked(clusters) < len(clusters)  # one call per theme saved
     assert {r["path"] for r in server.requests} == {"/v1/chat/completions"}
     assert (clusters["label"] == before.clusters["label"]).all()  # the offline names stay
     assert (clusters["llm_label"] != "").all() and (clusters["llm_description"] != "").all()
@@ -67,20 +86,27 @@ def test_relabel_names_every_node_with_one_request_each(a_map, server, capsys):
     pd.testing.assert_frame_equal(after.documents, before.documents)
     assert after.manifest["files"]["fitted.npz"] == before.manifest["files"]["fitted.npz"]
     out = capsys.readouterr().out
-    assert f"{len(clusters)} calls" in out and "0 answers from the cache" in out
+    assert f"{asked(clusters)} calls" in out and "0 answers from the cache" in out
+    # Each theme of this one-layer map holds one cluster: it takes its cluster's name.
+    themes = clusters[clusters["level"] == "theme"].set_index("id")
+    for cluster in clusters[clusters["level"] == "cluster"].itertuples():
+        assert themes.loc[cluster.parent, "llm_label"] == cluster.llm_label
 
 
-def test_prompts_name_bottom_up_with_context(a_map, server):
-    relabel(a_map, server)
-    clusters = load_map(a_map).clusters
+def test_prompts_name_bottom_up_with_context(layered, server):
+    relabel(layered, server)
+    clusters = load_map(layered).clusters
+    assert len(server.requests) == asked(clusters)
     n_clusters = int((clusters["level"] == "cluster").sum())
     prompts = [user_text(r["body"]) for r in server.requests]
     assert all("broader topic" in p for p in prompts[:n_clusters])  # clusters first
-    assert all("narrower topics" in p for p in prompts[n_clusters:])  # then themes
-    theme0 = prompts[n_clusters]
-    children = clusters[(clusters["level"] == "cluster") & (clusters["parent"] == 0)]
+    assert all("narrower topics" in p for p in prompts[n_clusters:])  # then broader ones
+    finer = level_order(clusters)[0]
+    sizes = clusters[clusters["level"] == finer].groupby("parent").size()
+    first = min(i for i, n in sizes.items() if n > 1)  # the first one asked at that level
+    children = clusters[(clusters["level"] == finer) & (clusters["parent"] == first)]
     for name in children["llm_label"]:
-        assert f'"{name}"' in theme0  # a theme is named from its clusters' new names
+        assert f'"{name}"' in prompts[n_clusters]  # named from its children's new names
     first = clusters[(clusters["level"] == "cluster") & (clusters["id"] == 0)].iloc[0]
     assert key_phrases(server.requests[0]["body"])[:3] == list(first["terms"][:3])
     assert "Representative papers" in prompts[0]
@@ -107,7 +133,7 @@ def test_one_layer_only(a_map, server):
 
 def test_max_calls_refuses_to_start_and_says_how_many(a_map, server, capsys):
     before = hashes(a_map)
-    n = len(load_map(a_map).clusters)
+    n = asked(load_map(a_map).clusters)
     assert relabel(a_map, server, "--max-calls", "2") == 2
     err = capsys.readouterr().err
     assert f"needs {n} calls" in err and f"Raise --max-calls to {n}" in err
@@ -136,7 +162,7 @@ def test_stopped_server_exits_2_with_one_line_and_the_map_unchanged(a_map):
 
 
 def test_an_interrupted_run_resumes_from_the_cache(a_map, server, capsys):
-    n = len(load_map(a_map).clusters)
+    n = asked(load_map(a_map).clusters)
     before = hashes(a_map)
     healthy = server.reply
     answered = []
@@ -160,7 +186,7 @@ def test_429_then_success(a_map, server):
     server.script = [(429, {"error": {"message": "rate limited"}}, {"Retry-After": "1"})]
     assert relabel(a_map, server) == 0
     clusters = load_map(a_map).clusters
-    assert len(server.requests) == len(clusters) + 1
+    assert len(server.requests) == asked(clusters) + 1
     assert (clusters["llm_label"] != "").all()
 
 
@@ -190,7 +216,7 @@ def test_a_name_a_sibling_has_is_asked_again_once_then_dropped(a_map, server, ca
     groups = clusters.groupby(["level", "parent"])
     repeats = sum(len(g) - 1 for _, g in groups)
     assert repeats > 0
-    assert len(server.requests) == len(clusters) + repeats  # one retry per repeated name
+    assert len(server.requests) == asked(clusters) + repeats  # one retry per repeated name
     for _, siblings in groups:
         names = siblings.sort_values("id")["llm_label"].tolist()
         assert names[0] == "Same Name" and all(n == "" for n in names[1:])  # offline name
