@@ -110,6 +110,20 @@ def test_bibtex_links_keep_their_percent_signs(tmp_path):
     assert rows["b"]["url"] == "https://example.org/a_b%20c"
 
 
+def test_bibtex_export_reads_back_with_its_links(tmp_path):
+    from pipeline.export import to_bibtex
+
+    url = "https://example.org/a%20b?x=1&y=50%25_off#top"
+    frame = pd.DataFrame({"id": ["k1", "k2", "k3"], "title": ["50% fewer steps", "B", "C"],
+                          "abstract": ["Message passing networks predict molecular properties "
+                                       "from atom graphs."] * 3,
+                          "authors": [""] * 3, "year": [2020] * 3, "url": [url, "", ""]})
+    path = tmp_path / "out.bib"
+    path.write_text(to_bibtex(frame), encoding="utf-8")
+    rows = by_id(read_papers([path])[0])
+    assert rows["k1"]["url"] == url and rows["k1"]["title"] == "50% fewer steps"
+
+
 def test_bibtex_gzip(tmp_path):
     path = tmp_path / "refs.bib.gz"
     path.write_bytes(gzip.compress(BIBTEX.encode()))
