@@ -29,7 +29,7 @@ import pandas as pd
 
 from .artifacts import FITTED, TopicMap, level_names, sha256_file
 from .errors import MapFormatError
-from .terms import SavedTerms, TermCounts, count_with_vocabulary
+from .terms import SavedTerms, TermCounts, count_with_vocabulary, paper_texts
 
 if TYPE_CHECKING:
     from .hierarchy import Layers
@@ -84,8 +84,7 @@ def add_term_counts(fitted: dict[str, np.ndarray], papers: pd.DataFrame, *,
 
     ``papers`` are new rows of the documents table, with their nodes at every level.
     """
-    texts = (papers["title"] + ". " + papers["abstract"]).tolist()
-    counts = count_with_vocabulary(texts, vocabulary_of(fitted), max_ngram)
+    counts = count_with_vocabulary(paper_texts(papers), vocabulary_of(fitted), max_ngram)
     for level in fitted_levels(fitted):
         fitted[f"term_freq_{level}"] = fitted[f"term_freq_{level}"] + _term_totals(
             counts, papers[level].to_numpy())

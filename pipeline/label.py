@@ -32,7 +32,7 @@ from .config import LabelConfig
 from .naming import NamingConfig, PhraseEmbedder, name_layers
 from .phrase_model import model_installed, phrase_embedder
 from .phrases import surface_form
-from .terms import SavedTerms, TermCounts, count_terms, count_with_vocabulary
+from .terms import SavedTerms, TermCounts, count_terms, count_with_vocabulary, paper_texts
 
 __all__ = ["Layer", "SavedTerms", "TermCounts", "class_summary",
            "count_terms", "label_layers", "model_installed", "naming_config", "phrase_embedder",
@@ -88,10 +88,6 @@ def class_summary(members: np.ndarray, *, coords: np.ndarray, embeddings: np.nda
     }
 
 
-def _texts(documents: pd.DataFrame) -> list[str]:
-    return (documents["title"] + ". " + documents["abstract"]).tolist()
-
-
 def _row(record: dict, *, layer: int, level: str, members: np.ndarray, coords: np.ndarray,
          config: LabelConfig) -> dict:
     return {
@@ -123,7 +119,7 @@ def label_layers(documents: pd.DataFrame, embeddings: np.ndarray, counts: TermCo
     if embed_phrases is None and model is not None:
         embed_phrases = phrase_embedder(model)
     records = name_layers(counts, embeddings, [layer.nodes for layer in layers],
-                          [layer.parents for layer in layers], texts=_texts(documents),
+                          [layer.parents for layer in layers], texts=paper_texts(documents),
                           ids=documents["id"].to_numpy(), embed_phrases=embed_phrases,
                           config=naming_config(config),
                           n_nodes=[layer.n_nodes for layer in layers])
@@ -176,7 +172,7 @@ def _rename_one(c: int, *, clusters: pd.DataFrame, documents: pd.DataFrame, leve
         fine = _relabelled(children)
         parent_of_child = np.zeros(int(fine.max()) + 1 if (fine >= 0).any() else 0, dtype=int)
         layers, parents = [fine, top], [parent_of_child, None]
-    texts = _texts(documents.iloc[rows_used])
+    texts = paper_texts(documents.iloc[rows_used])
     counts = TermCounts(count_with_vocabulary(texts, terms.vocabulary, config.max_ngram),
                         terms.vocabulary)
     records = name_layers(counts, embeddings[rows_used], layers, parents, texts=texts,
@@ -233,7 +229,7 @@ def refresh_classes(clusters: pd.DataFrame, documents: pd.DataFrame, embeddings:
         used.discard(old.casefold())
         label, weak = record["label"], record["weak_name"]
         if label.casefold() in used:  # taken: the next candidate, as the build would
-            sample = _texts(documents.iloc[members[:400]])
+            sample = paper_texts(documents.iloc[members[:400]])
             label = next((form for form in (surface_form(t, sample) for t in record["terms"])
                           if form.casefold() not in used), old)
             weak = True

@@ -50,7 +50,7 @@ from .label import Layer, label_layers
 from .phrase_model import phrase_embedder
 from .reduce import reduce
 from .stability import FRAGILE_BELOW
-from .terms import TermCounts, count_terms
+from .terms import TermCounts, count_terms, paper_texts
 
 log = logging.getLogger("pipeline")
 
@@ -244,8 +244,7 @@ def fit_map(papers: pd.DataFrame, embeddings: np.ndarray, config: BuildConfig, *
 
     with timer.step("label", f"key phrases and representative papers of "
                              f"{sum(fit.layers.counts)} nodes in {len(fit.layers.counts)} layers"):
-        counts = engine.count_terms((documents["title"] + ". " + documents["abstract"]).tolist(),
-                                    max_ngram=config.label.max_ngram, n_fitted=fit.n_fitted)
+        counts = engine.count_terms(paper_texts(documents), max_ngram=config.label.max_ngram, n_fitted=fit.n_fitted)
         labelled = label_nodes(documents, embeddings, counts, fit.layers, config,
                                embed_phrases=embed_phrases)
         clusters = node_table(labelled, fit.layers)

@@ -58,6 +58,12 @@ class SavedTerms:
     n_documents: int
 
 
+def paper_texts(papers) -> list[str]:
+    """The text whose phrases are counted for each paper (a frame with ``title`` and
+    ``abstract``): ``title + ". " + abstract``."""
+    return (papers["title"] + ". " + papers["abstract"]).tolist()
+
+
 def min_papers(n: int) -> int:
     """Papers a phrase needs to enter the vocabulary: 1 under 200 papers, 2 under 5,000,
     then 3 (no node name rests on fewer)."""

@@ -114,10 +114,10 @@ def name_layers_now(documents: pd.DataFrame, embeddings: np.ndarray, layers, mod
     their weak flags, and the seconds it took (phrase counts included)."""
     from pipeline.config import LabelConfig
     from pipeline.label import Layer, label_layers, phrase_embedder
-    from pipeline.terms import count_terms
+    from pipeline.terms import count_terms, paper_texts
 
     started = time.perf_counter()
-    counts = count_terms((documents["title"] + ". " + documents["abstract"]).tolist())
+    counts = count_terms(paper_texts(documents))
     table = label_layers(documents, embeddings, counts,
                          [Layer(level, nodes, int(nodes.max()) + 1, parents)
                           for level, nodes, parents in layers], LabelConfig(),
@@ -166,11 +166,12 @@ def measure(topic_map, corpus: Corpus, *, layers_npz: Path | None = None,
     """Every layer of a map, measured (see the module's docstring)."""
     from pipeline.label import phrase_embedder
     from pipeline.metrics import WordUsage, layer_scores, name_scores
+    from pipeline.terms import paper_texts
 
     documents, clusters = topic_map.documents, topic_map.clusters
     embeddings = np.asarray(topic_map.embeddings, dtype=np.float32)
     model = topic_map.manifest.get("model", {})
-    texts = (documents["title"] + ". " + documents["abstract"]).tolist()
+    texts = paper_texts(documents)
     reference = documents[corpus.label].to_numpy() if corpus.label in documents.columns \
         else None
     label_seconds = topic_map.manifest.get("timings", {}).get("label")
