@@ -16,8 +16,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -218,19 +218,39 @@ class Tab:
     def close(self) -> None:
         self.page.close()
 
+    def shot(self, name: str) -> None:
+        """A screenshot of the page as ``test-artifacts/<name>.png``."""
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def loads_nothing_external(tab: Tab) -> None:
+    assert tab.external_requests() == []  # icons, fonts and scripts come from the app
+
+
+@contextmanager
+def opened(browser, url: str, *, check: Callable[[Tab], None] | None = None,
+           ) -> Iterator[Tab]:
+    """A tab on ``url``; ``check`` runs on it after the test, and the tab is always closed."""
+    tab = Tab(browser, url)
+    try:
+        yield tab
+        if check is not None:
+            check(tab)
+    finally:
+        tab.close()
+
 
 @pytest.fixture
 def tab(browser, small_server):
-    page = Tab(browser, small_server.url)
-    yield page
-    page.close()
+    with opened(browser, small_server.url) as page:
+        yield page
 
 
 @pytest.fixture
 def hostile_tab(browser, hostile_server):
-    page = Tab(browser, hostile_server.url)
-    yield page
-    page.close()
+    with opened(browser, hostile_server.url) as page:
+        yield page
 
 
 # --------------------------------------------------------------------------- the map

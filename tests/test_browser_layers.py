@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import with_llm_names
-from test_browser import ARTIFACTS, Tab, serve
+from test_browser import Tab, loads_nothing_external, opened, serve
 
 from pipeline import load_map
 
@@ -86,16 +86,13 @@ def server(map_path, tmp_path_factory, browser):
 
 @pytest.fixture
 def tab(browser, server):
-    page = Tab(browser, server.url)
-    page.reruns = Reruns(page.page)
-    yield page
-    assert page.external_requests() == []
-    page.close()
+    with opened(browser, server.url, check=loads_nothing_external) as page:
+        page.reruns = Reruns(page.page)
+        yield page
 
 
 def shot(tab: Tab, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    tab.page.screenshot(path=str(ARTIFACTS / f"layers-{name}.png"))
+    tab.shot(f"layers-{name}")
 
 
 def open_map(tab: Tab, path: str = "/") -> None:
@@ -365,8 +362,7 @@ def test_the_exported_map_names_follow_the_zoom_offline(tab, map_path, tmp_path)
                                        f"layer_1:{middle['id']}")
         offline.page.evaluate(QUARTER_JS.replace(GD, gd), anchor)
         offline.page.wait_for_function(f"() => Number({gd}.dataset.tmFiner) > 0", timeout=5_000)
-        ARTIFACTS.mkdir(exist_ok=True)
-        offline.page.screenshot(path=str(ARTIFACTS / "layers-export-zoomed.png"))
+        offline.shot("layers-export-zoomed")
         assert [u for u in offline.requests if not u.startswith(("file:", "data:", "blob:"))] \
             == []
         assert offline.dialogs == []

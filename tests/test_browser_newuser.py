@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import FakeEmbedder, make_corpus
-from test_browser import ARTIFACTS, Tab, serve
+from test_browser import ARTIFACTS, Tab, loads_nothing_external, opened, serve
 
 from pipeline import BuildConfig, build, load_map
 from ui.figures import map_figure, standalone_html
@@ -59,15 +59,12 @@ def server(newuser_map, tmp_path_factory, browser):
 
 @pytest.fixture
 def tab(browser, server):
-    page = Tab(browser, server.url)
-    yield page
-    assert page.external_requests() == []  # icons and fonts come from the app
-    page.close()
+    with opened(browser, server.url, check=loads_nothing_external) as page:
+        yield page
 
 
 def shot(tab: Tab, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    tab.page.screenshot(path=str(ARTIFACTS / f"issue13-{name}.png"))
+    tab.shot(f"issue13-{name}")
 
 
 def goto(tab: Tab, path: str, text: str) -> None:

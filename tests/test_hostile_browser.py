@@ -32,6 +32,7 @@ from test_browser import (
     SHOWN_JS,
     SPECIAL_TRACES,
     Tab,
+    opened,
     serve,
 )
 from test_browser import (
@@ -93,12 +94,8 @@ def server(hostile_maps, tmp_path_factory, browser):
 
 @pytest.fixture
 def tab(browser, server):
-    page = Tab(browser, server.url)
-    yield page
-    try:
-        assert_inert(page)
-    finally:
-        page.close()
+    with opened(browser, server.url, check=assert_inert) as page:
+        yield page
 
 
 @pytest.fixture(scope="module")
