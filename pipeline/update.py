@@ -61,7 +61,7 @@ from .ingest import normalise_title, read_papers
 from .label import refresh_classes
 from .phrase_model import phrase_embedder
 from .placement import place
-from .run import STEPS, StepTimer, embed_papers, fit_map
+from .run import STEPS, Embedded, StepTimer, embed_papers, fit_map
 
 log = logging.getLogger("pipeline")
 
@@ -91,8 +91,9 @@ class UpdateResult:
 def read_new_papers(paths: Sequence[Path | str], topic_map: TopicMap, config: BuildConfig, *,
                     embeddings_path: Path | str | None = None, embedder=None,
                     cache_dir: Path | str | None = None, use_cache: bool = True,
-                    show_progress: bool = False) -> tuple[pd.DataFrame, np.ndarray, dict, int]:
-    """New papers not already in the map, their vectors, the ingest report, duplicates."""
+                    show_progress: bool = False) -> tuple[pd.DataFrame, Embedded, dict, int]:
+    """New papers not already in the map, their vectors (with the embedder that made them),
+    the ingest report, duplicates."""
     papers, report = read_papers(paths, config.ingest)
     old = topic_map.documents
     old_titles = set(old["title"].map(normalise_title)) - {""}
@@ -117,20 +118,21 @@ def read_new_papers(paths: Sequence[Path | str], topic_map: TopicMap, config: Bu
     papers["id"] = fresh
     dimension = int(topic_map.embeddings.shape[1])
     if not len(papers):
-        return papers.drop(columns="_row"), np.zeros((0, dimension), np.float32), \
-            report.__dict__, skipped
+        return papers.drop(columns="_row"), Embedded(np.zeros((0, dimension), np.float32), 0,
+                                                     {}, embedder), report.__dict__, skipped
     embed_config = dataclasses.replace(config.embed, embeddings_path=embeddings_path,
                                        use_cache=use_cache)
     if embedder is None and not embeddings_path:  # a fast map: its own tuned table
         embedder = embedder_for_update(topic_map.manifest.get("model"), cache_dir=cache_dir)
-    vectors = embed_papers(papers, embed_config, n_read=report.read, embedder=embedder,
-                           cache_dir=cache_dir, show_progress=show_progress).vectors
+    embedded = embed_papers(papers, embed_config, n_read=report.read, embedder=embedder,
+                            cache_dir=cache_dir, show_progress=show_progress)
+    vectors = embedded.vectors
     if vectors.shape[1] != dimension:
         raise InputError(
             f"the new papers' vectors have {vectors.shape[1]} dimensions but the map's have "
             f"{dimension}; embed them with the map's model ({topic_map.model_name})"
         )
-    return papers.drop(columns="_row"), vectors, report.__dict__, skipped
+    return papers.drop(columns="_row"), embedded, report.__dict__, skipped
 
 
 def update_map(map_path: Path | str, paths: Sequence[Path | str], *,
@@ -143,9 +145,10 @@ def update_map(map_path: Path | str, paths: Sequence[Path | str], *,
     topic_map = load_map(map_path, mmap=False)
     fitted = load_fitted(topic_map)
     config = BuildConfig.from_dict(topic_map.manifest["config"])
-    papers, vectors, report, skipped = read_new_papers(
+    papers, embedded, report, skipped = read_new_papers(
         paths, topic_map, config, embeddings_path=embeddings_path, embedder=embedder,
         cache_dir=cache_dir, use_cache=use_cache, show_progress=show_progress)
+    vectors = embedded.vectors
     if not len(papers):
         return UpdateResult(topic_map, 0, skipped, 0,
                             advice=["every paper in the input is already in the map"],
@@ -184,7 +187,7 @@ def update_map(map_path: Path | str, paths: Sequence[Path | str], *,
     relabelled = refresh_labels(documents, all_vectors, clusters, fitted, config,
                                 new_rows=np.arange(n_old, len(documents)),
                                 relabel_growth=relabel_growth,
-                                embed_phrases=names_embedder(topic_map, embedder,
+                                embed_phrases=names_embedder(topic_map, embedded.embedder,
                                                              cache_dir=cache_dir))
 
     n_fitted = int(fitted["n_fitted"])
@@ -216,8 +219,8 @@ def update_map(map_path: Path | str, paths: Sequence[Path | str], *,
 
 def names_embedder(topic_map: TopicMap, embedder=None, *, cache_dir: Path | str | None = None):
     """What embeds candidate names for ``topic_map``, as a build's are judged: ``embedder``
-    (the one that embedded the new papers) when given, else the map's own model if it is
-    installed here (loaded on first use), else None."""
+    (the one that embedded the new papers, already loaded) when there is one, else the
+    map's own model if it is installed here (loaded on first use), else None."""
     if embedder is not None:
         return lambda phrases: np.asarray(embedder.encode(list(phrases)), dtype=np.float32)
     return phrase_embedder(topic_map.manifest.get("model", {}), cache_dir=cache_dir,
@@ -281,11 +284,12 @@ def rebuild_map(map_path: Path | str, paths: Sequence[Path | str] = (), *,
     report: dict = {"inputs": []}
     skipped = 0
     if paths:
-        papers, new_vectors, report, skipped = read_new_papers(
+        papers, embedded, report, skipped = read_new_papers(
             paths, topic_map, config, embeddings_path=embeddings_path, embedder=embedder,
             cache_dir=cache_dir, use_cache=use_cache, show_progress=show_progress)
         documents = pd.concat([documents, papers], ignore_index=True)
-        vectors = np.vstack([vectors, new_vectors])
+        vectors = np.vstack([vectors, embedded.vectors])
+        embedder = embedded.embedder or embedder  # the one that embedded the new papers
     fitted_columns = ["x", "y", "probability", "outlier_score", "is_noise", *topic_map.levels]
     papers = documents.drop(columns=[c for c in fitted_columns if c in documents.columns])
     timer = StepTimer(STEPS)
