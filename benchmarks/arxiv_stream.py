@@ -3,7 +3,7 @@
 Generates a synthetic snapshot shaped like ``arxiv-metadata-oai-snapshot.json``
 (one JSON object per line, the real keys, a realistic spread of categories and
 dates, abstracts of 400-1,600 characters) in a temporary folder, then reads it
-with ``pipeline.ingest.read_papers`` in a fresh subprocess per filter and reports
+with ``pipeline.ingest.clean.read_papers`` in a fresh subprocess per filter and reports
 that subprocess's peak resident memory (``ru_maxrss`` of the child, the same
 number ``/usr/bin/time -v`` prints as "Maximum resident set size"). The file is
 deleted afterwards.
@@ -47,7 +47,7 @@ PROBE = """
 import json, resource, sys, time
 from pathlib import Path
 from pipeline.config import IngestConfig
-from pipeline.ingest import read_papers
+from pipeline.ingest.clean import read_papers
 baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 config = IngestConfig(**json.loads(sys.argv[2]))
 start = time.perf_counter()

@@ -93,8 +93,8 @@ def build(source: Path, out: Path, cache: Path) -> dict:
 def check(out: Path, n: int) -> dict:
     """kNN@10 agreement of the map's vectors with torch float32 on ``n`` random papers."""
     from pipeline import load_map
-    from pipeline.embed import SentenceTransformerEmbedder, document_texts
-    from pipeline.metrics import knn_agreement, mean_cosine
+    from pipeline.bench.metrics import knn_agreement, mean_cosine
+    from pipeline.embed.base import SentenceTransformerEmbedder, document_texts
 
     topic_map = load_map(out)
     docs = topic_map.documents

@@ -23,13 +23,13 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.backends import _teacher_vectors, make_embedder  # noqa: E402
 from pipeline.bench.measure import draw  # noqa: E402
+from pipeline.bench.metrics import knn_agreement  # noqa: E402
 from pipeline.config import EmbedConfig  # noqa: E402
-from pipeline.embed import document_texts  # noqa: E402
-from pipeline.fast_tune import TunedStaticEmbedder, TuneSettings, pick_sample, tune  # noqa: E402
-from pipeline.metrics import knn_agreement  # noqa: E402
-from pipeline.static_embed import StaticEmbedder  # noqa: E402
+from pipeline.embed.base import document_texts  # noqa: E402
+from pipeline.embed.fast_tune import TunedStaticEmbedder, TuneSettings, pick_sample, tune  # noqa: E402
+from pipeline.embed.registry import _teacher_vectors, make_embedder  # noqa: E402
+from pipeline.embed.static import StaticEmbedder  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 CACHE = Path(os.environ.get("TOPICMAP_CACHE", "/tmp/topicmap-fast-tune"))

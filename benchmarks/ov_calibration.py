@@ -24,9 +24,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from pipeline.bench.measure import draw  # noqa: E402
-from pipeline.embed import SentenceTransformerEmbedder, document_texts  # noqa: E402
-from pipeline.metrics import knn_agreement, mean_cosine  # noqa: E402
-from pipeline.ov_embed import OvInt8Embedder  # noqa: E402
+from pipeline.bench.metrics import knn_agreement, mean_cosine  # noqa: E402
+from pipeline.embed.base import SentenceTransformerEmbedder, document_texts  # noqa: E402
+from pipeline.embed.openvino import OvInt8Embedder  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 CACHE = Path(os.environ.get("TOPICMAP_CACHE", "/tmp/topicmap-ov-calibration"))
@@ -39,7 +39,7 @@ def log(message: str) -> None:
 
 def map_nmi(vectors: np.ndarray, texts: list[str], labels) -> tuple[float, float]:
     from pipeline import BuildConfig, map_papers
-    from pipeline.metrics import partition_scores
+    from pipeline.bench.metrics import partition_scores
 
     docs = pd.DataFrame({"id": [f"p{i}" for i in range(len(texts))],
                          "title": [t.split(". ")[0] for t in texts], "abstract": texts,

@@ -35,11 +35,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipeline import BuildConfig  # noqa: E402
-from pipeline.embed import SentenceTransformerEmbedder, document_texts  # noqa: E402
-from pipeline.ingest import read_papers  # noqa: E402
-from pipeline.metrics import knn_agreement, partition_scores, reassigned_scores  # noqa: E402
-from pipeline.run import fit_map  # noqa: E402
-from pipeline.static_embed import StaticEmbedder  # noqa: E402
+from pipeline.bench.metrics import knn_agreement, partition_scores, reassigned_scores  # noqa: E402
+from pipeline.embed.base import SentenceTransformerEmbedder, document_texts  # noqa: E402
+from pipeline.embed.static import StaticEmbedder  # noqa: E402
+from pipeline.engines.recipe import fit_map  # noqa: E402
+from pipeline.ingest.clean import read_papers  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 CSV = DATA / "cs_venues_balanced.csv.gz"
@@ -109,7 +109,7 @@ def main() -> int:
     result["static"]["papers_per_s_on_sample"] = round(static_sample_rate, 1)
     result["ratio_static_vs_torch_fp32"] = round(static_sample_rate / torch_rate, 1)
     if args.onnx:
-        from pipeline.backends import OnnxEmbedder
+        from pipeline.embed.registry import OnnxEmbedder
 
         _, onnx_rate = rate(OnnxEmbedder("default", quantized=True), sample_texts)
         result["onnx_int8"] = {"papers_per_s": round(onnx_rate, 2)}

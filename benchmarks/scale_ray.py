@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipeline import BuildConfig, build  # noqa: E402
-from pipeline.engine_ray import build_ray, ray_available  # noqa: E402
-from pipeline.metrics import partition_scores  # noqa: E402
+from pipeline.bench.metrics import partition_scores  # noqa: E402
+from pipeline.engines.ray import build_ray, ray_available  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 CSV = DATA / "cs_venues_balanced.csv.gz"

@@ -7,7 +7,7 @@ corpus). So this script maps a **seeded sample of the full corpus, stratified
 by year and field** (each (year, field) cell gets its share of the full corpus,
 drawn from the papers that have vectors; a cell short of papers gives what it
 has, and the distance to the full corpus's mix is printed), builds a map of it
-with the precomputed all-MiniLM-L6-v2 vectors, and runs ``pipeline.trends`` on
+with the precomputed all-MiniLM-L6-v2 vectors, and runs ``pipeline.review.trends`` on
 it with the default rule, over all the corpus's years.
 
     nice .venv/bin/python benchmarks/trends_cs_venues.py [--n 4000] [--seed 0] [--keep DIR]
@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipeline import BuildConfig, build  # noqa: E402
-from pipeline.trends import TrendRule, format_table, theme_trends  # noqa: E402
+from pipeline.review.trends import TrendRule, format_table, theme_trends  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 ALL = DATA / "cs_venues_all.jsonl.gz"

@@ -1,7 +1,7 @@
 """Themes over time: each theme's share of the papers per year, emerging and declining themes.
 
 Click a point of a line to show that theme alone on the map below; the year
-slider filters both. The rule is ``pipeline.trends``' (stated on the page).
+slider filters both. The rule is ``pipeline.review.trends``' (stated on the page).
 """
 
 from __future__ import annotations

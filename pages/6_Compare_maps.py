@@ -2,7 +2,7 @@
 
 The current map is compared with another map from the maps folder (built
 from the same papers with other settings, or an older build). Clusters are
-matched by shared papers; the rule is ``pipeline.compare``'s.
+matched by shared papers; the rule is ``pipeline.review.compare``'s.
 """
 
 from __future__ import annotations

@@ -7,10 +7,11 @@ Public API::
     topic_map = load_map("maps/papers")
 """
 
-from .artifacts import SCHEMA_VERSION, TopicMap, list_maps, load_map
+from pipeline.engines.recipe import build, map_papers
+from pipeline.mapdir.store import SCHEMA_VERSION, TopicMap, list_maps, load_map
+
 from .config import BuildConfig, ClusterConfig, EmbedConfig, IngestConfig, LabelConfig, ReduceConfig
 from .errors import ConfigError, InputError, MapFormatError, PipelineError
-from .run import build, map_papers
 
 __all__ = [
     "SCHEMA_VERSION", "BuildConfig", "ClusterConfig", "ConfigError", "EmbedConfig",

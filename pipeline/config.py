@@ -12,7 +12,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from .backends import DEFAULT_BACKEND, check_backend
+from pipeline.embed.registry import DEFAULT_BACKEND, check_backend
+
 from .errors import ConfigError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -44,7 +45,7 @@ class EmbedConfig:
     embeddings_path: str | None = None  # precomputed .npy, row-aligned with the input
     use_cache: bool = True
     device: str | None = None  # None: CUDA when available, else CPU
-    # How the model runs: a name in pipeline.backends.BACKENDS (auto: torch-bf16 where the
+    # How the model runs: a name in pipeline.embed.registry.BACKENDS (auto: torch-bf16 where the
     # CPU has bfloat16 instructions, else torch).
     backend: str = DEFAULT_BACKEND
 
@@ -72,7 +73,7 @@ class ReduceConfig:
 
 @dataclass
 class ClusterConfig:
-    """The finest layer's HDBSCAN settings (``pipeline.cluster``); ``None``: the defaults,
+    """The finest layer's HDBSCAN settings (``pipeline.fit.cluster``); ``None``: the defaults,
     0.35 * sqrt(n) papers (at least 3) and min_samples 5."""
 
     min_cluster_size: int | None = None
@@ -89,7 +90,7 @@ class LabelConfig:
     max_ngram: int = 3
     n_representatives: int = 5
     diversity: float = 0.3
-    # Nodes of the broadest layer (pipeline.hierarchy); None: the largest jump in Ward merge
+    # Nodes of the broadest layer (pipeline.fit.layers); None: the largest jump in Ward merge
     # height between 4 and min(10, finest clusters / 2).
     n_themes: int | None = None
 

@@ -166,7 +166,7 @@ def with_llm_names(map_path: Path, names: dict[str, str] | None = None, *,
     descriptions, written straight into clusters.parquet (what ``relabel`` keeps): every
     node gets ``names[key]`` (``"level:id"``) or "LLM <offline name>"."""
     from pipeline import load_map
-    from pipeline.artifacts import write_map
+    from pipeline.mapdir.store import write_map
 
     topic_map = load_map(map_path)
     clusters = topic_map.clusters.copy()

@@ -33,16 +33,19 @@ sys.path[:0] = [str(TESTS.parent), str(TESTS)]
 
 import pandas as pd  # noqa: E402
 
-from pipeline import BuildConfig, artifacts, embed, run  # noqa: E402
+from pipeline import BuildConfig  # noqa: E402
+from pipeline.embed import base as embed  # noqa: E402
+from pipeline.engines import recipe as run  # noqa: E402
+from pipeline.mapdir import store as artifacts  # noqa: E402
 
-#: Steps and the function in ``pipeline.run`` that starts each.
+#: Steps and the function in ``pipeline.engines.recipe`` that starts each.
 STEP_FUNCTIONS = {
     "ingest": "read_papers", "reduce": "reduce", "cluster": "cluster",
     "layers": "build_layers", "label": "label_layers",
 }
 SAVE_POINTS = ["save-partial", "save-written", "save-swap", "save-cleanup"]
 STEPS = ["ingest", "embed", "reduce", "cluster", "layers", "label", *SAVE_POINTS]
-#: ``update`` steps: ingest, embed (the build's embed step, in ``pipeline.run``), then
+#: ``update`` steps: ingest, embed (the build's embed step, in ``pipeline.engines.recipe``), then
 #: its placing, layer placing and relabelling functions.
 UPDATE_FUNCTIONS = {"update-reduce": "place", "update-cluster": "place_layers",
                     "update-label": "refresh_classes"}
@@ -103,7 +106,7 @@ def die_while_embedding(module: types.ModuleType) -> None:
 def arm(step: str) -> None:
     """Make the process die at ``step``."""
     if step.startswith("update-"):
-        from pipeline import update
+        from pipeline.engines import update
 
         if step in UPDATE_FUNCTIONS:
             die_on_call(update, UPDATE_FUNCTIONS[step])
@@ -144,7 +147,7 @@ def main(argv: list[str]) -> int:
 
     arm(step)
     if step.startswith("update"):
-        from pipeline.update import update_map
+        from pipeline.engines.update import update_map
 
         update_map(out, inputs, embedder=FakeEmbedder(), cache_dir=cache_dir)
     else:

@@ -7,8 +7,10 @@ import pytest
 from conftest import FakeEmbedder, PaperCounter, make_corpus
 
 from pipeline import BuildConfig, build, load_map
-from pipeline.__main__ import main
-from pipeline.backends import (
+from pipeline.cli.main import main
+from pipeline.config import EmbedConfig
+from pipeline.embed.base import SentenceTransformerEmbedder
+from pipeline.embed.registry import (
     BACKENDS,
     Backend,
     OnnxEmbedder,
@@ -20,21 +22,19 @@ from pipeline.backends import (
     make_embedder,
     resolve_backend,
 )
-from pipeline.config import EmbedConfig
-from pipeline.embed import SentenceTransformerEmbedder
+from pipeline.embed.static import StaticEmbedder
 from pipeline.errors import ConfigError
-from pipeline.static_embed import StaticEmbedder
 
 
 def test_auto_never_picks_bf16(monkeypatch):
     # bfloat16 measured slower than float32 on a CPU with avx512_bf16 but no AMX
     # (BENCHMARKS.md), so auto is ov-int8 (VNNI, tests/test_ov_embed.py) or torch.
-    monkeypatch.setattr("pipeline.backends._cuda_available", lambda: False)
-    monkeypatch.setattr("pipeline.backends.cpu_supports_vnni", lambda: False)
-    monkeypatch.setattr("pipeline.backends.cpu_supports_bf16", lambda: True)
+    monkeypatch.setattr("pipeline.embed.registry._cuda_available", lambda: False)
+    monkeypatch.setattr("pipeline.embed.registry.cpu_supports_vnni", lambda: False)
+    monkeypatch.setattr("pipeline.embed.registry.cpu_supports_bf16", lambda: True)
     assert resolve_backend("auto") == "torch"
     assert resolve_backend("onnx-int8") == "onnx-int8"
-    monkeypatch.setattr("pipeline.backends._cuda_available", lambda: True)
+    monkeypatch.setattr("pipeline.embed.registry._cuda_available", lambda: True)
     assert resolve_backend("auto") == "torch"  # a GPU: float32 there
 
 
@@ -108,8 +108,8 @@ def test_adding_a_backend_is_one_class_and_one_registry_line(monkeypatch, corpus
 
 
 def test_queries_use_the_backend_the_map_was_embedded_with(monkeypatch, tmp_path):
-    monkeypatch.setattr("pipeline.backends._cuda_available", lambda: False)
-    monkeypatch.setattr("pipeline.backends.cpu_supports_bf16", lambda: True)
+    monkeypatch.setattr("pipeline.embed.registry._cuda_available", lambda: False)
+    monkeypatch.setattr("pipeline.embed.registry.cpu_supports_bf16", lambda: True)
     name = "all-MiniLM-L6-v2"
 
     def made(model):
@@ -126,7 +126,7 @@ def test_queries_use_the_backend_the_map_was_embedded_with(monkeypatch, tmp_path
     for model in ({"name": name}, {"name": name, "backend": None}, name,
                   {"name": name, "backend": "tensorrt"}):
         assert type(made(model)) is SentenceTransformerEmbedder
-    monkeypatch.setattr("pipeline.backends.cpu_supports_bf16", lambda: False)
+    monkeypatch.setattr("pipeline.embed.registry.cpu_supports_bf16", lambda: False)
     assert type(made({"name": name, "backend": "torch-bf16"})) is SentenceTransformerEmbedder
     assert all(e.name == name for e in (made(name), onnx))
 

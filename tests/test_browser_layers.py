@@ -66,8 +66,8 @@ def map_path(layers_map, tmp_path_factory) -> Path:
     """The three-layer map, with a language model's names on it (issue 14)."""
     import shutil
 
-    from pipeline.artifacts import load_map as load
-    from pipeline.artifacts import write_map
+    from pipeline.mapdir.store import load_map as load
+    from pipeline.mapdir.store import write_map
 
     target = tmp_path_factory.mktemp("layers_app") / "maps" / "layers"
     shutil.copytree(layers_map, target)

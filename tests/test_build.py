@@ -11,8 +11,8 @@ from conftest import FakeEmbedder, PaperCounter, assert_layers_nest, make_corpus
 from sklearn.metrics import normalized_mutual_info_score
 
 from pipeline import BuildConfig, build, load_map
-from pipeline.artifacts import CLUSTER_COLUMNS, DOCUMENT_COLUMNS, MANIFEST, SCHEMA_VERSION
 from pipeline.errors import MapFormatError
+from pipeline.mapdir.store import CLUSTER_COLUMNS, DOCUMENT_COLUMNS, MANIFEST, SCHEMA_VERSION
 
 
 def test_small_map_has_the_documented_format(small_map):
@@ -102,7 +102,7 @@ def test_interrupted_build_leaves_previous_map_intact(tmp_path, corpus_csv, monk
           show_progress=False)
     before = (out / MANIFEST).read_text()
 
-    import pipeline.artifacts as artifacts
+    import pipeline.mapdir.store as artifacts
 
     def explode(*args, **kwargs):
         raise KeyboardInterrupt  # as if Ctrl-C arrived while the new map was being written

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.__main__ import main
+from pipeline.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,15 +12,15 @@ from conftest import FakeEmbedder, make_corpus
 from streamlit.testing.v1 import AppTest
 
 from pipeline import BuildConfig, build, load_map
-from pipeline.artifacts import write_map
-from pipeline.compare import (
+from pipeline.errors import PipelineError
+from pipeline.mapdir.store import write_map
+from pipeline.review.compare import (
     STATUSES,
     compare_labels,
     compare_maps,
     format_comparison,
     shared_papers,
 )
-from pipeline.errors import PipelineError
 from ui.compare_figures import transitions_sankey, transitions_table
 
 
@@ -230,7 +230,7 @@ def test_partially_overlapping_maps_count_only_shared(two_maps):
 
 
 def test_cli_compare(two_maps, capsys, tmp_path):
-    from pipeline.__main__ import main
+    from pipeline.cli.main import main
 
     fine, coarse = two_maps
     moved_csv = tmp_path / "moved.csv"

@@ -24,9 +24,9 @@ import pytest
 from conftest import FakeEmbedder, PaperCounter, make_corpus
 
 from pipeline import BuildConfig, build, list_maps, load_map
-from pipeline.artifacts import MANIFEST, read_manifest, recover_map
-from pipeline.embed import EmbeddingCache, embed_texts, text_key
+from pipeline.embed.base import EmbeddingCache, embed_texts, text_key
 from pipeline.errors import MapFormatError, PipelineError
+from pipeline.mapdir.store import MANIFEST, read_manifest, recover_map
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 
@@ -118,7 +118,7 @@ def test_build_killed_at_step_loses_no_map(step, inputs, tmp_path):
 @pytest.fixture(scope="module")
 def update_inputs(inputs, tmp_path_factory) -> dict[str, Path]:
     """New papers (new ids and titles) and the map an uninterrupted update makes of them."""
-    update = pytest.importorskip("pipeline.update")
+    update = pytest.importorskip("pipeline.engines.update")
     root = tmp_path_factory.mktemp("update")
     new = make_corpus(n_per_topic=2, seed=7)
     new["id"] = "new-" + new["id"]
@@ -133,7 +133,7 @@ def update_inputs(inputs, tmp_path_factory) -> dict[str, Path]:
 
 @pytest.mark.parametrize("step", UPDATE_STEPS)
 def test_update_killed_at_step_loses_no_map(step, inputs, update_inputs, tmp_path):
-    from pipeline.update import update_map
+    from pipeline.engines.update import update_map
 
     maps, out, cache = kill_while_changing(step, inputs["previous"], update_inputs["new"],
                                            tmp_path, swapped=step == "update-save-cleanup")
@@ -169,7 +169,7 @@ def test_killed_builds_leave_nothing_listed_and_next_build_cleans(inputs, tmp_pa
 def test_map_renamed_aside_is_put_back(inputs, tmp_path):
     """Killed between the two renames of the swap: the previous map is put back when the
     maps are next listed or loaded, but never while a build of that name is running."""
-    from pipeline.artifacts import _lock
+    from pipeline.mapdir.store import _lock
 
     maps = tmp_path / "maps"
     maps.mkdir()
@@ -190,7 +190,7 @@ def test_map_renamed_aside_is_put_back(inputs, tmp_path):
 
 
 def cache_with_shards(tmp_path: Path, texts: list[str]) -> tuple[Path, np.ndarray]:
-    import pipeline.embed as embed_module
+    import pipeline.embed.base as embed_module
 
     root = tmp_path / "cache"
     original = embed_module.SHARD_SIZE
@@ -306,7 +306,7 @@ def test_damaged_map_file_is_refused_clearly(name, damage, small_map, tmp_path):
     out = damaged_copy(small_map, tmp_path, name, damage)
     load, command = load_map, ["info", str(out)]
     if name == "fitted.npz":  # only updates read it: the map itself still opens
-        from pipeline.fitted import load_fitted
+        from pipeline.engines.fitted import load_fitted
 
         source = tmp_path / "new.csv"
         make_corpus(n_per_topic=2, seed=5).to_csv(source, index=False)
@@ -317,7 +317,7 @@ def test_damaged_map_file_is_refused_clearly(name, damage, small_map, tmp_path):
     message = str(error.value)
     assert str(out) in message and "build" in message, message
     # The command line says the same in one line, exit status 2, no traceback.
-    from pipeline.__main__ import main
+    from pipeline.cli.main import main
 
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):

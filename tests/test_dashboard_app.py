@@ -16,8 +16,8 @@ from streamlit.testing.v1 import AppTest
 import ui.loaders
 import ui.querymodel
 from pipeline import load_map
-from pipeline.artifacts import write_manifest
-from pipeline.readinglist import ReadingList
+from pipeline.mapdir.store import write_manifest
+from pipeline.review.readinglist import ReadingList
 from ui.events import selected_rows_from_event
 
 APP = Path(__file__).resolve().parents[1] / "dashboard.py"

@@ -503,7 +503,7 @@ def test_a_remapped_topic_is_shown_without_asking_only_for_the_map_it_was_made_f
     import shutil
 
     import ui.loaders as loaders
-    from pipeline.artifacts import write_manifest
+    from pipeline.mapdir.store import write_manifest
 
     path = tmp_path / "small"
     shutil.copytree(small_map, path)

@@ -11,7 +11,7 @@ import pytest
 import rispy
 from bibtexparser import middlewares as mw
 
-from pipeline.export import (
+from pipeline.review.export import (
     bibtex_escape,
     bibtex_key,
     neutralise_cell,

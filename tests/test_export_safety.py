@@ -20,8 +20,8 @@ import rispy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.export import FORMULA_START, to_bibtex, to_csv, to_ris
-from pipeline.ingest import clean_text, read_papers
+from pipeline.ingest.clean import clean_text, read_papers
+from pipeline.review.export import FORMULA_START, to_bibtex, to_csv, to_ris
 
 NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")

@@ -11,13 +11,13 @@ from conftest import make_corpus
 from test_static_embed import make_tiny_model
 
 from pipeline import BuildConfig, build, load_map
-from pipeline.backends import embedder_for_map, embedder_for_update, make_embedder
 from pipeline.config import EmbedConfig
-from pipeline.embed import SentenceTransformerEmbedder, document_texts
+from pipeline.embed.base import SentenceTransformerEmbedder, document_texts
+from pipeline.embed.fast_tune import TunedStaticEmbedder, TuneSettings, pick_sample
+from pipeline.embed.registry import embedder_for_map, embedder_for_update, make_embedder
+from pipeline.embed.static import StaticEmbedder
+from pipeline.engines.update import update_map
 from pipeline.errors import PipelineError
-from pipeline.fast_tune import TunedStaticEmbedder, TuneSettings, pick_sample
-from pipeline.static_embed import StaticEmbedder
-from pipeline.update import update_map
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +123,7 @@ def test_map_records_its_table_for_queries_and_updates(tiny_model, corpus, tmp_p
     # The table gone: queries fall back to the transformer it imitates (same space), said
     # in the log; update refuses rather than mix spaces.
     shutil.rmtree(tables[0])
-    with caplog.at_level("WARNING", logger="pipeline.backends"):
+    with caplog.at_level("WARNING", logger="pipeline.embed.registry"):
         fallback = embedder_for_map(model, cache_dir=cache)
     assert not isinstance(fallback, TunedStaticEmbedder) and "not in" in caplog.text
     assert fallback.encode(["robot arm"]).shape == (1, 32)

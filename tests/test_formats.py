@@ -13,13 +13,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline import ingest
 from pipeline.config import IngestConfig
 from pipeline.errors import InputError, PipelineError
-from pipeline.ingest import clean_text, normalise_title, read_papers
-from pipeline.readers import arxiv
-from pipeline.readers.fields import display_name
-from pipeline.readers.openalex import rebuild_abstract
+from pipeline.ingest import clean as ingest
+from pipeline.ingest.clean import clean_text, normalise_title, read_papers
+from pipeline.ingest.readers import arxiv
+from pipeline.ingest.readers.fields import display_name
+from pipeline.ingest.readers.openalex import rebuild_abstract
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -111,7 +111,7 @@ def test_bibtex_links_keep_their_percent_signs(tmp_path):
 
 
 def test_bibtex_export_reads_back_with_its_links(tmp_path):
-    from pipeline.export import to_bibtex
+    from pipeline.review.export import to_bibtex
 
     url = "https://example.org/a%20b?x=1&y=50%25_off#top"
     frame = pd.DataFrame({"id": ["k1", "k2", "k3"], "title": ["50% fewer steps", "B", "C"],
@@ -421,7 +421,7 @@ STREAM_PROBE = """
 import json, resource, sys
 from pathlib import Path
 from pipeline.config import IngestConfig
-from pipeline.ingest import read_papers
+from pipeline.ingest.clean import read_papers
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 papers, _ = read_papers([Path(sys.argv[1])], IngestConfig(arxiv_categories=["cs.CL"]))
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -516,7 +516,7 @@ def test_arxiv_snapshot_is_cleaned_a_chunk_at_a_time_like_a_whole_table(tmp_path
 BROAD_PROBE = """
 import json, resource, sys
 from pathlib import Path
-from pipeline.ingest import read_papers
+from pipeline.ingest.clean import read_papers
 read_papers([Path(sys.argv[1])])  # loads the libraries and one chunk's working set
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 papers, _ = read_papers([Path(sys.argv[2])])

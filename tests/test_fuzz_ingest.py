@@ -40,10 +40,10 @@ from conftest import TOPICS, FakeEmbedder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.artifacts import load_map
 from pipeline.errors import PipelineError
-from pipeline.ingest import MIN_PAPERS, read_papers
-from pipeline.readers import READERS
+from pipeline.ingest.clean import MIN_PAPERS, read_papers
+from pipeline.ingest.readers import READERS
+from pipeline.mapdir.store import load_map
 
 settings.register_profile(
     "quick", max_examples=60, deadline=None, derandomize=True,
@@ -57,7 +57,7 @@ PROFILE = os.environ.get("FUZZ_PROFILE", "quick")
 #: Command-line builds per profile: slower (a map is built on success), so fewer.
 CLI_EXAMPLES = {"quick": 44, "thorough": 330}[PROFILE]
 
-#: Formats with a writer here. The other suffixes of pipeline.readers.READERS
+#: Formats with a writer here. The other suffixes of pipeline.ingest.readers.READERS
 #: are fuzzed too (see ``extra_suffixes``): with mutated text of their own kind when
 #: a writer below knows them, with random bytes and text otherwise.
 TABLE_FORMATS = ["csv", "tsv", "json", "jsonl", "parquet", "txt"]
@@ -309,7 +309,7 @@ def input_files(draw, fmt: str) -> tuple[str, bytes, str]:
 
 
 # --------------------------------------------------------------------------- bibliographic
-# Writers for the bibliographic formats of pipeline.readers, and for the flavours it tells
+# Writers for the bibliographic formats of pipeline.ingest.readers, and for the flavours it tells
 # apart by content (OpenAlex and arXiv-snapshot JSON, Zotero CSV).
 
 
@@ -321,7 +321,7 @@ def _core(columns: list[str], row: dict) -> tuple[str, str]:
 def _bib_writer(columns: list[str], rows: list[dict], draw) -> bytes:
     """BibTeX entries; half the files are written as an exporter would (escaped values,
     valid keys), the other half raw, with odd entry types, keys and fields."""
-    from pipeline.export import bibtex_escape
+    from pipeline.review.export import bibtex_escape
 
     clean = draw(st.booleans())
     entries = []
@@ -475,7 +475,7 @@ EXTRA_WRITERS = {"bib": _bib_writer, "bibtex": _bib_writer, "ris": _ris_writer,
 
 
 def extra_suffixes() -> list[str]:
-    """Formats in pipeline.readers' table beyond the table formats (bibliographic, arXiv)."""
+    """Formats in pipeline.ingest.readers' table beyond the table formats (bibliographic, arXiv)."""
     known = {"." + f for f in TABLE_FORMATS} | {".tab", ".ndjson", ".pq", ".text"}
     return sorted(s.lstrip(".") for s in READERS if s not in known)
 
@@ -601,7 +601,7 @@ def tree_digest(path: Path) -> str | None:
 
 
 def run_cli(argv: list[str]) -> tuple[int, str, str]:
-    from pipeline.__main__ import main
+    from pipeline.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -616,8 +616,8 @@ def run_cli(argv: list[str]) -> tuple[int, str, str]:
 def fake_model():
     """The command line's embedder replaced by the fast fake one (test-only patch)."""
     mp = pytest.MonkeyPatch()
-    mp.setattr("pipeline.run.SentenceTransformerEmbedder", lambda *a, **k: FakeEmbedder())
-    mp.setattr("pipeline.run.make_embedder", lambda *a, **k: FakeEmbedder())
+    mp.setattr("pipeline.engines.recipe.SentenceTransformerEmbedder", lambda *a, **k: FakeEmbedder())
+    mp.setattr("pipeline.engines.recipe.make_embedder", lambda *a, **k: FakeEmbedder())
     yield
     mp.undo()
 
@@ -667,7 +667,7 @@ def test_cli_builds_every_format(workdir, previous_map, fake_model):
     """A valid file of each format (plain and gzipped) builds through the CLI."""
     from xml.sax.saxutils import escape
 
-    from pipeline.export import to_bibtex, to_ris
+    from pipeline.review.export import to_bibtex, to_ris
 
     rows = [{"id": f"p{i}", "title": f"Paper {i} " + " ".join(WORDS[i:i + 3]),
              "abstract": " ".join(np.random.default_rng(i).choice(WORDS, 30)), "year": 2020,

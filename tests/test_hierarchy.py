@@ -10,9 +10,9 @@ from conftest import FakeEmbedder, assert_layers_nest, make_corpus
 from sklearn.metrics import adjusted_rand_score
 
 from pipeline import BuildConfig, build, load_map
-from pipeline.cluster import absorb_noise, auto_min_cluster_size, cluster
 from pipeline.config import ClusterConfig
-from pipeline.hierarchy import (
+from pipeline.fit.cluster import absorb_noise, auto_min_cluster_size, cluster
+from pipeline.fit.layers import (
     ancestors,
     broad_layers,
     build_layers,
@@ -21,7 +21,7 @@ from pipeline.hierarchy import (
     place_layers,
     ward_linkage,
 )
-from pipeline.stability import match_jaccard
+from pipeline.fit.stability import match_jaccard
 
 
 def two_level_blobs(seed: int = 0, *, groups: int = 4, per_group: int = 4, size: int = 30,
@@ -210,10 +210,10 @@ def test_a_map_with_three_layers_keeps_the_format(layered_map):
 def test_update_places_new_papers_in_every_layer(layered_map, tmp_path, monkeypatch):
     import shutil
 
-    from pipeline.fitted import load_fitted
-    from pipeline.update import update_map
+    from pipeline.engines.fitted import load_fitted
+    from pipeline.engines.update import update_map
 
-    monkeypatch.setattr("pipeline.run.make_embedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setattr("pipeline.engines.recipe.make_embedder", lambda *a, **k: FakeEmbedder())
     target = tmp_path / "map"
     shutil.copytree(layered_map, target)
     new = make_corpus(4, seed=21)
@@ -233,7 +233,7 @@ def test_update_places_new_papers_in_every_layer(layered_map, tmp_path, monkeypa
 
 
 def test_trends_follow_any_level(layered_map, capsys):
-    from pipeline.__main__ import main
+    from pipeline.cli.main import main
 
     assert main(["trends", str(layered_map), "--level", "layer_1", "--min-year-papers", "5",
                  "--min-papers", "5"]) == 0
@@ -244,7 +244,7 @@ def test_trends_follow_any_level(layered_map, capsys):
 
 
 def test_info_prints_the_tree(layered_map, capsys):
-    from pipeline.__main__ import main
+    from pipeline.cli.main import main
 
     assert main(["info", str(layered_map)]) == 0
     out = capsys.readouterr().out
@@ -257,8 +257,8 @@ def test_a_map_of_schema_1_is_refused_with_a_rebuild_message(tmp_path, small_map
     import json
     import shutil
 
-    from pipeline.artifacts import MANIFEST
     from pipeline.errors import MapFormatError
+    from pipeline.mapdir.store import MANIFEST
 
     shutil.copytree(small_map, tmp_path / "v1")
     manifest = json.loads((tmp_path / "v1" / MANIFEST).read_text())
@@ -266,7 +266,7 @@ def test_a_map_of_schema_1_is_refused_with_a_rebuild_message(tmp_path, small_map
     (tmp_path / "v1" / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(MapFormatError, match=r"before topic layers.*rebuild it .*pipeline build"):
         load_map(tmp_path / "v1")
-    from pipeline.__main__ import main
+    from pipeline.cli.main import main
 
     assert main(["info", str(tmp_path / "v1")]) == 2
 

@@ -40,9 +40,9 @@ from test_browser import (
 )
 
 from pipeline import BuildConfig, build, load_map
-from pipeline.export import FORMULA_START
-from pipeline.ingest import clean_text
-from pipeline.readinglist import ReadingList
+from pipeline.ingest.clean import clean_text
+from pipeline.review.export import FORMULA_START
+from pipeline.review.readinglist import ReadingList
 from ui.latex import readable
 from ui.view import Filters, filter_mask
 

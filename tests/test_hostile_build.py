@@ -12,7 +12,7 @@ from conftest import FakeEmbedder
 from hostile import LONG_ABSTRACT_CHARS, PAYLOADS, hostile_corpus, write_hostile_csv
 
 from pipeline import BuildConfig, build, load_map
-from pipeline.export import FORMULA_START, to_bibtex, to_csv, to_ris
+from pipeline.review.export import FORMULA_START, to_bibtex, to_csv, to_ris
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from conftest import SHARED_DATA, make_corpus
 
 from pipeline.config import IngestConfig
 from pipeline.errors import InputError
-from pipeline.ingest import clean_text, read_papers
+from pipeline.ingest.clean import clean_text, read_papers
 
 ABSTRACT = ("We study how transformers attend to long documents and propose a sparse "
             "attention scheme that scales linearly with sequence length.")

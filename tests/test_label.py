@@ -8,17 +8,17 @@ import pandas as pd
 import pytest
 from conftest import FakeEmbedder
 
+from pipeline.bench.metrics import WordUsage, name_scores
 from pipeline.config import LabelConfig
-from pipeline.label import (
+from pipeline.naming.counts import SavedTerms, count_terms
+from pipeline.naming.offline import (
     CLASS_COLUMNS,
     Layer,
     label_layers,
     phrase_embedder,
     refresh_classes,
 )
-from pipeline.metrics import WordUsage, name_scores
-from pipeline.naming import assign_unique
-from pipeline.terms import SavedTerms, count_terms
+from pipeline.naming.rank import assign_unique
 
 #: Two fields, each with two subtopics: (field phrase, [(subtopic phrases), ...]).
 FIELDS = {
@@ -209,7 +209,7 @@ def test_precomputed_vectors_are_named_with_the_model_they_name(tmp_path, monkey
     with the model the vectors name when it is installed and gives vectors of their size."""
     from conftest import make_corpus
 
-    import pipeline.phrase_model as phrase_model
+    import pipeline.naming.phrase_model as phrase_model
     from pipeline import BuildConfig, build
 
     asked: list[list[str]] = []

@@ -10,8 +10,8 @@ import pytest
 from fake_llm import FakeLLM
 
 from pipeline.errors import PipelineError
-from pipeline.llm import AnswerCache, ChatClient, Endpoint, LLMError, read_api_key
-from pipeline.llm_text import (
+from pipeline.naming.llm.client import AnswerCache, ChatClient, Endpoint, LLMError, read_api_key
+from pipeline.naming.llm.prompts import (
     DESCRIPTION_CHARS,
     NAME_CHARS,
     NAME_WORDS,

@@ -10,15 +10,15 @@ import pytest
 from conftest import FakeEmbedder, make_corpus
 from fake_llm import FakeLLM
 
-from pipeline.__main__ import main
-from pipeline.artifacts import load_map
-from pipeline.update import update_map
+from pipeline.cli.main import main
+from pipeline.engines.update import update_map
+from pipeline.mapdir.store import load_map
 
 
 @pytest.fixture(autouse=True)
 def _fast(monkeypatch):
-    monkeypatch.setattr("pipeline.run.make_embedder", lambda *a, **k: FakeEmbedder())
-    monkeypatch.setattr("pipeline.llm.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("pipeline.engines.recipe.make_embedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setattr("pipeline.naming.llm.client.time.sleep", lambda seconds: None)
 
 
 @pytest.fixture
@@ -105,9 +105,9 @@ def test_build_without_llm_options_asks_nothing(tmp_path, server):
 
 def test_rebuild_drops_stale_model_names_and_engine_and_names_with_the_model(
         tmp_path, server, caplog, monkeypatch):
-    import pipeline.phrase_model as phrase_model
-    from pipeline.artifacts import write_manifest
-    from pipeline.update import rebuild_map
+    import pipeline.naming.phrase_model as phrase_model
+    from pipeline.engines.update import rebuild_map
+    from pipeline.mapdir.store import write_manifest
 
     code, out = build(tmp_path, "--llm-url", server.url, "--llm-model", "fake-model")
     assert code == 0

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from pipeline.metrics import (
+from pipeline.bench.metrics import (
     knn_agreement,
     mean_cosine,
     nearest_neighbours,
@@ -102,7 +102,7 @@ def test_mean_cosine():
 
 
 def test_layer_scores_noise_largest_and_homogeneity():
-    from pipeline.metrics import layer_scores
+    from pipeline.bench.metrics import layer_scores
 
     scores = layer_scores(["a", "a", "b", "b", "b", "c"], [0, 0, 1, 1, -1, -1])
     assert scores["nodes"] == 2 and scores["noise"] == pytest.approx(2 / 6)
@@ -112,7 +112,7 @@ def test_layer_scores_noise_largest_and_homogeneity():
 
 
 def test_name_terms_read_phrases_pairs_and_bertopic_names():
-    from pipeline.metrics import name_terms
+    from pipeline.bench.metrics import name_terms
 
     assert name_terms("Graph neural networks") == [["graph", "neural", "network"]]
     assert name_terms("Robot & Control") == [["robot"], ["control"]]
@@ -121,7 +121,7 @@ def test_name_terms_read_phrases_pairs_and_bertopic_names():
 
 
 def test_name_scores_by_hand():
-    from pipeline.metrics import WordUsage, name_scores
+    from pipeline.bench.metrics import WordUsage, name_scores
 
     texts = ["robot arm grasping", "robot grasping", "robot legs", "parsing sentences",
              "parsing trees", "sentences"]
@@ -140,7 +140,7 @@ def test_name_scores_by_hand():
 
 
 def test_name_scores_duplicates_and_retrieval():
-    from pipeline.metrics import WordUsage, name_scores
+    from pipeline.bench.metrics import WordUsage, name_scores
 
     texts = ["alpha one", "alpha two", "beta one", "beta two"]
     labels = np.array([0, 0, 1, 1])

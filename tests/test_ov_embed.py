@@ -16,17 +16,17 @@ import numpy as np
 import pytest
 from test_static_embed import WORDS, make_tiny_model
 
-from pipeline.backends import (
+from pipeline.bench.metrics import knn_agreement
+from pipeline.config import EmbedConfig
+from pipeline.embed.base import SentenceTransformerEmbedder, cpu_supports_vnni
+from pipeline.embed.openvino import OvInt8Embedder, QuantSettings, calibration_texts
+from pipeline.embed.registry import (
     BACKENDS,
     Backend,
     embedder_for_map,
     make_embedder,
     resolve_backend,
 )
-from pipeline.config import EmbedConfig
-from pipeline.embed import SentenceTransformerEmbedder, cpu_supports_vnni
-from pipeline.metrics import knn_agreement
-from pipeline.ov_embed import OvInt8Embedder, QuantSettings, calibration_texts
 
 pytest.importorskip("openvino")
 pytest.importorskip("nncf")
@@ -97,18 +97,18 @@ def test_shipped_calibration_is_fixed():
 
 
 def test_auto_picks_ov_int8_only_with_vnni_and_the_packages(monkeypatch):
-    monkeypatch.setattr("pipeline.backends._cuda_available", lambda: False)
-    monkeypatch.setattr("pipeline.backends.openvino_installed", lambda device=None: True)
-    monkeypatch.setattr("pipeline.backends.cpu_supports_vnni", lambda: True)
+    monkeypatch.setattr("pipeline.embed.registry._cuda_available", lambda: False)
+    monkeypatch.setattr("pipeline.embed.registry.openvino_installed", lambda device=None: True)
+    monkeypatch.setattr("pipeline.embed.registry.cpu_supports_vnni", lambda: True)
     assert resolve_backend("auto") == "ov-int8"
     assert isinstance(make_embedder(EmbedConfig()), OvInt8Embedder)
-    monkeypatch.setattr("pipeline.backends.cpu_supports_vnni", lambda: False)
+    monkeypatch.setattr("pipeline.embed.registry.cpu_supports_vnni", lambda: False)
     assert resolve_backend("auto") == "torch"  # no VNNI: int8 would not pay
-    monkeypatch.setattr("pipeline.backends.cpu_supports_vnni", lambda: True)
-    monkeypatch.setattr("pipeline.backends.openvino_installed", lambda device=None: False)
+    monkeypatch.setattr("pipeline.embed.registry.cpu_supports_vnni", lambda: True)
+    monkeypatch.setattr("pipeline.embed.registry.openvino_installed", lambda device=None: False)
     assert resolve_backend("auto") == "torch"  # packages missing
-    monkeypatch.setattr("pipeline.backends.openvino_installed", lambda device=None: True)
-    monkeypatch.setattr("pipeline.backends._cuda_available", lambda: True)
+    monkeypatch.setattr("pipeline.embed.registry.openvino_installed", lambda device=None: True)
+    monkeypatch.setattr("pipeline.embed.registry._cuda_available", lambda: True)
     assert resolve_backend("auto") == "torch"  # a GPU: float32 there
     assert resolve_backend("auto", "cpu") == "ov-int8"
 
@@ -133,7 +133,7 @@ def test_queries_of_an_ov_int8_map(tiny_model, tmp_path, monkeypatch, caplog):
     assert same.one_time_s == 0
     # Not made on this machine (another cache): torch float32, said in the log, rather
     # than a minute of quantising in the dashboard.
-    with caplog.at_level("INFO", logger="pipeline.backends"):
+    with caplog.at_level("INFO", logger="pipeline.embed.registry"):
         other = embedder_for_map({"name": "default", "backend": "ov-int8"},
                                  cache_dir=embedder.cache_root / "elsewhere")
     assert type(other) is SentenceTransformerEmbedder
@@ -145,9 +145,9 @@ def test_queries_of_an_ov_int8_map(tiny_model, tmp_path, monkeypatch, caplog):
 
 
 def test_no_telemetry_is_sent_or_written(tmp_path):
-    """openvino and nncf imported through pipeline.ov_embed take their no-op telemetry
+    """openvino and nncf imported through pipeline.embed.openvino take their no-op telemetry
     stubs: no consent or client-id file appears in HOME (outside pytest too)."""
-    code = ("from pipeline.ov_embed import import_nncf, import_openvino\n"
+    code = ("from pipeline.embed.openvino import import_nncf, import_openvino\n"
             "import_nncf(); import_openvino()\n"
             "import openvino.tools.ovc.utils as u\n"
             "from nncf.telemetry import wrapper\n"

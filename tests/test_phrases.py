@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.phrases import adjective_like, content_words, fold, phrase_keys, surface_form
-from pipeline.terms import count_terms, count_with_vocabulary, min_papers
+from pipeline.naming.counts import count_terms, count_with_vocabulary, min_papers
+from pipeline.naming.phrases import adjective_like, content_words, fold, phrase_keys, surface_form
 
 
 def test_phrases_never_cross_stop_words_punctuation_or_numbers():
@@ -80,9 +80,9 @@ def test_empty_or_stop_word_only_texts_give_an_empty_vocabulary():
 def test_contrast_is_measured_alike_in_the_pool_and_for_one_candidate():
     """With no sibling big enough to be 'the closest' (all under 5 papers), a candidate's
     contrast uses the pooled share, as the pool's ranking does (it used 0 instead)."""
-    from pipeline.candidates import LayerCounts, PhraseIndex, candidate, node_rates
-    from pipeline.naming import NamingConfig, build_tree
-    from pipeline.terms import count_terms
+    from pipeline.naming.candidates import LayerCounts, PhraseIndex, candidate, node_rates
+    from pipeline.naming.counts import count_terms
+    from pipeline.naming.rank import NamingConfig, build_tree
 
     texts = ["graph kernels for molecules"] * 4 + ["graph kernels and graph sampling"] * 3 \
         + ["protein folding with graph kernels"] * 3

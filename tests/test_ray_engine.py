@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from pipeline import BuildConfig, build, load_map
-from pipeline.engine_ray import ray_available, sample_sizes
+from pipeline.engines.ray import ray_available, sample_sizes
 from pipeline.errors import PipelineError
 from tests.conftest import FakeEmbedder, assert_layers_nest, make_corpus
 
@@ -19,7 +19,7 @@ needs_ray = pytest.mark.skipif(not ray_available(), reason="ray not installed "
 
 
 def test_sample_sizes_scale_with_the_sample_share():
-    from pipeline.cluster import auto_min_cluster_size
+    from pipeline.fit.cluster import auto_min_cluster_size
 
     config = BuildConfig()
     full = auto_min_cluster_size(10_000)
@@ -32,7 +32,7 @@ def test_sample_sizes_scale_with_the_sample_share():
 
 
 def test_engine_ray_without_ray_is_a_clear_error(monkeypatch, corpus_csv, tmp_path):
-    from pipeline.engine_ray import build_ray
+    from pipeline.engines.ray import build_ray
 
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     with pytest.raises(PipelineError, match=r"requirements-scale\.txt"):
@@ -41,7 +41,7 @@ def test_engine_ray_without_ray_is_a_clear_error(monkeypatch, corpus_csv, tmp_pa
 
 
 def test_cli_has_engine_options():
-    from pipeline.__main__ import build_parser
+    from pipeline.cli.main import build_parser
 
     args = build_parser().parse_args(["build", "x.csv", "--out", "m", "--engine", "ray",
                                       "--ray-workers", "2", "--ray-sample", "500"])
@@ -56,9 +56,9 @@ def test_ray_build_matches_local_engine(tmp_path):
     import ray.cloudpickle
 
     import tests.conftest as conftest
-    from pipeline.engine_ray import build_ray
-    from pipeline.metrics import partition_scores
-    from pipeline.update import update_map
+    from pipeline.bench.metrics import partition_scores
+    from pipeline.engines.ray import build_ray
+    from pipeline.engines.update import update_map
 
     # Workers get the test's fake embedder by value (tests/ is not a package on their path).
     ray.cloudpickle.register_pickle_by_value(conftest)

@@ -10,11 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline import readers
 from pipeline.config import IngestConfig
 from pipeline.errors import InputError
-from pipeline.ingest import read_papers
-from pipeline.readers import READERS, SNIFFERS, Sniffer, find_reader, tables
+from pipeline.ingest import readers
+from pipeline.ingest.clean import read_papers
+from pipeline.ingest.readers import READERS, SNIFFERS, Sniffer, find_reader, tables
 
 ROOT = Path(__file__).resolve().parents[1]
 ABSTRACT = "A made-up abstract long enough to be kept by ingest, about topic maps."

@@ -17,11 +17,11 @@ from streamlit.testing.v1 import AppTest
 from test_dashboard_app import n_points, trace_length
 
 from pipeline import load_map
-from pipeline.artifacts import replace_directory
 from pipeline.config import IngestConfig
-from pipeline.readers.bibtex import read_bibtex
-from pipeline.readers.ris import read_ris
-from pipeline.readinglist import (
+from pipeline.ingest.readers.bibtex import read_bibtex
+from pipeline.ingest.readers.ris import read_ris
+from pipeline.mapdir.store import replace_directory
+from pipeline.review.readinglist import (
     ReadingList,
     ReadingListError,
     export_papers,
@@ -79,7 +79,7 @@ def test_fresh_instance_reads_what_another_wrote(map_dir):
 def test_survives_a_restart_in_a_new_process(map_dir):
     ReadingList(map_dir).add(["first", "second"])
     code = (
-        "import sys; from pipeline.readinglist import ReadingList; "
+        "import sys; from pipeline.review.readinglist import ReadingList; "
         "r = ReadingList(sys.argv[1]); print(','.join(r.ids())); r.add(['third'])"
     )
     out = subprocess.run([sys.executable, "-c", code, str(map_dir)], cwd=ROOT,
@@ -295,7 +295,7 @@ def test_review_pages_show_hostile_text_as_text(hostile_map, tmp_path, monkeypat
 def test_reading_list_page_says_unclustered_like_every_other_page(small_map, tmp_path,
                                                                   monkeypatch):
     """Issue 13, item 11: papers like these came from "noise (3); noise (2)"."""
-    from pipeline.artifacts import write_map
+    from pipeline.mapdir.store import write_map
 
     topic_map = load_map(small_map)
     docs = topic_map.documents.copy()

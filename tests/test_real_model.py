@@ -7,9 +7,9 @@ import pytest
 from conftest import SHARED_DATA
 
 from pipeline import load_map
-from pipeline.__main__ import main
-from pipeline.backends import resolve_backend
-from pipeline.embed import SentenceTransformerEmbedder, default_model_path
+from pipeline.cli.main import main
+from pipeline.embed.base import SentenceTransformerEmbedder, default_model_path
+from pipeline.embed.registry import resolve_backend
 
 pytestmark = pytest.mark.slow
 

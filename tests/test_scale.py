@@ -9,9 +9,9 @@ import types
 import numpy as np
 import pytest
 
-import pipeline.embed
+import pipeline.embed.base
 from pipeline import BuildConfig, build
-from pipeline.embed import EmbeddingCache
+from pipeline.embed.base import EmbeddingCache
 from tests.conftest import FakeEmbedder, PaperCounter, make_corpus
 
 
@@ -28,14 +28,14 @@ class InterruptedEmbedder(FakeEmbedder):
         return super().encode(texts, batch_size=batch_size, show_progress=show_progress)
 
 
-# Builds write a cache shard every ``pipeline.embed.SHARD_SIZE`` (2,048) texts; the test
+# Builds write a cache shard every ``pipeline.embed.base.SHARD_SIZE`` (2,048) texts; the test
 # lowers it so that a corpus of a few hundred papers spans two shards and builds quickly.
 SHARD_SIZE = 256
 
 
 @pytest.fixture
 def big_csv(tmp_path, monkeypatch):
-    monkeypatch.setattr(pipeline.embed, "SHARD_SIZE", SHARD_SIZE)
+    monkeypatch.setattr(pipeline.embed.base, "SHARD_SIZE", SHARD_SIZE)
     corpus = make_corpus(n_per_topic=80, seed=3)  # 320 papers: a full shard and 64 more
     path = tmp_path / "papers.csv"
     corpus.to_csv(path, index=False)
@@ -67,7 +67,7 @@ def test_interrupted_build_resumes_from_the_cache(big_csv, tmp_path):
     assert len(topic_map.documents) == n
 
     # The vectors are those of an uninterrupted run, row for row.
-    from pipeline.embed import document_texts, normalize_rows
+    from pipeline.embed.base import document_texts, normalize_rows
 
     docs = topic_map.documents
     expected = normalize_rows(FakeEmbedder().encode(
@@ -81,7 +81,7 @@ def test_interrupted_build_resumes_from_the_cache(big_csv, tmp_path):
 def test_gpu_paths_fall_back_without_cuda_or_cuml(monkeypatch):
     import umap
 
-    from pipeline import gpu
+    from pipeline.embed import gpu
 
     gpu._cuml.cache_clear()
     monkeypatch.setitem(sys.modules, "cuml", None)  # import cuml -> ImportError
@@ -98,7 +98,7 @@ def test_gpu_paths_fall_back_without_cuda_or_cuml(monkeypatch):
 
 
 def test_gpu_paths_use_cuml_when_present(monkeypatch):
-    from pipeline import gpu
+    from pipeline.embed import gpu
 
     class FakeUMAP:
         def __init__(self, **settings):
@@ -122,7 +122,7 @@ def test_gpu_paths_use_cuml_when_present(monkeypatch):
 
 
 def test_static_distillation_device_follows_cuda(monkeypatch):
-    from pipeline import gpu
+    from pipeline.embed import gpu
 
     monkeypatch.setenv(gpu.NO_GPU_ENV, "1")
     assert gpu.torch_device() == "cpu"
@@ -135,7 +135,7 @@ def test_static_distillation_device_follows_cuda(monkeypatch):
 
 
 def test_vote_clusters_majority_then_nearest_and_noise_can_win():
-    from pipeline.cluster import vote_clusters
+    from pipeline.fit.cluster import vote_clusters
 
     fitted = np.array([0, 0, 1, 1, -1, -1, -1, 2])
     neighbours = np.array([

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from pipeline import load_map
-from pipeline.artifacts import TopicMap
 from pipeline.errors import PipelineError
-from pipeline.similar import by_cluster, score_rows, similar_papers
+from pipeline.mapdir.store import TopicMap
+from pipeline.review.similar import by_cluster, score_rows, similar_papers
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +102,8 @@ def test_by_cluster_counts(topic_map):
 def test_cli_similar_and_reading_list(small_map, capsys, tmp_path):
     import shutil
 
-    from pipeline.__main__ import main
-    from pipeline.readinglist import ReadingList
+    from pipeline.cli.main import main
+    from pipeline.review.readinglist import ReadingList
 
     own = tmp_path / "maps" / "small"
     shutil.copytree(small_map, own)

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from pipeline import BuildConfig, build, load_map
-from pipeline.backends import cache_key_of, make_embedder
 from pipeline.config import EmbedConfig
-from pipeline.fast_tune import TunedStaticEmbedder
-from pipeline.static_embed import (
+from pipeline.embed.fast_tune import TunedStaticEmbedder
+from pipeline.embed.registry import cache_key_of, make_embedder
+from pipeline.embed.static import (
     DistillSettings,
     StaticEmbedder,
     is_fast_model,
@@ -88,7 +88,7 @@ def test_distils_once_offline_and_caches(tiny_model, cache, monkeypatch):
     np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, rtol=1e-5)
 
     # A second embedder reuses the cached vectors: distillation must not run again.
-    import pipeline.static_embed as static_embed
+    import pipeline.embed.static as static_embed
 
     def fail(*args, **kwargs):
         raise AssertionError("distilled twice")
@@ -177,7 +177,7 @@ def test_not_a_model_folder_is_a_clear_error(tmp_path):
 
 
 def test_cli_accepts_model_fast(tiny_model, corpus_csv, tmp_path, capsys):
-    from pipeline.__main__ import main
+    from pipeline.cli.main import main
 
     code = main(["build", str(corpus_csv), "--out", str(tmp_path / "m"), "--model",
                  f"fast:{tiny_model}", "--cache-dir", str(tmp_path / "c"), "-q"])

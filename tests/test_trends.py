@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from pipeline import load_map
 from pipeline.errors import PipelineError
-from pipeline.trends import TrendRule, slope_per_year, theme_trends, year_counts
+from pipeline.review.trends import TrendRule, slope_per_year, theme_trends, year_counts
 from ui.trends_figures import clicked_group, shares_figure, shown_groups
 
 APP = Path(__file__).resolve().parents[1] / "dashboard.py"
@@ -144,7 +144,7 @@ def test_noise_group_is_never_flagged():
 
 
 def test_cli_trends(small_map, capsys, tmp_path):
-    from pipeline.__main__ import main
+    from pipeline.cli.main import main
 
     out_csv = tmp_path / "shares.csv"
     assert main(["trends", str(small_map), "--min-year-papers", "5", "--min-papers", "5",

@@ -12,18 +12,18 @@ import pytest
 from conftest import FakeEmbedder, assert_layers_nest, make_corpus
 
 from pipeline import BuildConfig, build, load_map
-from pipeline.__main__ import main
-from pipeline.artifacts import FITTED, MANIFEST, sha256_file, write_manifest
+from pipeline.cli.main import main
+from pipeline.engines.fitted import load_fitted
+from pipeline.engines.update import advise, rebuild_map, update_map
 from pipeline.errors import MapFormatError
-from pipeline.fitted import load_fitted
-from pipeline.placement import place, smooth_knn_weights
-from pipeline.update import advise, rebuild_map, update_map
+from pipeline.fit.placement import place, smooth_knn_weights
+from pipeline.mapdir.store import FITTED, MANIFEST, sha256_file, write_manifest
 
 
 @pytest.fixture
 def fake_backend(monkeypatch):
     """Every embedder the pipeline makes is the fast fake one."""
-    monkeypatch.setattr("pipeline.run.make_embedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setattr("pipeline.engines.recipe.make_embedder", lambda *a, **k: FakeEmbedder())
 
 
 @pytest.fixture
@@ -163,7 +163,7 @@ def test_crash_while_writing_leaves_the_map_intact(map_copy, tmp_path, fake_back
     def crash(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("pipeline.artifacts.np.savez", crash)
+    monkeypatch.setattr("pipeline.mapdir.store.np.savez", crash)
     with pytest.raises(KeyboardInterrupt):
         update_map(map_copy, [new_papers(tmp_path)])
     assert file_hashes(map_copy) == before
@@ -225,7 +225,7 @@ def test_update_with_precomputed_vectors(tmp_path):
 
 
 def test_refine_pulls_new_points_into_their_neighbours_cluster():
-    from pipeline.placement import refine
+    from pipeline.fit.placement import refine
 
     rng = np.random.default_rng(5)
     layout = np.vstack([rng.normal(0, 0.3, size=(50, 2)), rng.normal((8, 0), 0.3, size=(50, 2))])

@@ -1,5 +1,5 @@
-"""The analysis pages' data: themes over time (``pipeline.trends``) and the comparison of
-two maps (``pipeline.compare``), with errors shown on the page instead of raised."""
+"""The analysis pages' data: themes over time (``pipeline.review.trends``) and the comparison of
+two maps (``pipeline.review.compare``), with errors shown on the page instead of raised."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import streamlit as st
 
 from pipeline import TopicMap
-from pipeline.compare import Comparison, compare_maps, shared_papers
-from pipeline.trends import TrendReport, TrendRule, theme_trends
+from pipeline.review.compare import Comparison, compare_maps, shared_papers
+from pipeline.review.trends import TrendReport, TrendRule, theme_trends
 
 from .context import MapContext, stop_on_error
 from .escape import escape

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import pandas as pd
 import plotly.graph_objects as go
 
-from pipeline.compare import Comparison
+from pipeline.review.compare import Comparison
 
 from .escape import escape
 from .figures import FONT, NOISE_COLOUR

@@ -2,7 +2,7 @@
 
 Files are generated only when their button is clicked. Every paper is written
 with the names of *its own* map's topics (``assets`` of the map or sub-map the
-rows come from), through ``pipeline.export``'s hostile-text-safe writers.
+rows come from), through ``pipeline.review.export``'s hostile-text-safe writers.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pipeline.export import to_bibtex, to_csv, to_ris
+from pipeline.review.export import to_bibtex, to_csv, to_ris
 
 from .figures import standalone_html
 from .loaders import MapAssets

@@ -27,8 +27,8 @@ import pandas as pd
 import streamlit as st
 
 from pipeline import BuildConfig, TopicMap, load_map, map_papers
-from pipeline.artifacts import MANIFEST
 from pipeline.errors import PipelineError
+from pipeline.mapdir.store import MANIFEST
 
 from .figures import hover_abstract_chars, hover_texts
 from .hierarchy import NAMES_LLM, NAMES_OFFLINE, has_llm_names, names_by_level, node_table

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from pipeline.errors import PipelineError
-from pipeline.readinglist import ReadingList
+from pipeline.review.readinglist import ReadingList
 
 from . import state
 from .context import MapContext

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pipeline.artifacts import list_maps, resolve_inside
 from pipeline.errors import MapFormatError
+from pipeline.mapdir.store import list_maps, resolve_inside
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MAPS_ENV = "TOPICMAP_MAPS_DIR"

@@ -16,7 +16,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 
-from pipeline.embed import Embedder
+from pipeline.embed.base import Embedder
 from pipeline.errors import PipelineError, first_line
 
 #: ``module:callable`` returning an Embedder, used instead of the map's model.
@@ -49,14 +49,14 @@ def make_query_embedder(model: str | dict) -> Embedder:
 
     ``model`` is the map's manifest ``model`` entry (name and backend), or just
     the model's name (then the backend is torch); see
-    ``pipeline.backends.embedder_for_map``. Tests replace this function (or set
+    ``pipeline.embed.registry.embedder_for_map``. Tests replace this function (or set
     ``$TOPICMAP_QUERY_EMBEDDER`` to ``module:callable``) to avoid loading a real model.
     """
     hook = os.environ.get(QUERY_EMBEDDER_ENV)
     if hook:
         module_name, _, attr = hook.partition(":")
         return getattr(importlib.import_module(module_name), attr)()
-    from pipeline.backends import embedder_for_map
+    from pipeline.embed.registry import embedder_for_map
 
     return embedder_for_map(model)
 

@@ -1,6 +1,6 @@
 """The reading-list page's data: the listed papers of the open map and papers like them.
 
-Thin over ``pipeline.readinglist`` and ``pipeline.similar``; a store or search
+Thin over ``pipeline.review.readinglist`` and ``pipeline.review.similar``; a store or search
 that fails shows its message and ends the page (``ui.context.stop_on_error``).
 """
 
@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from pipeline.readinglist import ReadingList, papers_in_list
-from pipeline.similar import by_cluster, similar_papers
+from pipeline.review.readinglist import ReadingList, papers_in_list
+from pipeline.review.similar import by_cluster, similar_papers
 
 from .context import MapContext, stop_on_error
 from .escape import escape
@@ -40,7 +40,7 @@ def listed_papers(context: MapContext) -> Listed:
 
 def papers_like(context: MapContext, basis: list[str], *, k: int, method: str,
                 exclude: list[str]) -> pd.DataFrame:
-    """The ``k`` papers nearest ``basis`` (``pipeline.similar.similar_papers``)."""
+    """The ``k`` papers nearest ``basis`` (``pipeline.review.similar.similar_papers``)."""
     with stop_on_error("warning"):
         return similar_papers(context.topic_map, basis, k=k, method=method, exclude=exclude)
 

@@ -144,7 +144,7 @@ def listed_frame(listed: pd.DataFrame, assets: MapAssets) -> pd.DataFrame:
 
 
 def similar_frame(like: pd.DataFrame, listed: pd.DataFrame) -> pd.DataFrame:
-    """Papers like the listed ones (``pipeline.similar`` results), with the listed
+    """Papers like the listed ones (``pipeline.review.similar`` results), with the listed
     paper each is nearest to."""
     titles = listed.set_index("id")["title"]
     return pd.DataFrame({
@@ -163,7 +163,7 @@ def similar_frame(like: pd.DataFrame, listed: pd.DataFrame) -> pd.DataFrame:
 
 
 def trends_frame(table: pd.DataFrame, level: str) -> pd.DataFrame:
-    """A trend report's table (``pipeline.trends``) with shares in percent."""
+    """A trend report's table (``pipeline.review.trends``) with shares in percent."""
     unclustered = (table["group"] < 0).to_numpy()
     return table.assign(
         label=["unclustered" if u else v for u, v in zip(unclustered, _plain(table["label"], 80),
@@ -178,7 +178,7 @@ def trends_frame(table: pd.DataFrame, level: str) -> pd.DataFrame:
 
 
 def moved_frame(moved: pd.DataFrame) -> pd.DataFrame:
-    """Papers whose cluster changed between two maps (``pipeline.compare``)."""
+    """Papers whose cluster changed between two maps (``pipeline.review.compare``)."""
     return pd.DataFrame({
         "kind": [str(k).replace("noise", "unclustered") for k in moved["kind"]],
         "title": _text(moved["title"], 200),

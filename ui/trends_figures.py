@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import plotly.graph_objects as go
 
-from pipeline.trends import TrendReport
+from pipeline.review.trends import TrendReport
 
 from .escape import escape
 from .events import clicked_id

@@ -5,7 +5,7 @@ One run does, on papers drawn with a fixed seed from the venue corpus
 all-MiniLM-L6-v2 vectors, row-aligned):
 
 1. **Embedding backends** on the same sample (1,000 papers): each backend of
-   ``pipeline.backends`` embeds it, in interleaved rounds (every backend does a
+   ``pipeline.embed.registry`` embeds it, in interleaved rounds (every backend does a
    quarter, then the next quarter...) so that load from other processes on a
    shared machine hits all alike; papers per second, the ratio to torch
    float32, mean cosine and kNN@10 agreement with torch float32, and the NMI
@@ -25,7 +25,7 @@ all-MiniLM-L6-v2 vectors, row-aligned):
    papers with torch float32 takes ~20 minutes here).
 3. **Quality against the ``label`` column**: ARI and NMI with noise as its own
    class, the same after noise is reassigned to its nearest clusters, the
-   noise share and the number of clusters (``pipeline.metrics``).
+   noise share and the number of clusters (``pipeline.bench.metrics``).
 4. **Incremental update** at the largest size: a map of all but 100 papers, then
    ``python -m pipeline update`` with those 100, against a full build of all of
    them (both command lines in child processes, precomputed vectors).

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import quality, quality_report
+from pipeline.bench import quality, quality_report
+
 from .embedders import (
     ALL_BACKENDS,
     REFERENCE_BACKEND,
@@ -107,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     vectors = np.asarray(vectors, dtype=np.float32)
-    from pipeline.backends import resolve_backend
+    from pipeline.embed.registry import resolve_backend
 
     default_backend = resolve_backend("auto")
     results: dict[str, Any] = {

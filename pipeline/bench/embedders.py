@@ -1,6 +1,6 @@
 """The embedding-backend table: speed and fidelity of each backend on one sample, and its report.
 
-Each backend of ``pipeline.backends`` embeds the same papers in interleaved
+Each backend of ``pipeline.embed.registry`` embeds the same papers in interleaved
 rounds; papers per second, the ratio to torch float32 (measured side by side in
 the same run), mean cosine and kNN@10 agreement with torch float32, the NMI of the
 map built from each backend's vectors (the mean over ``MAP_SEEDS`` seeds), and the
@@ -9,7 +9,7 @@ one-time cost (quantising, distilling, tuning) that a cold cache pays.
 Two rows are the static model of ``--model fast``: ``fast (distilled)`` is the
 table distilled from the transformer (what ``--model fast`` was before it was
 tuned), ``fast (corpus-tuned)`` is ``--model fast`` now: that table tuned on the
-transformer's vectors of a sample of the corpus (``pipeline.fast_tune``), drawn
+transformer's vectors of a sample of the corpus (``pipeline.embed.fast_tune``), drawn
 from the corpus's papers *outside* the measured ones, so its agreement is measured
 on papers it never saw. Its one-time cost is the sample's embedding with the
 default backend plus the training.
@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..metrics import knn_agreement, mean_cosine, partition_scores
 from .measure import fmt as _f
+from .metrics import knn_agreement, mean_cosine, partition_scores
 
 REFERENCE_BACKEND = "torch"
 FAST, TUNED = "fast", "fast-tuned"
@@ -50,9 +50,9 @@ def texts_outside(frame: pd.DataFrame, rows: np.ndarray, *, quick: bool = False)
 
 def _make(backend: str, cache_dir: Path, tune_texts: Sequence[str]) -> tuple[Any, dict]:
     """The embedder of a table row, ready to encode, and what its one-time work took."""
-    from pipeline.backends import make_embedder
     from pipeline.config import EmbedConfig
-    from pipeline.static_embed import StaticEmbedder
+    from pipeline.embed.registry import make_embedder
+    from pipeline.embed.static import StaticEmbedder
 
     if backend == FAST:
         embedder = StaticEmbedder("fast", cache_dir=cache_dir)

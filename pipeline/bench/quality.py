@@ -6,8 +6,8 @@ and every layer of it is measured:
 
 - the clustering: nodes, noise share, the largest node's share of all papers,
   and against the corpus's label column NMI and ARI (noise as a class of its
-  own) and the homogeneity of the clustered papers (``pipeline.metrics.layer_scores``);
-- the names (``pipeline.metrics.name_scores``): support of any word of the name
+  own) and the homogeneity of the clustered papers (``pipeline.bench.metrics.layer_scores``);
+- the names (``pipeline.bench.metrics.name_scores``): support of any word of the name
   and of its most specific term, contrast with the siblings, name-to-cluster
   retrieval with the map's own model, duplicate names, weak names;
 - side by side, BERTopic's default representation of the very same nodes on the
@@ -113,8 +113,8 @@ def name_layers_now(documents: pd.DataFrame, embeddings: np.ndarray, layers, mod
     """Names of ``layers`` by the current labeller (with the map's model when installed),
     their weak flags, and the seconds it took (phrase counts included)."""
     from pipeline.config import LabelConfig
-    from pipeline.label import Layer, label_layers, phrase_embedder
-    from pipeline.terms import count_terms, paper_texts
+    from pipeline.naming.counts import count_terms, paper_texts
+    from pipeline.naming.offline import Layer, label_layers, phrase_embedder
 
     started = time.perf_counter()
     counts = count_terms(paper_texts(documents))
@@ -164,9 +164,10 @@ def bertopic_names(texts: list[str], embeddings: np.ndarray, nodes: np.ndarray,
 def measure(topic_map, corpus: Corpus, *, layers_npz: Path | None = None,
             bertopic: bool = True) -> dict[str, Any]:
     """Every layer of a map, measured (see the module's docstring)."""
-    from pipeline.label import phrase_embedder
-    from pipeline.metrics import WordUsage, layer_scores, name_scores
-    from pipeline.terms import paper_texts
+    from pipeline.naming.counts import paper_texts
+    from pipeline.naming.offline import phrase_embedder
+
+    from .metrics import WordUsage, layer_scores, name_scores
 
     documents, clusters = topic_map.documents, topic_map.clusters
     embeddings = np.asarray(topic_map.embeddings, dtype=np.float32)

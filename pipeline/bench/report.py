@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from . import embedders
+from pipeline.bench import embedders
+
 from .measure import fmt as _f
 
 

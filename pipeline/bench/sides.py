@@ -14,15 +14,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..metrics import partition_scores, reassigned_scores
 from .measure import ROOT, StepRecorder, peak_rss_mb, run_in_child, write_subset
+from .metrics import partition_scores, reassigned_scores
 
 
 def our_side(csv: str, npy: str, out: str, seed: int) -> dict[str, Any]:
     """Our build in this (child) process: per-step time and memory, labels."""
     started = time.perf_counter()
     from pipeline import BuildConfig, build
-    from pipeline.run import STEPS, StepTimer
+    from pipeline.engines.recipe import STEPS, StepTimer
 
     recorder = StepRecorder()
 

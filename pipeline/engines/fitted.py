@@ -1,0 +1,134 @@
+"""The fitted state a map saves beside its tables, so that papers can be added later.
+
+``fitted.npz`` holds plain numeric arrays (written with the map, read with
+``allow_pickle=False`` and checked against the manifest's hash; the map format
+itself is in ``pipeline.mapdir.store``):
+
+- ``cluster_space``: n x n_components float32, the UMAP clustering space,
+  row-aligned with the documents; ``n_fitted``: how many rows (the first ones)
+  the models were fitted on;
+- ``n_layers`` and ``parents_<k>`` (per node of layer k, its node in layer k+1;
+  -1 at the top): the links that place a new paper in the broad layers once its
+  finest node is voted (``hierarchy.place_layers``; the votes read the papers'
+  nodes from the documents table);
+- ``fitted_unclustered_share``: the share of fitted papers in no finest cluster;
+- the c-TF-IDF ``vocabulary`` (UTF-8, newline-separated, as uint8), ``n_terms``,
+  ``doc_freq``, and per level ``term_freq_<level>`` (corpus term frequencies of
+  the papers in a node of that level) and ``labelled_size_<level>`` (each
+  node's size when it was last labelled): what ``label.refresh_classes`` needs
+  to relabel one node without recounting the corpus.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from pipeline.errors import MapFormatError
+from pipeline.mapdir.store import FITTED, TopicMap, level_names, sha256_file
+from pipeline.naming.counts import SavedTerms, TermCounts, count_with_vocabulary, paper_texts
+
+if TYPE_CHECKING:
+    from pipeline.fit.layers import Layers
+
+
+
+def fitted_state(documents: pd.DataFrame, clusters: pd.DataFrame, *,
+                 cluster_space: np.ndarray, layers: Layers, counts: TermCounts,
+                 n_fitted: int | None = None) -> dict[str, np.ndarray]:
+    """The arrays an update needs, for a map just built.
+
+    ``layers`` are every paper's layers, fitted on the first ``n_fitted`` rows
+    (default: all of them); ``counts`` are the papers' term counts the labels
+    were made from.
+    """
+    n_fitted = len(documents) if n_fitted is None else int(n_fitted)
+    fine = documents["cluster"].to_numpy()[:n_fitted]
+    out: dict[str, np.ndarray] = {
+        "cluster_space": np.asarray(cluster_space, dtype=np.float32),
+        "n_fitted": np.array(n_fitted, dtype=np.int64),
+        "fitted_unclustered_share": np.array(float((fine < 0).mean()) if n_fitted else 0.0),
+        "n_layers": np.array(len(layers.parents), dtype=np.int64),
+    }
+    for k, parents in enumerate(layers.parents):
+        out[f"parents_{k}"] = np.asarray(parents, dtype=np.int32)
+    vocabulary = [str(t) for t in counts.vocabulary]
+    out["vocabulary"] = np.frombuffer("\n".join(vocabulary).encode("utf-8"), dtype=np.uint8)
+    out["n_terms"] = np.array(len(vocabulary), dtype=np.int64)
+    levels = level_names(len(layers.parents))
+    for level in levels:
+        out[f"term_freq_{level}"] = _term_totals(counts.matrix, documents[level].to_numpy())
+    out["doc_freq"] = counts.doc_freq
+    for level in levels:
+        rows = clusters[clusters["level"] == level].sort_values("id")
+        out[f"labelled_size_{level}"] = rows["size"].to_numpy(dtype=np.int64)
+    return out
+
+
+def fitted_levels(fitted: dict[str, np.ndarray]) -> list[str]:
+    """The levels of the saved fit, finest first."""
+    return level_names(int(fitted["n_layers"]))
+
+
+def fitted_parents(fitted: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """The saved parent links, one array per layer, finest first."""
+    return [fitted[f"parents_{k}"] for k in range(int(fitted["n_layers"]))]
+
+
+def add_term_counts(fitted: dict[str, np.ndarray], papers: pd.DataFrame, *,
+                    max_ngram: int) -> None:
+    """Add ``papers``' terms (over the saved vocabulary) to the saved totals, in place.
+
+    ``papers`` are new rows of the documents table, with their nodes at every level.
+    """
+    counts = count_with_vocabulary(paper_texts(papers), vocabulary_of(fitted), max_ngram)
+    for level in fitted_levels(fitted):
+        fitted[f"term_freq_{level}"] = fitted[f"term_freq_{level}"] + _term_totals(
+            counts, papers[level].to_numpy())
+    fitted["doc_freq"] = fitted["doc_freq"] + np.asarray((counts > 0).sum(axis=0)).ravel()
+
+
+def saved_terms(fitted: dict[str, np.ndarray], level: str, n_documents: int) -> SavedTerms:
+    """The saved term totals of ``level``, for ``label.refresh_classes``."""
+    return SavedTerms(vocabulary_of(fitted), fitted[f"term_freq_{level}"], fitted["doc_freq"],
+                      n_documents)
+
+
+def _term_totals(matrix, nodes: np.ndarray) -> np.ndarray:
+    """Each term's count over the papers that are in a node (``nodes >= 0``)."""
+    return np.asarray(matrix[nodes >= 0].sum(axis=0), dtype=np.float64).ravel()
+
+
+def load_fitted(topic_map: TopicMap) -> dict[str, np.ndarray]:
+    """The map's ``fitted.npz``, checked against the manifest's hash."""
+    path = Path(topic_map.path) / FITTED
+    expected = topic_map.manifest.get("files", {}).get(FITTED)
+    if not path.is_file() or expected is None:
+        raise MapFormatError(
+            f"map {topic_map.path} has no saved state for updates (it was built before updates "
+            f"existed); refit it once with `python -m pipeline update {topic_map.path} --rebuild`"
+        )
+    if sha256_file(path) != expected:
+        raise MapFormatError(f"{path} does not match the hash in its manifest; rebuild the map")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            fitted = {name: data[name] for name in data.files}
+    except Exception as exc:  # noqa: BLE001 - any decoding failure means a corrupt file
+        raise MapFormatError(f"{path} could not be read ({exc}); rebuild the map") from None
+    if len(fitted.get("cluster_space", [])) != len(topic_map.documents):
+        raise MapFormatError(f"{path} is not row-aligned with the documents; rebuild the map")
+    if "n_layers" not in fitted or fitted_levels(fitted) != topic_map.levels:
+        raise MapFormatError(f"{path} does not hold the layers of the map; refit it with "
+                             f"`python -m pipeline update {topic_map.path} --rebuild`")
+    return fitted
+
+
+def vocabulary_of(fitted: dict[str, np.ndarray]) -> np.ndarray:
+    """The saved c-TF-IDF vocabulary as an array of strings."""
+    if int(fitted["n_terms"]) == 0:
+        return np.array([], dtype=str)
+    return np.array(bytes(fitted["vocabulary"]).decode("utf-8").split("\n"))
+

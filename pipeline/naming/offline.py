@@ -1,0 +1,250 @@
+"""Naming topics: one labeller for every layer of a map, and for updates.
+
+:func:`label_layers` names every node of every layer (any number of nested
+layers, finest first) into the clusters table, one row per node:
+
+- ``label``: one phrase of 1-3 words its papers write (``pipeline.naming.rank``): the
+  core of the node's papers use it, its siblings' papers rarely do, and it means
+  what the node means (close to the node's centroid with the map's own model,
+  when one is at hand); a node with children is named for what they share;
+- provenance: ``terms``/``weights`` (the candidates behind the name, best first)
+  and ``representative_ids`` (papers using the name, nearest the node's centre);
+- sureness: ``support`` (share of the node's papers using the name's most
+  specific word), ``contrast`` (1 - that share among its siblings' papers) and
+  ``weak_name`` (the name is not well borne out; the dashboard says so);
+- ``size`` and ``x``/``y`` (median position of its papers).
+
+:func:`refresh_classes` renames only the nodes an update changed, the same way,
+from their papers and a sample of their siblings'.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import LabelConfig
+from pipeline.mapdir.store import LLM_COLUMNS
+
+from .counts import SavedTerms, TermCounts, count_terms, count_with_vocabulary, paper_texts
+from .phrase_model import model_installed, phrase_embedder
+from .phrases import surface_form
+from .rank import NamingConfig, PhraseEmbedder, name_layers
+
+__all__ = ["Layer", "SavedTerms", "TermCounts", "class_summary",
+           "count_terms", "label_layers", "model_installed", "naming_config", "phrase_embedder",
+           "refresh_classes", "representatives"]
+
+#: The columns of the rows :func:`label_layers` returns.
+CLASS_COLUMNS = ["layer", "level", "id", "parent", "label", "terms", "weights", "size", "x", "y",
+                 "representative_ids", "support", "contrast", "weak_name"]
+#: Papers of a node's siblings read when one node is renamed (:func:`refresh_classes`).
+SIBLING_SAMPLE = 3000
+
+
+@dataclass
+class Layer:
+    """One layer of nested topics, as the labeller sees it.
+
+    ``level`` names the layer and its documents column ("cluster", "theme");
+    ``nodes`` is each paper's node (-1: none, only at the finest layer);
+    ``parents`` each node's node in the next broader layer (None at the top).
+    """
+
+    level: str
+    nodes: np.ndarray
+    n_nodes: int
+    parents: np.ndarray | None = None
+
+
+def naming_config(config: LabelConfig) -> NamingConfig:
+    """The naming's settings: its defaults, and any of them the label config sets."""
+    names = {f.name for f in dataclasses.fields(NamingConfig)}
+    return NamingConfig(**{k: v for k, v in dataclasses.asdict(config).items() if k in names})
+
+
+def representatives(embeddings: np.ndarray, members: np.ndarray, ids: np.ndarray,
+                    *, top_n: int) -> tuple[list[str], np.ndarray]:
+    """Ids of the ``top_n`` members nearest the (normalised) centroid, and the centroid."""
+    vectors = embeddings[members]
+    centroid = vectors.mean(axis=0)
+    centroid = centroid / (np.linalg.norm(centroid) or 1.0)
+    order = np.argsort(-(vectors @ centroid), kind="stable")[:top_n]
+    return [str(ids[members[i]]) for i in order], centroid
+
+
+def class_summary(members: np.ndarray, *, coords: np.ndarray, embeddings: np.ndarray,
+                  ids: np.ndarray, config: LabelConfig) -> dict:
+    """``size``, label position ``x``/``y`` (median of its papers) and ``representative_ids``."""
+    reps, _ = representatives(embeddings, members, ids, top_n=config.n_representatives)
+    return {
+        "size": len(members),
+        "x": float(np.median(coords[members, 0])) if len(members) else 0.0,
+        "y": float(np.median(coords[members, 1])) if len(members) else 0.0,
+        "representative_ids": reps,
+    }
+
+
+def _row(record: dict, *, layer: int, level: str, members: np.ndarray, coords: np.ndarray,
+         config: LabelConfig) -> dict:
+    return {
+        "layer": layer, "level": level, "id": record["id"], "parent": record["parent"],
+        "label": record["label"], "terms": record["terms"], "weights": record["weights"],
+        "size": record["size"],
+        "x": float(np.median(coords[members, 0])) if len(members) else 0.0,
+        "y": float(np.median(coords[members, 1])) if len(members) else 0.0,
+        "representative_ids": record["representatives"][:config.n_representatives],
+        "support": record["support"], "contrast": record["contrast"],
+        "weak_name": record["weak_name"],
+    }
+
+
+def label_layers(documents: pd.DataFrame, embeddings: np.ndarray, counts: TermCounts,
+                 layers: Sequence[Layer], config: LabelConfig, *,
+                 embed_phrases: PhraseEmbedder | None = None,
+                 model: Mapping | str | None = None) -> pd.DataFrame:
+    """The clusters table: every node of every layer, broadest layer first, with its parent
+    (-1 at the top layer).
+
+    ``counts`` are the papers' phrase counts (``pipeline.naming.counts``); ``embed_phrases``
+    embeds a list of short strings with the map's own model (the build's embedder when
+    it has one). Without it, ``model`` (the map's model: a manifest ``model`` entry or
+    a name) is loaded for the names only if it is installed here
+    (:func:`phrase_embedder`); otherwise names are judged by the vectors of the papers
+    that use them.
+    """
+    if embed_phrases is None and model is not None:
+        embed_phrases = phrase_embedder(model)
+    records = name_layers(counts, embeddings, [layer.nodes for layer in layers],
+                          [layer.parents for layer in layers], texts=paper_texts(documents),
+                          ids=documents["id"].to_numpy(), embed_phrases=embed_phrases,
+                          config=naming_config(config),
+                          n_nodes=[layer.n_nodes for layer in layers])
+    coords = documents[["x", "y"]].to_numpy()
+    rows = []
+    for k in reversed(range(len(layers))):
+        nodes = np.asarray(layers[k].nodes)
+        for record in records[k]:
+            rows.append(_row(record, layer=k, level=layers[k].level,
+                             members=np.flatnonzero(nodes == record["id"]), coords=coords,
+                             config=config))
+    clusters = pd.DataFrame(rows, columns=CLASS_COLUMNS)
+    return clusters.astype({"layer": int, "id": int, "parent": int, "size": int,
+                            "weak_name": bool})
+
+
+# --------------------------------------------------------------------------- rename what changed
+
+
+def _finer_level(clusters: pd.DataFrame, level: str) -> str | None:
+    """The documents column of the layer just below ``level`` (None at the finest)."""
+    if "layer" in clusters.columns:
+        layer_of = clusters.drop_duplicates("level").set_index("level")["layer"]
+        below = layer_of[layer_of == layer_of.get(level, 0) - 1]
+        return str(below.index[0]) if len(below) else None
+    return "cluster" if level == "theme" else None
+
+
+def _rename_one(c: int, *, clusters: pd.DataFrame, documents: pd.DataFrame, level: str,
+                finer: str | None, embeddings: np.ndarray, terms: SavedTerms,
+                config: LabelConfig, embed_phrases: PhraseEmbedder | None) -> dict | None:
+    """Name node ``c`` of ``level`` as a build would: from its papers, its children, and a
+    seeded sample of its siblings' papers (counted over the saved vocabulary)."""
+    rows = clusters[clusters["level"] == level]
+    parent_of = dict(zip(rows["id"].astype(int), rows["parent"].astype(int), strict=True))
+    nodes = documents[level].to_numpy()
+    siblings = [s for s, p in parent_of.items() if p == parent_of.get(c, -1) and s != c]
+    if not siblings:
+        siblings = [s for s in parent_of if s != c]
+    members = np.flatnonzero(nodes == c)
+    others = np.flatnonzero(np.isin(nodes, siblings))
+    if len(others) > SIBLING_SAMPLE:
+        others = np.sort(np.random.default_rng(c).choice(others, SIBLING_SAMPLE, replace=False))
+    rows_used = np.concatenate([members, others])
+    top = _relabelled(nodes[rows_used])
+    layers, parents = [top], [None]
+    if finer is not None and finer in documents.columns:
+        children = documents[finer].to_numpy()[rows_used]
+        children = np.where(np.arange(len(rows_used)) < len(members), children, -1)
+        fine = _relabelled(children)
+        parent_of_child = np.zeros(int(fine.max()) + 1 if (fine >= 0).any() else 0, dtype=int)
+        layers, parents = [fine, top], [parent_of_child, None]
+    texts = paper_texts(documents.iloc[rows_used])
+    counts = TermCounts(count_with_vocabulary(texts, terms.vocabulary, config.max_ngram),
+                        terms.vocabulary)
+    records = name_layers(counts, embeddings[rows_used], layers, parents, texts=texts,
+                          ids=documents["id"].to_numpy()[rows_used], config=naming_config(config),
+                          corpus=(terms.document_frequency, terms.n_documents),
+                          embed_phrases=embed_phrases)
+    return records[-1][0]
+
+
+def _relabelled(nodes: np.ndarray) -> np.ndarray:
+    """Node ids renumbered 0.. in order of first appearance (-1 stays)."""
+    out = np.full(len(nodes), -1, dtype=np.int64)
+    seen: dict[int, int] = {}
+    for i, node in enumerate(nodes):
+        if node >= 0:
+            out[i] = seen.setdefault(int(node), len(seen))
+    return out
+
+
+def refresh_classes(clusters: pd.DataFrame, documents: pd.DataFrame, embeddings: np.ndarray,
+                    *, level: str, touched: Iterable[int], relabel: Callable[[int, int], bool],
+                    terms: SavedTerms, config: LabelConfig,
+                    embed_phrases: PhraseEmbedder | None = None) -> dict[int, int]:
+    """Bring the ``touched`` nodes of ``level`` up to date; the rest stay as they are.
+
+    Every touched node gets its size, centre and representatives again. One for which
+    ``relabel(node id, new size)`` is true (and when there is a vocabulary) is also
+    renamed as a build would name it (candidates judged with ``embed_phrases``, the map's
+    model, when given), distinct from the level's other names. Edits
+    ``clusters`` in place; returns the renamed nodes with their sizes.
+    """
+    nodes = documents[level].to_numpy()
+    ids = documents["id"].to_numpy()
+    coords = documents[["x", "y"]].to_numpy()
+    at_level = clusters.index[clusters["level"] == level]
+    used = {str(v).casefold() for v in clusters.loc[at_level, "label"]}
+    finer = _finer_level(clusters, level)
+    renamed: dict[int, int] = {}
+    for c in touched:
+        row = at_level[clusters.loc[at_level, "id"].to_numpy() == c]
+        if not len(row):
+            continue
+        row = row[0]
+        members = np.flatnonzero(nodes == c)
+        for key, value in class_summary(members, coords=coords, embeddings=embeddings, ids=ids,
+                                        config=config).items():
+            clusters.at[row, key] = value
+        if not relabel(c, len(members)) or not len(terms.vocabulary):
+            continue
+        record = _rename_one(c, clusters=clusters, documents=documents, level=level,
+                             finer=finer, embeddings=embeddings, terms=terms, config=config,
+                             embed_phrases=embed_phrases)
+        old = str(clusters.at[row, "label"])
+        used.discard(old.casefold())
+        label, weak = record["label"], record["weak_name"]
+        if label.casefold() in used:  # taken: the next candidate, as the build would
+            sample = paper_texts(documents.iloc[members[:400]])
+            label = next((form for form in (surface_form(t, sample) for t in record["terms"])
+                          if form.casefold() not in used), old)
+            weak = True
+        used.add(label.casefold())
+        if label != old:  # a language model's name was for the node it renamed
+            for key in LLM_COLUMNS:
+                if key in clusters.columns:
+                    clusters.at[row, key] = ""
+        clusters.at[row, "label"] = label
+        clusters.at[row, "terms"] = record["terms"]
+        clusters.at[row, "weights"] = record["weights"]
+        for key, value in (("support", record["support"]), ("contrast", record["contrast"]),
+                           ("weak_name", weak)):
+            if key in clusters.columns:
+                clusters.at[row, key] = value
+        renamed[c] = len(members)
+    return renamed
