@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import nav
-from ui.context import open_map_context, warm_query_model
+from ui.app import nav
+from ui.app.context import open_map_context, warm_query_model
 
 PAGES = [
     st.Page(nav.MAP, title="Map", default=True),

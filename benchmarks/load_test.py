@@ -217,8 +217,8 @@ async def browser_session(browser, name: str, url: str, map_name: str, deadline:
 def expectations(map_path: Path) -> dict:
     """What each filter must leave on the map, computed with the dashboard's own rules."""
     from pipeline import load_map
-    from ui.loaders import MIN_DRILL_PAPERS
-    from ui.view import Filters, filter_mask, lowered_text
+    from ui.app.loaders import MIN_DRILL_PAPERS
+    from ui.core.view import Filters, filter_mask, lowered_text
 
     topic_map = load_map(map_path)
     docs = topic_map.documents

@@ -2,7 +2,7 @@
 dim what they leave out, semantic search, a paper panel.
 
 The page draws the figure; the filters, the search and all that follows them live in a
-fragment (``ui.explore``) that reruns alone, so neither sends the figure again.
+fragment (``ui.app.explore``) that reruns alone, so neither sends the figure again.
 """
 
 from __future__ import annotations
@@ -10,21 +10,21 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ui import state
-from ui.context import map_context
-from ui.escape import escape
-from ui.explore import FullRun, Slots, explore, focus_key, view_mask
-from ui.figures import loading_figure, map_figure
-from ui.paper import (
+from ui.app import state
+from ui.app.context import map_context
+from ui.app.explore import FullRun, Slots, explore, focus_key, view_mask
+from ui.app.paper import (
     CHART_KEY,
     current_paper_row,
     map_select_callback,
     paper_panel,
     reading_list_rows,
 )
-from ui.readinglist_figures import add_reading_list
-from ui.sidebar import display_controls, filters_from_state, overview_toggle
-from ui.view import overview_rows
+from ui.app.sidebar import display_controls, filters_from_state, overview_toggle
+from ui.core.escape import escape
+from ui.core.view import overview_rows
+from ui.figures.map import loading_figure, map_figure
+from ui.figures.readinglist import add_reading_list
 
 context = map_context()
 docs, assets = context.documents, context.assets

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.context import map_context, stop_on_error
-from ui.drill import child_colours, sub_topics, subtree_payload
-from ui.drill_panels import (
+from ui.app.components import overlay
+from ui.app.context import map_context, stop_on_error
+from ui.app.drill_panels import (
     breadcrumb,
     current_topic,
     name_and_provenance,
@@ -21,18 +21,18 @@ from ui.drill_panels import (
     sub_topics_list,
     why_this_name,
 )
-from ui.escape import escape
-from ui.events import clicked_id
-from ui.exports import download_buttons
-from ui.figures import map_figure, shade, theme_colours
-from ui.hierarchy import member_mask, node
-from ui.loaders import remapped
-from ui.overlay import view_state
-from ui.paper import paper_panel
-from ui.sidebar import overview
-from ui.tables import papers_table
-from ui.view import label_positions, map_levels
-from ui.zoomlabels import overlay
+from ui.app.exports import download_buttons
+from ui.app.loaders import remapped
+from ui.app.paper import paper_panel
+from ui.app.sidebar import overview
+from ui.app.tables import papers_table
+from ui.core.drill import child_colours, sub_topics, subtree_payload
+from ui.core.escape import escape
+from ui.core.events import clicked_id
+from ui.core.nodes import member_mask, node
+from ui.core.view import label_positions, map_levels
+from ui.figures.map import map_figure, shade, theme_colours
+from ui.figures.overlay import view_state
 
 context = map_context()
 docs, assets, nodes = context.documents, context.assets, context.clusters

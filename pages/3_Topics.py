@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import nav
-from ui.context import map_context
-from ui.drill import group_choices
-from ui.drill_panels import TOPIC_KEY
-from ui.tables import show_table, topics_frame
-from ui.topic_figures import topics_treemap
-from ui.view import level_title, map_levels
+from ui.app import nav
+from ui.app.context import map_context
+from ui.app.drill_panels import TOPIC_KEY
+from ui.app.tables import show_table, topics_frame
+from ui.core.drill import group_choices
+from ui.core.view import level_title, map_levels
+from ui.figures.topics import topics_treemap
 
 context = map_context()
 clusters = context.clusters

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import nav
-from ui.context import map_context
-from ui.escape import escape
-from ui.exports import download_buttons
-from ui.figures import map_figure
-from ui.paper import change_reading_list
-from ui.reading import listed_papers, papers_like, where_they_come_from
-from ui.readinglist_figures import add_reading_list
-from ui.sidebar import overview
-from ui.tables import listed_frame, show_table, similar_frame
+from ui.app import nav
+from ui.app.context import map_context
+from ui.app.exports import download_buttons
+from ui.app.paper import change_reading_list
+from ui.app.reading import listed_papers, papers_like, where_they_come_from
+from ui.app.sidebar import overview
+from ui.app.tables import listed_frame, show_table, similar_frame
+from ui.core.escape import escape
+from ui.figures.map import map_figure
+from ui.figures.readinglist import add_reading_list
 
 context = map_context()
 docs, assets = context.documents, context.assets

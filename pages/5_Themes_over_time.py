@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import nav
-from ui.analysis import TrendRule, trend_report
-from ui.context import map_context
-from ui.escape import escape
-from ui.events import clicked_id
-from ui.figures import cluster_colours, map_figure, theme_colours
-from ui.sidebar import overview
-from ui.tables import trends_frame
-from ui.trends_figures import papers_per_year_figure, shares_figure, shown_groups
-from ui.view import level_title, map_levels, year_bounds
+from ui.app import nav
+from ui.app.analysis import TrendRule, trend_report
+from ui.app.context import map_context
+from ui.app.sidebar import overview
+from ui.app.tables import trends_frame
+from ui.core.escape import escape
+from ui.core.events import clicked_id
+from ui.core.view import level_title, map_levels, year_bounds
+from ui.figures.map import cluster_colours, map_figure, theme_colours
+from ui.figures.trends import papers_per_year_figure, shares_figure, shown_groups
 
 context = map_context()
 docs, assets = context.documents, context.assets

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.analysis import check_overlap, compare_with, names_at, open_map
-from ui.compare_figures import transitions_sankey, transitions_table
-from ui.context import map_context
-from ui.escape import escape
-from ui.exports import csv_download_button
-from ui.state import map_choices
-from ui.tables import moved_frame, show_table
+from ui.app.analysis import check_overlap, compare_with, names_at, open_map
+from ui.app.context import map_context
+from ui.app.exports import csv_download_button
+from ui.app.state import map_choices
+from ui.app.tables import moved_frame, show_table
+from ui.core.escape import escape
+from ui.figures.compare import transitions_sankey, transitions_table
 
 context = map_context()
 map_path = context.path

@@ -18,7 +18,7 @@ from conftest import FakeEmbedder, make_corpus
 from test_browser import ARTIFACTS, Tab, loads_nothing_external, opened, serve
 
 from pipeline import BuildConfig, build, load_map
-from ui.figures import map_figure, standalone_html
+from ui.figures.map import map_figure, standalone_html
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -21,7 +21,7 @@ from pipeline.review.compare import (
     format_comparison,
     shared_papers,
 )
-from ui.compare_figures import transitions_sankey, transitions_table
+from ui.figures.compare import transitions_sankey, transitions_table
 
 
 def labelled(groups: list[tuple[int, int, int]]) -> tuple[list[str], np.ndarray, np.ndarray]:

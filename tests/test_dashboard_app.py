@@ -13,12 +13,12 @@ from conftest import HTML_PAYLOADS as PAYLOADS
 from conftest import FakeEmbedder
 from streamlit.testing.v1 import AppTest
 
-import ui.loaders
-import ui.querymodel
+import ui.app.loaders
+import ui.core.querymodel
 from pipeline import load_map
 from pipeline.mapdir.store import write_manifest
 from pipeline.review.readinglist import ReadingList
-from ui.events import selected_rows_from_event
+from ui.core.events import selected_rows_from_event
 
 APP = Path(__file__).resolve().parents[1] / "dashboard.py"
 TIMEOUT = 90
@@ -27,17 +27,17 @@ TIMEOUT = 90
 def maps_dir(small_map, monkeypatch):
     """Point the app at the folder holding the small map; fresh query-model cache."""
     monkeypatch.setenv("TOPICMAP_MAPS_DIR", str(small_map.parent))
-    ui.querymodel.clear()
-    ui.loaders.embed_query.clear()
+    ui.core.querymodel.clear()
+    ui.app.loaders.embed_query.clear()
     yield small_map.parent
-    ui.querymodel.clear()
-    ui.loaders.embed_query.clear()
+    ui.core.querymodel.clear()
+    ui.app.loaders.embed_query.clear()
 
 
 @pytest.fixture
 def fake_query_model(monkeypatch):
     """Semantic search with the fake embedder the test map was built with."""
-    monkeypatch.setattr(ui.querymodel, "make_query_embedder", lambda name: FakeEmbedder())
+    monkeypatch.setattr(ui.core.querymodel, "make_query_embedder", lambda name: FakeEmbedder())
 
 
 def run_app(**params: str) -> AppTest:
@@ -212,7 +212,7 @@ def test_semantic_search_highlights_nearest_papers(maps_dir, fake_query_model):
 def test_search_embeds_queries_with_the_maps_backend(maps_dir, monkeypatch):
     """Queries go through the backend the map's papers were embedded with (manifest)."""
     asked = []
-    monkeypatch.setattr(ui.querymodel, "make_query_embedder",
+    monkeypatch.setattr(ui.core.querymodel, "make_query_embedder",
                         lambda model: asked.append(model) or FakeEmbedder())
     manifest_path = maps_dir / "small" / "manifest.json"
     original = manifest_path.read_text()

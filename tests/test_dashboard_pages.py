@@ -52,10 +52,10 @@ def test_drill_down_start_page_lists_broad_topics(maps_dir):
 
 def test_drill_into_a_theme_walks_the_saved_layers(maps_dir, monkeypatch):
     """Its sub-topics are its children in the next layer, read from the map (no UMAP)."""
-    import ui.loaders
+    import ui.app.loaders
 
     called = []
-    monkeypatch.setattr(ui.loaders, "map_papers", lambda *a, **k: called.append(1))
+    monkeypatch.setattr(ui.app.loaders, "map_papers", lambda *a, **k: called.append(1))
     small = load_map(maps_dir / "small")
     theme = small.level("theme").sort_values("size").iloc[-1]
     at = open_page(DRILL, drill=f"theme:{theme['id']}")
@@ -167,7 +167,7 @@ def test_a_new_page_is_one_file_and_one_registry_line(maps_dir, tmp_path):
     shutil.copytree(root / "pages", app / "pages")
     (app / "pages" / "7_Hello.py").write_text(
         "import streamlit as st\n\n"
-        "from ui.context import map_context\n\n"
+        "from ui.app.context import map_context\n\n"
         "context = map_context()\n"
         'st.markdown("## Hello")\n'
         'st.caption(f"{len(context.documents):,} papers on {context.name}")\n',

@@ -13,20 +13,12 @@ import pytest
 
 from pipeline import load_map
 from pipeline.errors import MapFormatError
-from ui.drill import group_choices, parse_trail, trail_param
-from ui.escape import clean, escape, safe_url, wrap_html
-from ui.events import selection_region
-from ui.figures import (
-    NOISE_COLOUR,
-    cluster_colours,
-    hover_texts,
-    map_figure,
-    standalone_html,
-)
-from ui.paths import map_by_name, resolve_cli_map
-from ui.state import cli_map_arg, int_list, overview_limit
-from ui.topic_figures import terms_figure, topics_treemap
-from ui.view import (
+from ui.app.state import cli_map_arg, int_list, overview_limit
+from ui.core.drill import group_choices, parse_trail, trail_param
+from ui.core.escape import clean, escape, safe_url, wrap_html
+from ui.core.events import selection_region
+from ui.core.paths import map_by_name, resolve_cli_map
+from ui.core.view import (
     OVERVIEW_POINTS,
     Filters,
     colour_columns,
@@ -40,6 +32,14 @@ from ui.view import (
     semantic_search,
     year_bounds,
 )
+from ui.figures.map import (
+    NOISE_COLOUR,
+    cluster_colours,
+    hover_texts,
+    map_figure,
+    standalone_html,
+)
+from ui.figures.topics import terms_figure, topics_treemap
 
 PAYLOADS = [
     "<script>window.__pwned=1</script>",
@@ -327,7 +327,7 @@ def test_theme_label_sits_on_its_largest_cluster(small):
 
 @pytest.mark.parametrize("n", [12, 60, 600, 5000])
 def test_drill_config_suits_small_subsets(small, n):
-    from ui.loaders import drill_config
+    from ui.app.loaders import drill_config
 
     manifest = dict(small.manifest)
     manifest["config"] = dict(manifest["config"])
@@ -339,7 +339,7 @@ def test_drill_config_suits_small_subsets(small, n):
 
 
 def test_download_file_names_are_safe():
-    from ui.exports import file_stem
+    from ui.app.exports import file_stem
 
     assert file_stem("../../etc/passwd") == "etc_passwd"
     assert file_stem("my map <script>") == "my_map_script"
@@ -403,7 +403,7 @@ def test_overview_limit_from_arguments_then_environment(monkeypatch):
 
 
 def test_area_selection_on_an_overview_takes_every_paper_in_the_region(monkeypatch):
-    import ui.paper as widgets
+    import ui.app.paper as widgets
 
     docs = pd.DataFrame({"id": [f"p{i}" for i in range(6)],
                          "x": [0.0, 1.0, 2.0, 3.0, 1.5, 9.0], "y": [0.0] * 6})
@@ -419,7 +419,7 @@ def test_area_selection_on_an_overview_takes_every_paper_in_the_region(monkeypat
 
 def test_a_point_whose_customdata_arrives_as_an_object_is_read():
     """Issue 13, item 3: a click on the trends chart sends customdata as {"0": id, "1": n}."""
-    from ui.events import clicked_id, point_id
+    from ui.core.events import clicked_id, point_id
 
     event = {"selection": {"points": [{"customdata": {"0": 4, "1": 35}}]}}
     assert clicked_id(event) == 4
@@ -454,14 +454,14 @@ def test_the_legend_sits_beside_the_map_not_over_it():
 ])
 def test_latex_reads_as_plain_text(text, shown):
     """Issue 13, item 10: raw LaTeX ($\\Theta(1)$, \\emph{...}) showed as markup."""
-    from ui.latex import readable
+    from ui.core.latex import readable
 
     assert readable(text) == shown
 
 
 def test_hover_and_tables_show_latex_readably():
-    from ui.loaders import build_assets
-    from ui.tables import papers_frame
+    from ui.app.loaders import build_assets
+    from ui.app.tables import papers_frame
 
     docs = pd.DataFrame({"id": ["a"], "title": [r"Bounds of $\Theta(n \log n)$"],
                          "abstract": [r"\emph{Tight} for $\alpha \leq 1$."], "year": [2020],
@@ -479,7 +479,7 @@ def test_hover_and_tables_show_latex_readably():
 def test_levels_come_from_the_clusters_table():
     """Labels, drill-down choices and trails follow the map's levels (format v2 adds layers
     between clusters and themes), broadest first."""
-    from ui.view import label_positions, level_title, map_levels
+    from ui.core.view import label_positions, level_title, map_levels
 
     clusters = pd.DataFrame({
         "layer": [0, 0, 1, 2], "level": ["cluster", "cluster", "layer_1", "theme"],
@@ -502,7 +502,7 @@ def test_a_remapped_topic_is_shown_without_asking_only_for_the_map_it_was_made_f
     re-map is asked for again (it would run UMAP on the new map)."""
     import shutil
 
-    import ui.loaders as loaders
+    import ui.app.loaders as loaders
     from pipeline.mapdir.store import write_manifest
 
     path = tmp_path / "small"

@@ -43,8 +43,8 @@ from pipeline import BuildConfig, build, load_map
 from pipeline.ingest.clean import clean_text
 from pipeline.review.export import FORMULA_START
 from pipeline.review.readinglist import ReadingList
-from ui.latex import readable
-from ui.view import Filters, filter_mask
+from ui.core.latex import readable
+from ui.core.view import Filters, filter_mask
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

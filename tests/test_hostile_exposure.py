@@ -89,7 +89,7 @@ def test_server_started_elsewhere_listens_on_loopback_only(small_map, tmp_path):
 
 
 def test_map_names_cannot_leave_the_maps_folder(tmp_path, monkeypatch):
-    from ui import paths
+    from ui.core import paths
 
     root = tmp_path / "maps"
     (root / "good").mkdir(parents=True)

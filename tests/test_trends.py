@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from pipeline import load_map
 from pipeline.errors import PipelineError
 from pipeline.review.trends import TrendRule, slope_per_year, theme_trends, year_counts
-from ui.trends_figures import clicked_group, shares_figure, shown_groups
+from ui.figures.trends import clicked_group, shares_figure, shown_groups
 
 APP = Path(__file__).resolve().parents[1] / "dashboard.py"
 

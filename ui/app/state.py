@@ -29,9 +29,8 @@ from pathlib import Path
 import streamlit as st
 
 from pipeline.errors import MapFormatError
-
-from . import paths
-from .view import OVERVIEW_POINTS
+from ui.core import paths
+from ui.core.view import OVERVIEW_POINTS
 
 MAP_KEY = "topicmap_map_path"  # session: the map this session looks at
 NAMES_KEY = "names_mode"  # session: "llm" or "offline" names (every page, every map)
@@ -60,7 +59,7 @@ def overview_limit(argv: Sequence[str] | None = None) -> int:
     """How many points a big view draws before it opens on an overview.
 
     ``--overview-points N`` on the command line, else ``$TOPICMAP_OVERVIEW_POINTS``,
-    else :data:`ui.view.OVERVIEW_POINTS`; 0 turns the overview off. A value that is
+    else :data:`ui.core.view.OVERVIEW_POINTS`; 0 turns the overview off. A value that is
     not a whole number is ignored (the default applies).
     """
     raw = cli_arg("overview-points", argv) or os.environ.get(OVERVIEW_ENV, "")

@@ -15,10 +15,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pipeline.review.export import to_bibtex, to_csv, to_ris
+from ui.figures.map import standalone_html
+from ui.figures.overlay import export_script
 
-from .figures import standalone_html
 from .loaders import MapAssets
-from .overlay import export_script
 
 
 def export_table(documents: pd.DataFrame, assets: MapAssets) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """Tables of papers and topics as the pages show them, text shown as text.
 
 Builders (``*_table``) return plain DataFrames whose text cells went through
-:func:`ui.escape.escape` (``"plain"``); :func:`show_table` puts one on the page
+:func:`ui.core.escape.escape` (``"plain"``); :func:`show_table` puts one on the page
 and returns the selected row positions when it is selectable.
 """
 
@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from .escape import escape
-from .events import table_rows
-from .hierarchy import node_table
-from .latex import readable
+from ui.core.escape import escape
+from ui.core.events import table_rows
+from ui.core.latex import readable
+from ui.core.nodes import node_table
+
 from .loaders import MapAssets
 
 TABLE_ABSTRACT_CHARS = 600
@@ -27,7 +28,7 @@ def _plain(values: object, limit: int | None = None) -> list[str]:
 
 
 def _text(values: object, limit: int | None = None) -> list[str]:
-    """Titles and abstracts: their LaTeX as readable text (``ui.latex``), then plain."""
+    """Titles and abstracts: their LaTeX as readable text (``ui.core.latex``), then plain."""
     return [escape(readable(v), "plain", limit=limit) for v in values]
 
 
@@ -97,7 +98,7 @@ def show_table(table: pd.DataFrame, *, key: str, select: str | None = None,
 def topics_frame(clusters: pd.DataFrame, n_papers: int) -> pd.DataFrame:
     """Every topic of every layer, each followed by the topics inside it (depth first),
     with sizes, shares, flags, top terms, and the offline name where a language model's
-    is shown (``clusters`` as ``ui.hierarchy.node_table`` gives it)."""
+    is shown (``clusters`` as ``ui.core.nodes.node_table`` gives it)."""
     if "depth" not in clusters.columns:
         clusters = node_table(clusters)
     levels = clusters.drop_duplicates("level").sort_values("depth")["level"].tolist()

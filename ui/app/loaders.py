@@ -9,7 +9,7 @@ Public entry points (other pages use these):
 - :func:`load_topic_map` ``(path) -> pipeline.TopicMap``
 - :func:`map_assets` ``(path) -> MapAssets``: hover texts, names, search text
 - :func:`embed_query`: semantic search with the map's own model, loaded once per
-  process in the background when a map opens (``ui.querymodel``)
+  process in the background when a map opens (``ui.core.querymodel``)
 - :func:`remapped` ``(path, key) -> SubMap``: a topic's papers mapped again on their own
   (an explicit action of the drill-down page: the saved layers need no re-mapping)
 
@@ -29,12 +29,11 @@ import streamlit as st
 from pipeline import BuildConfig, TopicMap, load_map, map_papers
 from pipeline.errors import PipelineError
 from pipeline.mapdir.store import MANIFEST
-
-from .figures import hover_abstract_chars, hover_texts
-from .hierarchy import NAMES_LLM, NAMES_OFFLINE, has_llm_names, names_by_level, node_table
-from .overlay import label_payload
-from .querymodel import query_model
-from .view import BROADEST, FINEST, lowered_text, sample_priority
+from ui.core.nodes import NAMES_LLM, NAMES_OFFLINE, has_llm_names, names_by_level, node_table
+from ui.core.querymodel import query_model
+from ui.core.view import BROADEST, FINEST, lowered_text, sample_priority
+from ui.figures.map import hover_abstract_chars, hover_texts
+from ui.figures.overlay import label_payload
 
 #: Fewer papers than this are listed, not re-mapped, by the drill-down.
 MIN_DRILL_PAPERS = 12
@@ -83,11 +82,11 @@ class MapAssets:
     theme_sizes: dict[int, int]
     row_of_id: dict[str, int]
     priority: np.ndarray  # fixed random rank per paper: which ones an overview draws
-    nodes: pd.DataFrame = field(default_factory=pd.DataFrame)  # ui.hierarchy.node_table
+    nodes: pd.DataFrame = field(default_factory=pd.DataFrame)  # ui.core.nodes.node_table
     level_names: dict[str, dict[int, str]] = field(default_factory=dict)
     level_themes: dict[str, dict[int, int]] = field(default_factory=dict)
     names: str = NAMES_OFFLINE
-    overlay: dict = field(default_factory=dict)  # ui.overlay.label_payload
+    overlay: dict = field(default_factory=dict)  # ui.figures.overlay.label_payload
 
 
 def names_mode(clusters: pd.DataFrame, wanted: str) -> str:

@@ -17,10 +17,11 @@ import streamlit as st
 
 from pipeline import TopicMap
 from pipeline.errors import PipelineError
+from ui.core import querymodel
+from ui.core.escape import escape
+from ui.core.nodes import NAMES_LLM, NAMES_OFFLINE, has_llm_names
 
-from . import querymodel, state
-from .escape import escape
-from .hierarchy import NAMES_LLM, NAMES_OFFLINE, has_llm_names
+from . import state
 from .loaders import MapAssets, load_topic_map, map_assets
 
 CONTEXT_KEY = "topicmap_context"
@@ -56,7 +57,7 @@ class MapContext:
 
     @property
     def clusters(self) -> pd.DataFrame:
-        """Every node of every layer (``ui.hierarchy.node_table``): ``label`` is the name
+        """Every node of every layer (``ui.core.nodes.node_table``): ``label`` is the name
         shown (the language model's where chosen and present), ``offline_label`` the
         offline one."""
         return self.assets.nodes

@@ -1,6 +1,6 @@
 """Semantic search on the map page: the query box, its results and the side list of hits.
 
-The box is a widget of the map page's fragment (``ui.explore``): a search reruns only the
+The box is a widget of the map page's fragment (``ui.app.explore``): a search reruns only the
 fragment, and its hits are marked on the map by the overlay in the browser (numbered
 markers), so the figure is not sent again."""
 
@@ -11,15 +11,15 @@ import pandas as pd
 import streamlit as st
 
 from pipeline.errors import PipelineError
+from ui.core.escape import escape
+from ui.core.latex import readable
+from ui.core.querymodel import query_model, ready
+from ui.core.view import semantic_search
 
 from . import state
 from .context import MapContext
-from .escape import escape
-from .latex import readable
 from .loaders import embed_query
 from .paper import open_paper
-from .querymodel import query_model, ready
-from .view import semantic_search
 
 
 def search_box(where: object) -> tuple[str, int]:

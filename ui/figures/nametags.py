@@ -1,7 +1,7 @@
 """Where the names of topics go on a map: readable tags that do not cover each other.
 
 No streamlit import. :func:`label_annotations` turns label positions
-(``ui.view.label_positions``) into Plotly annotations, biggest groups first,
+(``ui.core.view.label_positions``) into Plotly annotations, biggest groups first,
 nudging or leaving out a tag that would cover one already placed.
 """
 
@@ -12,7 +12,7 @@ import textwrap
 import numpy as np
 import pandas as pd
 
-from .escape import ELLIPSIS, clean, escape
+from ui.core.escape import ELLIPSIS, clean, escape
 
 FONT = "Inter, 'Source Sans Pro', 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 

@@ -10,9 +10,9 @@ import streamlit as st
 from pipeline import TopicMap
 from pipeline.review.compare import Comparison, compare_maps, shared_papers
 from pipeline.review.trends import TrendReport, TrendRule, theme_trends
+from ui.core.escape import escape
 
 from .context import MapContext, stop_on_error
-from .escape import escape
 from .loaders import load_topic_map
 
 __all__ = ["Comparison", "TrendReport", "TrendRule", "check_overlap", "compare_with",

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from .escape import clean
-from .overlay import LABEL_CHARS, static_js
+from ui.core.escape import clean
+from ui.figures.overlay import LABEL_CHARS, static_js
 
 _MOUNT = "\nexport default (component) => window.TopicMapOverlay.mount(component);\n"
 _COMPONENTS: dict[str, object] = {}
@@ -35,7 +35,7 @@ def _component(name: str) -> Callable:
 
 
 def overlay(chart: str, payload: dict, view: dict, *, key: str) -> None:
-    """Names and dimming on the chart whose key is ``chart`` (see ``ui.overlay``)."""
+    """Names and dimming on the chart whose key is ``chart`` (see ``ui.figures.overlay``)."""
     if payload:
         _component("topicmap_overlay")(key=key, data={"chart": chart, "payload": payload,
                                                       "state": view})

@@ -2,7 +2,7 @@
 and what a click or a box on the map does (open a paper, select papers).
 
 The open paper lives in the session (``view_paper``) and the URL (``?paper=ID``).
-Text from the data goes through :func:`ui.escape.escape`.
+Text from the data goes through :func:`ui.core.escape.escape`.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ import streamlit as st
 
 from pipeline.errors import PipelineError
 from pipeline.review.readinglist import ReadingList
+from ui.core.escape import escape, safe_url
+from ui.core.events import selected_rows_from_event, selection_region
+from ui.core.latex import readable
+from ui.core.view import nearest_neighbours, rows_in_region
 
 from . import state
 from .context import MapContext
-from .escape import escape, safe_url
-from .events import selected_rows_from_event, selection_region
-from .latex import readable
 from .loaders import MapAssets
-from .view import nearest_neighbours, rows_in_region
 
 PAPER_KEY = "view_paper"
 SELECTION_KEY = "view_selection"

@@ -13,7 +13,7 @@ from pathlib import Path
 from pipeline.errors import MapFormatError
 from pipeline.mapdir.store import list_maps, resolve_inside
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 MAPS_ENV = "TOPICMAP_MAPS_DIR"
 DEFAULT_MAP_NAME = "sample"
 

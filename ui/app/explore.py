@@ -2,7 +2,7 @@
 
 A filter change or a search reruns only :func:`explore` (``st.fragment``), never the page:
 the map's figure stays in the browser as it is, zoom included; the papers left out are
-dimmed there and the search hits marked (``ui.zoomlabels.overlay``); the counts, the
+dimmed there and the search hits marked (``ui.app.components.overlay``); the counts, the
 caption, the topic tree, the hits, the selection and the downloads are redrawn from the
 cached map. Only a big map's overview sample, which the figure draws, makes the fragment
 ask for a rerun of the page.
@@ -16,13 +16,16 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from ui.core.escape import escape
+from ui.core.nodes import children, member_mask, node, visible_counts
+from ui.core.view import BROADEST, FINEST, Filters, describe_counts, filter_mask
+from ui.figures.map import shade, theme_colours
+from ui.figures.overlay import view_state
+
 from . import nav, state
+from .components import overlay, topic_tree, tree_nodes
 from .context import MapContext
-from .escape import escape
 from .exports import download_buttons, take_it_away
-from .figures import shade, theme_colours
-from .hierarchy import children, member_mask, node, visible_counts
-from .overlay import view_state
 from .paper import CHART_KEY, SELECTION_KEY, add_to_reading_list_button
 from .search import (
     hit_markers,
@@ -34,8 +37,6 @@ from .search import (
 )
 from .sidebar import FOCUS_KEY, FOCUS_URL_KEY, filter_widgets
 from .tables import papers_table
-from .view import BROADEST, FINEST, Filters, describe_counts, filter_mask
-from .zoomlabels import overlay, topic_tree, tree_nodes
 
 ZOOM_KEY = "view_zoom"  # a one-off zoom the overlay applies: {"seq": n, "box": [...]}
 

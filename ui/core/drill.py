@@ -12,7 +12,7 @@ import re
 import pandas as pd
 
 from .escape import escape
-from .hierarchy import ancestors, children, member_mask, node, parse_key
+from .nodes import ancestors, children, member_mask, node, parse_key
 from .view import level_title, map_levels
 
 #: Level names a trail may hold: the two every map has, and the layers between them
@@ -70,7 +70,7 @@ def child_colours(children_of_topic: pd.DataFrame) -> dict[int, int]:
 
 def subtree_payload(payload: dict, nodes: pd.DataFrame, documents: pd.DataFrame,
                     key: str, colours: dict[int, str] | None = None) -> dict:
-    """The overlay payload (``ui.overlay.label_payload``) for the map of topic ``key``:
+    """The overlay payload (``ui.figures.overlay.label_payload``) for the map of topic ``key``:
     the names of the topics inside it, its sub-topics as the broadest layer, each name
     in ``colours`` of the sub-topic that holds it (by sub-topic id) when given."""
     if not key or not payload:

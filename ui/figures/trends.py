@@ -13,10 +13,10 @@ import numpy as np
 import plotly.graph_objects as go
 
 from pipeline.review.trends import TrendReport
+from ui.core.escape import escape
+from ui.core.events import clicked_id
 
-from .escape import escape
-from .events import clicked_id
-from .figures import FONT, NOISE_COLOUR, THEME_PALETTE
+from .map import FONT, NOISE_COLOUR, THEME_PALETTE
 
 STATUS_MARK = {"emerging": "▲ ", "declining": "▼ "}
 

@@ -1,7 +1,7 @@
 """The reading-list page's data: the listed papers of the open map and papers like them.
 
 Thin over ``pipeline.review.readinglist`` and ``pipeline.review.similar``; a store or search
-that fails shows its message and ends the page (``ui.context.stop_on_error``).
+that fails shows its message and ends the page (``ui.app.context.stop_on_error``).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import pandas as pd
 
 from pipeline.review.readinglist import ReadingList, papers_in_list
 from pipeline.review.similar import by_cluster, similar_papers
+from ui.core.escape import escape
 
 from .context import MapContext, stop_on_error
-from .escape import escape
 
 
 @dataclass(frozen=True)

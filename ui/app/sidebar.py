@@ -1,7 +1,7 @@
 """The map page's sidebar (filters; colours and names on the map) and the overview of big
 views.
 
-Filters are widgets of the map page's fragment (``ui.explore``): changing one reruns only
+Filters are widgets of the map page's fragment (``ui.app.explore``): changing one reruns only
 the fragment, which dims the papers left out in the browser; the figure is not sent again.
 The display settings (colours, names) change the figure, so they rerun the page.
 Widget keys of a map's view start with ``view_`` so switching maps forgets them; themes,
@@ -16,12 +16,20 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from ui.core.escape import escape
+from ui.core.nodes import node
+from ui.core.view import (
+    Filters,
+    colour_columns,
+    level_title,
+    map_levels,
+    overview_view,
+    year_bounds,
+)
+from ui.figures.overlay import NO_LABELS, ZOOM_MODE
+
 from . import state
 from .context import MapContext
-from .escape import escape
-from .hierarchy import node
-from .overlay import NO_LABELS, ZOOM_MODE
-from .view import Filters, colour_columns, level_title, map_levels, overview_view, year_bounds
 
 COLOUR_FIXED = {"cluster": "Cluster", "theme": "Theme"}
 FOCUS_KEY = "view_node"
@@ -150,10 +158,10 @@ def overview_toggle(n_papers: int, limit: int) -> bool:
 def overview(view: pd.DataFrame, priority: np.ndarray, *, where: object,
              keep: Sequence[int | None] = (), main_map: bool = False,
              limit: int | None = None) -> pd.DataFrame:
-    """The part of ``view`` a map draws (``ui.view.overview_view``), with a note in
+    """The part of ``view`` a map draws (``ui.core.view.overview_view``), with a note in
     ``where`` when that is a sample: how much is drawn and how to see the rest
     (``main_map``: the landing page, with its sidebar switch and area selection).
-    ``limit`` defaults to :func:`ui.state.overview_limit`."""
+    ``limit`` defaults to :func:`ui.app.state.overview_limit`."""
     limit = state.overview_limit() if limit is None else limit
     drawn = overview_view(view, priority, limit=limit, keep=keep)
     if len(drawn) < len(view):

@@ -2,7 +2,7 @@
 reads "Θ(n log n)", ``\\emph{tight}`` reads "tight", ``$x_i^2$`` reads "xᵢ²".
 
 No markup is produced and nothing is rendered: the result is text, which callers
-escape like any other (``ui.escape``). Only text holding a backslash or a dollar
+escape like any other (``ui.core.escape``). Only text holding a backslash or a dollar
 sign is touched; ``$...$`` counts as maths when it does not start or end with a
 space (so "costs $5 and $10" stays as it is). Commands this module does not know
 lose their backslash and keep their argument.

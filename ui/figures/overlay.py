@@ -24,13 +24,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .escape import clean
-from .figures import THEME_PALETTE, shade, theme_colours
-from .hierarchy import node_geometry, visible_counts
-from .labels import FONT
-from .view import label_positions
+from ui.core.escape import clean
+from ui.core.nodes import node_geometry, visible_counts
+from ui.core.view import label_positions
 
-STATIC = Path(__file__).resolve().parent / "static"
+from .map import THEME_PALETTE, shade, theme_colours
+from .nametags import FONT
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
 LABEL_CHARS = 60
 ZOOM_MODE = "zoom"
 NO_LABELS = "none"
@@ -43,9 +44,9 @@ def static_js(name: str = "zoomlabels.js") -> str:
 
 
 def label_payload(documents: pd.DataFrame, nodes: pd.DataFrame) -> dict:
-    """Every node's name and where to write it (``ui.hierarchy.node_table`` order).
+    """Every node's name and where to write it (``ui.core.nodes.node_table`` order).
 
-    A node's name sits where :func:`ui.view.label_positions` puts it over all its papers
+    A node's name sits where :func:`ui.core.view.label_positions` puts it over all its papers
     (the median of its largest finest cluster), else at the map's own position for it.
     """
     geometry = node_geometry(documents, nodes)

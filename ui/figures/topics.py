@@ -10,9 +10,10 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from .escape import escape
-from .figures import FONT, NOISE_COLOUR, shade, theme_colours
-from .hierarchy import node_table
+from ui.core.escape import escape
+from ui.core.nodes import node_table
+
+from .map import FONT, NOISE_COLOUR, shade, theme_colours
 
 
 def terms_figure(terms: Sequence[str], weights: Sequence[float], *, colour: str = "#1f77b4",
@@ -35,7 +36,7 @@ def terms_figure(terms: Sequence[str], weights: Sequence[float], *, colour: str 
 
 def topics_treemap(clusters: pd.DataFrame) -> go.Figure:
     """Every layer's topics as nested rectangles sized by papers, broad outside, fine
-    inside (``clusters`` as ``ui.hierarchy.node_table`` gives it).
+    inside (``clusters`` as ``ui.core.nodes.node_table`` gives it).
 
     A topic's area includes the papers its sub-topics leave unclustered, shown as the
     space they leave free.

@@ -2,7 +2,7 @@
 returns a ``plotly.graph_objects.Figure`` that tests can inspect with ``to_dict()``.
 
 Data text reaching a figure (titles, abstracts, labels, category names) is
-escaped here with :func:`ui.escape.escape` / :func:`ui.escape.wrap_html`;
+escaped here with :func:`ui.core.escape.escape` / :func:`ui.core.escape.wrap_html`;
 callers pass raw text.
 
 The map is built for size: ``scattergl`` traces, float32 coordinates (sent as
@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .escape import escape, wrap_html
-from .labels import FONT, label_annotations
-from .latex import readable
+from ui.core.escape import escape, wrap_html
+from ui.core.latex import readable
+
+from .nametags import FONT, label_annotations
 
 NOISE = -1
 NOISE_COLOUR = "#b4b9c2"
@@ -90,7 +91,7 @@ def hover_texts(documents: pd.DataFrame, cluster_names: Mapping[int, str],
                 theme_names: Mapping[int, str], *, abstract_chars: int = HOVER_CHARS,
                 width: int = 76) -> np.ndarray:
     """One escaped hover label per paper: title, topic · year · authors, abstract start
-    (LaTeX in titles and abstracts written as readable text, ``ui.latex``).
+    (LaTeX in titles and abstracts written as readable text, ``ui.core.latex``).
 
     Computed once per map by the loaders and sliced per view, so a filter
     change never rebuilds strings. Kept short: every label is sent to the browser.
@@ -315,7 +316,7 @@ def standalone_html(fig: go.Figure, *, title: str, post_script: str | None = Non
     """The figure as one self-contained HTML page: Plotly embedded, no network needed.
 
     ``post_script`` runs once the plot is drawn (the names that follow the zoom,
-    ``ui.overlay.export_script``); it must be code of the app, never text from data."""
+    ``ui.figures.overlay.export_script``); it must be code of the app, never text from data."""
     body = fig.to_html(include_plotlyjs=True, full_html=True, post_script=post_script,
                        config={"displaylogo": False, "scrollZoom": True})
     safe_title = escape(title, limit=200)

@@ -10,16 +10,17 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from ui.core.drill import describe, parse_trail, path_to, remap_seconds, resolve, sub_topics
+from ui.core.escape import escape
+from ui.core.latex import readable
+from ui.core.nodes import node
+from ui.core.view import level_title
+from ui.figures.map import theme_colours
+from ui.figures.topics import terms_figure
+
 from . import state
 from .context import MapContext
-from .drill import describe, parse_trail, path_to, remap_seconds, resolve, sub_topics
-from .escape import escape
-from .figures import theme_colours
-from .hierarchy import node
-from .latex import readable
 from .loaders import MIN_DRILL_PAPERS, remapped_if_cached
-from .topic_figures import terms_figure
-from .view import level_title
 
 TOPIC_KEY = "drill_topic"
 _URL_KEY = "drill_topic_url"  # the ?drill= this session last wrote or read

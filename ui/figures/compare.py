@@ -12,9 +12,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from pipeline.review.compare import Comparison
+from ui.core.escape import escape
 
-from .escape import escape
-from .figures import FONT, NOISE_COLOUR
+from .map import FONT, NOISE_COLOUR
 
 STATUS_COLOURS = {"persists": "#54a24b", "split": "#f58518", "merged": "#4c78a8",
                   "vanished": "#e45756", "new": "#b279a2"}

@@ -2,7 +2,7 @@
 
 ``add_reading_list(fig, view, hover, rows)`` adds one trace named
 ``"reading list"`` (stars with a dark outline) on top of a figure made by
-``ui.figures.map_figure``; its ``customdata`` are row positions like the
+``ui.figures.map.map_figure``; its ``customdata`` are row positions like the
 map's own traces, so clicks and selections on it work the same way.
 """
 
