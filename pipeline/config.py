@@ -30,7 +30,7 @@ class IngestConfig:
     authors_column: str | None = None
     url_column: str | None = None
     min_abstract_chars: int = 20
-    # arXiv inputs only (snapshot and Atom feed; rules in pipeline/arxiv.py):
+    # arXiv inputs only (snapshot and Atom feed; rules in pipeline/ingest/readers/arxiv.py):
     arxiv_categories: list[str] = field(default_factory=list)  # e.g. ["cs.CL", "stat.ML"]
     arxiv_from: str | None = None  # inclusive ISO date prefix: "2020", "2020-05", "2020-05-17"
     arxiv_until: str | None = None

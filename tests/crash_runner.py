@@ -41,14 +41,14 @@ from pipeline.mapdir import store as artifacts  # noqa: E402
 #: Steps and the function in ``pipeline.engines.recipe`` that starts each.
 STEP_FUNCTIONS = {
     "ingest": "read_papers", "reduce": "reduce", "cluster": "cluster",
-    "layers": "build_layers", "label": "label_layers",
+    "layers": "build_layers", "name": "name_nodes",
 }
 SAVE_POINTS = ["save-partial", "save-written", "save-swap", "save-cleanup"]
-STEPS = ["ingest", "embed", "reduce", "cluster", "layers", "label", *SAVE_POINTS]
+STEPS = ["ingest", "embed", "reduce", "cluster", "layers", "name", *SAVE_POINTS]
 #: ``update`` steps: ingest, embed (the build's embed step, in ``pipeline.engines.recipe``), then
-#: its placing, layer placing and relabelling functions.
+#: its placing, layer placing and renaming functions.
 UPDATE_FUNCTIONS = {"update-reduce": "place", "update-cluster": "place_layers",
-                    "update-label": "refresh_classes"}
+                    "update-label": "refresh_nodes"}
 UPDATE_STEPS = ["update-ingest", "update-embed", *UPDATE_FUNCTIONS,
                 *(f"update-{point}" for point in SAVE_POINTS)]
 

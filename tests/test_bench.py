@@ -61,7 +61,7 @@ def test_quick_run_writes_the_report(tiny_corpus, tmp_path, capsys):
     first = results["sizes"][0]
     assert first["n"] == 80
     steps = first["ours"]["steps"]
-    assert {"reduce", "cluster", "label"} <= set(steps)
+    assert {"reduce", "cluster", "name"} <= set(steps)
     assert all(v["seconds"] >= 0 and v["peak_mb"] > 0 for v in steps.values())
     # Four clean synthetic topics: the map finds them (its finest layer may split one).
     assert first["ours"]["quality"]["nmi"] > 0.7
@@ -80,7 +80,7 @@ def test_bertopic_side_runs_when_installed(tiny_corpus):
     csv, npy = tiny_corpus
     result = bench.bertopic_side(str(csv), str(npy), 42)
     assert len(result["labels"]) == 80
-    assert {"reduce", "cluster", "label", "2-D map", "figure"} <= set(result["steps"])
+    assert {"reduce", "cluster", "name", "2-D map", "figure"} <= set(result["steps"])
 
 
 def test_module_runs_as_a_command():

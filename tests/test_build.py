@@ -25,7 +25,7 @@ def test_small_map_has_the_documented_format(small_map):
     manifest = topic_map.manifest
     assert manifest["schema_version"] == SCHEMA_VERSION
     assert manifest["counts"]["kept"] == 100
-    assert set(manifest["timings"]) >= {"ingest", "embed", "reduce", "cluster", "label"}
+    assert set(manifest["timings"]) >= {"ingest", "embed", "reduce", "cluster", "name"}
     assert manifest["config"]["seed"] == 42
     assert len(manifest["inputs"][0]["sha256"]) == 64
     # Four well-separated topics: clusters agree with them.

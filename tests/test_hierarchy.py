@@ -219,11 +219,11 @@ def test_update_places_new_papers_in_every_layer(layered_map, tmp_path, monkeypa
     new = make_corpus(4, seed=21)
     new["id"], new["title"] = "new-" + new["id"], "Fresh " + new["title"]
     new.to_csv(tmp_path / "new.csv", index=False)
-    result = update_map(target, [tmp_path / "new.csv"], relabel_growth=0.0)
+    result = update_map(target, [tmp_path / "new.csv"], rename_growth=0.0)
     updated = load_map(target)
     assert result.added == 16 and updated.levels == ["cluster", "layer_1", "theme"]
     assert_layers_nest(updated)
-    assert set(result.relabelled) == set(updated.levels)
+    assert set(result.renamed) == set(updated.levels)
     docs = updated.documents.set_index("id")
     old = docs.drop(index=new["id"])
     topic_theme = old.groupby("venue")["theme"].agg(lambda s: s.mode()[0])

@@ -10,15 +10,15 @@ from conftest import FakeEmbedder
 
 from pipeline.bench.metrics import WordUsage, name_scores
 from pipeline.config import LabelConfig
-from pipeline.naming.counts import SavedTerms, count_terms
+from pipeline.naming.counts import SavedPhrases, count_phrases
 from pipeline.naming.offline import (
-    CLASS_COLUMNS,
-    Layer,
-    label_layers,
-    phrase_embedder,
-    refresh_classes,
+    NODE_COLUMNS,
+    offline_names,
+    refresh_nodes,
 )
+from pipeline.naming.phrase_model import phrase_embedder
 from pipeline.naming.rank import assign_unique
+from pipeline.naming.registry import Layer
 
 #: Two fields, each with two subtopics: (field phrase, [(subtopic phrases), ...]).
 FIELDS = {
@@ -58,16 +58,16 @@ def named():
     texts = (documents["title"] + ". " + documents["abstract"]).tolist()
     embedder = FakeEmbedder()
     embeddings = embedder.encode(texts)
-    counts = count_terms(texts)
+    counts = count_phrases(texts)
     layers = [Layer("cluster", leaf, 4, np.array([0, 0, 1, 1])), Layer("theme", top, 2)]
-    table = label_layers(documents, embeddings, counts, layers, LabelConfig(),
+    table = offline_names(documents, embeddings, counts, layers, LabelConfig(),
                          embed_phrases=embedder.encode)
     return documents, embeddings, counts, layers, table
 
 
 def test_every_node_of_every_layer_gets_a_row_with_the_v2_columns(named):
     _, _, _, _, table = named
-    assert list(table.columns) == CLASS_COLUMNS
+    assert list(table.columns) == NODE_COLUMNS
     assert list(table["level"]) == ["theme"] * 2 + ["cluster"] * 4  # broadest first
     assert list(table["layer"]) == [1, 1, 0, 0, 0, 0]
     assert table.loc[table["level"] == "theme", "parent"].tolist() == [-1, -1]
@@ -115,7 +115,7 @@ def test_a_grab_bag_node_is_marked_weak():
     documents = pd.DataFrame(rows)
     texts = (documents["title"] + ". " + documents["abstract"]).tolist()
     nodes = np.repeat([0, 1, 2], 20)
-    table = label_layers(documents, FakeEmbedder().encode(texts), count_terms(texts),
+    table = offline_names(documents, FakeEmbedder().encode(texts), count_phrases(texts),
                          [Layer("cluster", nodes, 3, np.zeros(3, dtype=int)),
                           Layer("theme", np.zeros(60, dtype=int), 1)], LabelConfig())
     assert table.loc[table["level"] == "cluster", "weak_name"].all()
@@ -125,7 +125,7 @@ def test_names_without_a_model_and_with_one_missing():
     assert phrase_embedder("/nonexistent/model/folder") is None
     documents, leaf, top = hierarchy_corpus(n=12, seed=1)
     texts = (documents["title"] + ". " + documents["abstract"]).tolist()
-    table = label_layers(documents, FakeEmbedder().encode(texts), count_terms(texts),
+    table = offline_names(documents, FakeEmbedder().encode(texts), count_phrases(texts),
                          [Layer("cluster", leaf, 4, np.array([0, 0, 1, 1])),
                           Layer("theme", top, 2)], LabelConfig(), embed_phrases=None)
     assert table["label"].str.len().gt(2).all()
@@ -144,11 +144,11 @@ def test_refresh_renames_only_what_changed(named):
     documents = documents.assign(cluster=layers[0].nodes, theme=layers[1].nodes)
     clusters = table.copy()
     before = clusters.copy()
-    terms = SavedTerms(counts.vocabulary, np.asarray(counts.matrix.sum(axis=0)).ravel(),
+    terms = SavedPhrases(counts.vocabulary, np.asarray(counts.matrix.sum(axis=0)).ravel(),
                        counts.doc_freq, len(documents))
     clusters.loc[clusters["level"] == "cluster", "label"] = ["stale"] * 4
-    done = refresh_classes(clusters, documents, embeddings, level="cluster", touched=[2],
-                           relabel=lambda c, size: True, terms=terms, config=LabelConfig())
+    done = refresh_nodes(clusters, documents, embeddings, level="cluster", touched=[2],
+                           rename=lambda c, size: True, terms=terms, config=LabelConfig())
     assert done == {2: 30}
     rows = clusters[clusters["level"] == "cluster"].set_index("id")
     assert "translation" in rows.loc[2, "label"].lower() or "bleu" in rows.loc[2, "label"].lower()
@@ -162,11 +162,11 @@ def test_refresh_renames_a_broad_node_from_its_children(named):
     documents, embeddings, counts, layers, table = named
     documents = documents.assign(cluster=layers[0].nodes, theme=layers[1].nodes)
     clusters = table.copy()
-    terms = SavedTerms(counts.vocabulary, np.asarray(counts.matrix.sum(axis=0)).ravel(),
+    terms = SavedPhrases(counts.vocabulary, np.asarray(counts.matrix.sum(axis=0)).ravel(),
                        counts.doc_freq, len(documents))
     clusters.loc[clusters["level"] == "theme", "label"] = ["old a", "old b"]
-    refresh_classes(clusters, documents, embeddings, level="theme", touched=[1],
-                    relabel=lambda c, size: True, terms=terms, config=LabelConfig())
+    refresh_nodes(clusters, documents, embeddings, level="theme", touched=[1],
+                    rename=lambda c, size: True, terms=terms, config=LabelConfig())
     renamed = clusters[(clusters["level"] == "theme") & (clusters["id"] == 1)]["label"].item()
     assert renamed.lower() == "natural language processing"
 
@@ -189,7 +189,7 @@ def test_a_broad_node_whose_umbrella_is_weak_is_named_for_its_children():
         return np.asarray(out)
 
     layers = [Layer("cluster", leaf, 4, np.array([0, 0, 1, 1])), Layer("theme", top, 2)]
-    table = label_layers(documents, embeddings, count_terms(texts), layers, LabelConfig(),
+    table = offline_names(documents, embeddings, count_phrases(texts), layers, LabelConfig(),
                          embed_phrases=meaning)
     themes = table[table["level"] == "theme"].sort_values("id")
     leaves = table[table["level"] == "cluster"].sort_values("id")["label"].str.lower().tolist()

@@ -87,7 +87,7 @@ def test_update_drops_the_model_name_of_a_topic_it_renames(tmp_path, server, cap
     new["id"] = "new-" + new["id"]
     new["title"] = "Fresh " + new["title"]
     new.to_csv(tmp_path / "new.csv", index=False)
-    update_map(out, [tmp_path / "new.csv"], relabel_growth=0.0, use_cache=False)
+    update_map(out, [tmp_path / "new.csv"], rename_growth=0.0, use_cache=False)
     after = load_map(out).clusters.set_index(["level", "id"])
     renamed = after.index[(after["label"] != before["label"])]
     kept = after.index[(after["label"] == before["label"])]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.naming.counts import count_terms, count_with_vocabulary, min_papers
+from pipeline.naming.counts import count_phrases, count_with_vocabulary, min_papers
 from pipeline.naming.phrases import adjective_like, content_words, fold, phrase_keys, surface_form
 
 
@@ -56,7 +56,7 @@ def test_content_words_of_a_name():
 def test_counts_are_binary_and_a_saved_vocabulary_counts_the_same_way():
     texts = ["Robot grasping and robot grasping again.", "Robot grasping of objects.",
              "Language models for robot grasping."] * 3
-    counts = count_terms(texts)
+    counts = count_phrases(texts)
     column = list(counts.vocabulary).index("robot grasping")
     assert counts.matrix[:, column].toarray().ravel().tolist() == [1.0] * 9
     assert counts.doc_freq[column] == 9 and counts.n_words[column] == 2
@@ -67,12 +67,12 @@ def test_counts_are_binary_and_a_saved_vocabulary_counts_the_same_way():
 def test_rare_phrases_leave_the_vocabulary_of_large_corpora():
     assert (min_papers(60), min_papers(600), min_papers(10_000)) == (1, 2, 3)
     texts = [f"graph kernels and unique{i} words" for i in range(250)]
-    vocabulary = set(count_terms(texts).vocabulary)
+    vocabulary = set(count_phrases(texts).vocabulary)
     assert "graph kernel" in vocabulary and "unique7" not in vocabulary
 
 
 def test_empty_or_stop_word_only_texts_give_an_empty_vocabulary():
-    counts = count_terms(["the and of", "a an the"])
+    counts = count_phrases(["the and of", "a an the"])
     assert counts.matrix.shape == (2, 0) and len(counts.vocabulary) == 0
     assert count_with_vocabulary(["x"], np.array([], dtype=str), 3).shape == (1, 0)
 
@@ -81,13 +81,13 @@ def test_contrast_is_measured_alike_in_the_pool_and_for_one_candidate():
     """With no sibling big enough to be 'the closest' (all under 5 papers), a candidate's
     contrast uses the pooled share, as the pool's ranking does (it used 0 instead)."""
     from pipeline.naming.candidates import LayerCounts, PhraseIndex, candidate, node_rates
-    from pipeline.naming.counts import count_terms
+    from pipeline.naming.counts import count_phrases
     from pipeline.naming.rank import NamingConfig, build_tree
 
     texts = ["graph kernels for molecules"] * 4 + ["graph kernels and graph sampling"] * 3 \
         + ["protein folding with graph kernels"] * 3
     nodes = np.array([0] * 4 + [1] * 3 + [2] * 3)
-    index = PhraseIndex(count_terms(texts))
+    index = PhraseIndex(count_phrases(texts))
     counts = LayerCounts.of(index, nodes, 3)
     node = build_tree([nodes], [None], [3])[0][0]
     rate, contrast, pooled, big = node_rates(node, counts)

@@ -18,8 +18,8 @@ from fake_llm import FakeLLM, key_phrases, user_text
 from pipeline.cli.main import main
 from pipeline.errors import PipelineError
 from pipeline.mapdir.store import TopicMap, load_map, sha256_file, write_map
+from pipeline.naming.llm.namer import RelabelReport, choose_levels, level_order, name_nodes
 from pipeline.naming.llm.prompts import NAME_CHARS, NAME_WORDS, name_key
-from pipeline.naming.llm.rename import RelabelReport, choose_levels, level_order, name_nodes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -326,7 +326,7 @@ def test_llm_columns_are_written_and_read_back(tmp_path):
 
 
 def test_a_map_rewritten_meanwhile_is_not_overwritten(a_map, server):
-    from pipeline.naming.llm.rename import RelabelSettings, relabel_map, write_relabelled
+    from pipeline.naming.llm.namer import RelabelSettings, relabel_map, write_relabelled
 
     loaded = load_map(a_map)
     named = relabel_map(loaded, RelabelSettings(url=server.url, model="m"))

@@ -96,7 +96,7 @@ def test_build_saves_fitted_state(small_map):
 def test_update_adds_papers_and_keeps_old_ones(map_copy, tmp_path, fake_backend):
     before = load_map(map_copy, mmap=False)
     source = new_papers(tmp_path)
-    result = update_map(map_copy, [source], relabel_growth=0.0)
+    result = update_map(map_copy, [source], rename_growth=0.0)
     after = load_map(map_copy, mmap=False)
     n_old = len(before.documents)
     assert result.added == 20 and len(after.documents) == n_old + 20
@@ -114,11 +114,11 @@ def test_update_adds_papers_and_keeps_old_ones(map_copy, tmp_path, fake_backend)
     clustered = new["cluster"] >= 0
     assert clustered.mean() >= 0.8
     assert (new["cluster"][clustered] == expected[clustered]).mean() >= 0.9
-    # Counts and sizes follow; relabelled classes have terms.
+    # Counts and sizes follow; renamed classes have terms.
     sizes = after.level("cluster").set_index("id")["size"]
     counted = after.documents[after.documents["cluster"] >= 0]["cluster"].value_counts()
     assert all(sizes[c] == counted.get(c, 0) for c in sizes.index)
-    assert result.relabelled["cluster"]
+    assert result.renamed["cluster"]
     assert after.manifest["counts"]["kept"] == n_old + 20
     assert_layers_nest(after)  # new papers sit in every layer, nested by the parent links
     assert after.manifest["updates"][-1]["added"] == 20
@@ -138,9 +138,9 @@ def test_update_judges_new_names_with_the_maps_model(map_copy, tmp_path):
             return super().encode(texts, **kwargs)
 
     result = update_map(map_copy, [new_papers(tmp_path)], embedder=Recorder(),
-                        relabel_growth=0.0)
+                        rename_growth=0.0)
     renamed = load_map(map_copy).level("cluster").set_index("id").loc[
-        result.relabelled["cluster"], "label"]
+        result.renamed["cluster"], "label"]
     phrases = {text.casefold() for text in seen if ". " not in text}  # not papers
     assert len(renamed) and phrases
     assert any(label.casefold() in phrases for label in renamed)

@@ -110,18 +110,20 @@ def npz_layers(path: Path, ids: np.ndarray) -> list[tuple[str, np.ndarray, np.nd
 
 def name_layers_now(documents: pd.DataFrame, embeddings: np.ndarray, layers, model,
                     ) -> tuple[list[list[str]], list[list[bool]], float]:
-    """Names of ``layers`` by the current labeller (with the map's model when installed),
+    """Names of ``layers`` by the current offline namer (with the map's model when installed),
     their weak flags, and the seconds it took (phrase counts included)."""
     from pipeline.config import LabelConfig
-    from pipeline.naming.counts import count_terms, paper_texts
-    from pipeline.naming.offline import Layer, label_layers, phrase_embedder
+    from pipeline.naming.counts import count_phrases, paper_texts
+    from pipeline.naming.offline import offline_names
+    from pipeline.naming.phrase_model import phrase_embedder
+    from pipeline.naming.registry import Layer
 
     started = time.perf_counter()
-    counts = count_terms(paper_texts(documents))
-    table = label_layers(documents, embeddings, counts,
-                         [Layer(level, nodes, int(nodes.max()) + 1, parents)
-                          for level, nodes, parents in layers], LabelConfig(),
-                         embed_phrases=phrase_embedder(model))
+    counts = count_phrases(paper_texts(documents))
+    table = offline_names(documents, embeddings, counts,
+                          [Layer(level, nodes, int(nodes.max()) + 1, parents)
+                           for level, nodes, parents in layers], LabelConfig(),
+                          embed_phrases=phrase_embedder(model))
     seconds = time.perf_counter() - started
     names = [_by_id(table[table["level"] == level]) for level, _, _ in layers]
     weak = [_weak_of(table, level, len(n)) for (level, _, _), n in zip(layers, names,
@@ -175,7 +177,7 @@ def measure(topic_map, corpus: Corpus, *, layers_npz: Path | None = None,
     texts = paper_texts(documents)
     reference = documents[corpus.label].to_numpy() if corpus.label in documents.columns \
         else None
-    label_seconds = topic_map.manifest.get("timings", {}).get("label")
+    label_seconds = topic_map.manifest.get("timings", {}).get("name")
     if layers_npz is not None:
         layers = npz_layers(layers_npz, documents["id"].to_numpy())
         names, weak, label_seconds = name_layers_now(documents, embeddings, layers, model)

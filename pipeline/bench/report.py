@@ -80,9 +80,9 @@ def render(results: dict[str, Any]) -> str:
                 f"| full build of all {upd['n_map'] + upd['n_new']:,} papers | "
                 f"{_f(upd['rebuild_s'], 1)} |",
                 f"| **update / full build** | **{_f(upd['ratio'], 3)}** |", "",
-                f"{upd['added']} papers added, {upd['new_noise']} of them as noise; relabelled: "
-                f"{len(upd['relabelled'].get('cluster', []))} clusters, "
-                f"{len(upd['relabelled'].get('theme', []))} themes; rebuild advised: "
+                f"{upd['added']} papers added, {upd['new_noise']} of them as noise; renamed: "
+                f"{len(upd['renamed'].get('cluster', []))} clusters, "
+                f"{len(upd['renamed'].get('theme', []))} themes; rebuild advised: "
                 f"{'yes' if upd['rebuild_advised'] else 'no'}.", ""]
     if results.get("plot"):
         out += [f"![time per step]({results['plot']})", ""]

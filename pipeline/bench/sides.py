@@ -68,7 +68,7 @@ def bertopic_side(csv: str, npy: str, seed: int) -> dict[str, Any]:
     model = BERTopic(umap_model=umap_model, calculate_probabilities=False)
     model._reduce_dimensionality = recorder.wrap("reduce", model._reduce_dimensionality)
     model._cluster_embeddings = recorder.wrap("cluster", model._cluster_embeddings)
-    model._extract_topics = recorder.wrap("label", model._extract_topics)
+    model._extract_topics = recorder.wrap("name", model._extract_topics)
     fit_start = time.perf_counter()
     topics, _ = model.fit_transform(docs, embeddings=vectors)
     fit = time.perf_counter() - fit_start
@@ -156,4 +156,4 @@ def update_bench(frame: pd.DataFrame, vectors: np.ndarray, rows: np.ndarray, wor
     return {"n_map": len(old), "n_new": len(new), "update_s": update_s,
             "rebuild_s": rebuild_s, "ratio": update_s / rebuild_s,
             "new_noise": last["new_noise"], "added": last["added"],
-            "rebuild_advised": last["rebuild_advised"], "relabelled": last["relabelled"]}
+            "rebuild_advised": last["rebuild_advised"], "renamed": last["renamed"]}

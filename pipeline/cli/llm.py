@@ -1,4 +1,4 @@
-"""Command line for names written by a language model (pipeline/relabel.py)::
+"""Command line for names written by a language model (pipeline/naming/llm/namer.py)::
 
     python -m pipeline relabel MAP --llm-url URL --llm-model MODEL [--api-key-env VAR]
                                [--layer LEVEL ...] [--max-calls N] [--timeout S] [--retries N]
@@ -49,7 +49,7 @@ def llm_settings(args: argparse.Namespace):
     """Checked ``RelabelSettings`` from the options of :func:`add_llm_options` (None when
     no ``--llm-url`` was given); a ``ConfigError`` names a bad value before any work."""
     from pipeline.errors import ConfigError
-    from pipeline.naming.llm.rename import RelabelSettings
+    from pipeline.naming.llm.namer import RelabelSettings
 
     if not args.llm_url:
         if args.llm_model:
@@ -93,7 +93,7 @@ def add_llm_parser(commands: argparse._SubParsersAction) -> None:
 
 def run_llm(args: argparse.Namespace) -> int:
     """Run ``relabel``; return the exit status."""
-    from pipeline.naming.llm.rename import relabel_path
+    from pipeline.naming.llm.namer import relabel_path
 
     settings = llm_settings(args)
     topic_map, report, written = relabel_path(args.map, settings)

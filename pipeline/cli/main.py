@@ -139,7 +139,7 @@ def run_build(args: argparse.Namespace) -> int:
     print(f"Map written to {topic_map.path}: {describe_counts(topic_map.manifest['counts'])}.")
     if llm is not None:
         from pipeline.naming.llm.client import Endpoint
-        from pipeline.naming.llm.rename import relabel_path
+        from pipeline.naming.llm.namer import relabel_path
 
         try:
             named, report, written = relabel_path(topic_map.path, llm)
@@ -200,7 +200,7 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def add_engine_arguments(build: argparse.ArgumentParser) -> None:
-    """``--engine ray`` and its options (pipeline/engine_ray.py; docs/scale.md)."""
+    """``--engine ray`` and its options (pipeline/engines/ray.py; docs/scale.md)."""
     build.add_argument("--engine", choices=["local", "ray"], default="local",
                        help="where the heavy steps run: this process (default) or Ray "
                             "(pip install -r requirements-scale.txt)")
@@ -250,11 +250,11 @@ def run_update(args: argparse.Namespace) -> int:
     if not args.paths:
         raise PipelineError("update needs FILE(s) of new papers (or --rebuild to refit the map)")
     result = update_map(args.map, args.paths, **options)
-    relabelled = ", ".join(f"{len(nodes)} at {level}" for level, nodes
-                           in result.relabelled.items())
+    renamed = ", ".join(f"{len(nodes)} at {level}" for level, nodes
+                           in result.renamed.items())
     print(f"Added {result.added} papers to {result.topic_map.path} in {result.seconds:.1f}s "
           f"({result.skipped_duplicates} already in the map, {result.new_noise} landed as "
-          f"noise, in no cluster); relabelled {relabelled or 'none'}.")
+          f"noise, in no cluster); renamed {renamed or 'none'}.")
     for reason in result.advice:
         print(f"advice: {reason}")
     if result.added and result.advice:

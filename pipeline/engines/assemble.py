@@ -69,7 +69,7 @@ def metadata_columns(documents: pd.DataFrame) -> list[str]:
 
 
 def node_table(labelled: pd.DataFrame, layers: Layers) -> pd.DataFrame:
-    """The clusters table from the labeller's rows (``label.label_layers``): each node's
+    """The clusters table from the labeller's rows (``label.offline_names``): each node's
     ``layer``, its ``stability`` and ``fragile`` flag from ``layers``, defaults for the
     naming columns it did not fill (NaN support and contrast, no weak name, no LLM
     name), in ``CLUSTER_COLUMNS`` order, finest layer first."""

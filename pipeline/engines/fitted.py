@@ -9,14 +9,14 @@ itself is in ``pipeline.mapdir.store``):
   the models were fitted on;
 - ``n_layers`` and ``parents_<k>`` (per node of layer k, its node in layer k+1;
   -1 at the top): the links that place a new paper in the broad layers once its
-  finest node is voted (``hierarchy.place_layers``; the votes read the papers'
+  finest node is voted (``pipeline.fit.layers.place_layers``; the votes read the papers'
   nodes from the documents table);
 - ``fitted_unclustered_share``: the share of fitted papers in no finest cluster;
-- the c-TF-IDF ``vocabulary`` (UTF-8, newline-separated, as uint8), ``n_terms``,
-  ``doc_freq``, and per level ``term_freq_<level>`` (corpus term frequencies of
-  the papers in a node of that level) and ``labelled_size_<level>`` (each
-  node's size when it was last labelled): what ``label.refresh_classes`` needs
-  to relabel one node without recounting the corpus.
+- the phrase ``vocabulary`` (UTF-8, newline-separated, as uint8), ``n_terms``,
+  ``doc_freq``, and per level ``term_freq_<level>`` (phrase counts of the papers
+  in a node of that level) and ``labelled_size_<level>`` (each node's size when it
+  was last named): what ``pipeline.naming.offline.refresh_nodes`` needs to rename
+  one node without recounting the corpus.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import pandas as pd
 
 from pipeline.errors import MapFormatError
 from pipeline.mapdir.store import FITTED, TopicMap, level_names, sha256_file
-from pipeline.naming.counts import SavedTerms, TermCounts, count_with_vocabulary, paper_texts
+from pipeline.naming.counts import PhraseCounts, SavedPhrases, count_with_vocabulary, paper_texts
 
 if TYPE_CHECKING:
     from pipeline.fit.layers import Layers
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 
 def fitted_state(documents: pd.DataFrame, clusters: pd.DataFrame, *,
-                 cluster_space: np.ndarray, layers: Layers, counts: TermCounts,
+                 cluster_space: np.ndarray, layers: Layers, counts: PhraseCounts,
                  n_fitted: int | None = None) -> dict[str, np.ndarray]:
     """The arrays an update needs, for a map just built.
 
@@ -60,7 +60,7 @@ def fitted_state(documents: pd.DataFrame, clusters: pd.DataFrame, *,
     out["n_terms"] = np.array(len(vocabulary), dtype=np.int64)
     levels = level_names(len(layers.parents))
     for level in levels:
-        out[f"term_freq_{level}"] = _term_totals(counts.matrix, documents[level].to_numpy())
+        out[f"term_freq_{level}"] = _phrase_totals(counts.matrix, documents[level].to_numpy())
     out["doc_freq"] = counts.doc_freq
     for level in levels:
         rows = clusters[clusters["level"] == level].sort_values("id")
@@ -78,7 +78,7 @@ def fitted_parents(fitted: dict[str, np.ndarray]) -> list[np.ndarray]:
     return [fitted[f"parents_{k}"] for k in range(int(fitted["n_layers"]))]
 
 
-def add_term_counts(fitted: dict[str, np.ndarray], papers: pd.DataFrame, *,
+def add_phrase_counts(fitted: dict[str, np.ndarray], papers: pd.DataFrame, *,
                     max_ngram: int) -> None:
     """Add ``papers``' terms (over the saved vocabulary) to the saved totals, in place.
 
@@ -86,18 +86,18 @@ def add_term_counts(fitted: dict[str, np.ndarray], papers: pd.DataFrame, *,
     """
     counts = count_with_vocabulary(paper_texts(papers), vocabulary_of(fitted), max_ngram)
     for level in fitted_levels(fitted):
-        fitted[f"term_freq_{level}"] = fitted[f"term_freq_{level}"] + _term_totals(
+        fitted[f"term_freq_{level}"] = fitted[f"term_freq_{level}"] + _phrase_totals(
             counts, papers[level].to_numpy())
     fitted["doc_freq"] = fitted["doc_freq"] + np.asarray((counts > 0).sum(axis=0)).ravel()
 
 
-def saved_terms(fitted: dict[str, np.ndarray], level: str, n_documents: int) -> SavedTerms:
-    """The saved term totals of ``level``, for ``label.refresh_classes``."""
-    return SavedTerms(vocabulary_of(fitted), fitted[f"term_freq_{level}"], fitted["doc_freq"],
+def saved_phrases(fitted: dict[str, np.ndarray], level: str, n_documents: int) -> SavedPhrases:
+    """The saved term totals of ``level``, for ``label.refresh_nodes``."""
+    return SavedPhrases(vocabulary_of(fitted), fitted[f"term_freq_{level}"], fitted["doc_freq"],
                       n_documents)
 
 
-def _term_totals(matrix, nodes: np.ndarray) -> np.ndarray:
+def _phrase_totals(matrix, nodes: np.ndarray) -> np.ndarray:
     """Each term's count over the papers that are in a node (``nodes >= 0``)."""
     return np.asarray(matrix[nodes >= 0].sum(axis=0), dtype=np.float64).ravel()
 
@@ -127,7 +127,7 @@ def load_fitted(topic_map: TopicMap) -> dict[str, np.ndarray]:
 
 
 def vocabulary_of(fitted: dict[str, np.ndarray]) -> np.ndarray:
-    """The saved c-TF-IDF vocabulary as an array of strings."""
+    """The saved phrase vocabulary as an array of strings."""
     if int(fitted["n_terms"]) == 0:
         return np.array([], dtype=str)
     return np.array(bytes(fitted["vocabulary"]).decode("utf-8").split("\n"))

@@ -23,9 +23,9 @@ cluster with ``--ray-address``. Ray is an optional dependency
               papers in the embedding space (``cluster.vote_clusters``: HDBSCAN's
               ``approximate_predict`` made twice the sample's share of them noise),
               and its broader layers by the parent links
-              (``hierarchy.place_layers``, as ``update`` places papers)
-    label     vocabulary from the sample; term counts per partition in Ray tasks,
-              merged on the driver; c-TF-IDF as a local build
+              (``pipeline.fit.layers.place_layers``, as ``update`` places papers)
+    name      phrase vocabulary from the sample; phrase counts per partition in Ray
+              tasks, merged on the driver; named as a local build names them
     save      the map, written atomically; papers of the sample come first, and
               ``fitted.npz`` records them as the fitted rows, so ``update`` works
 
@@ -63,13 +63,13 @@ from pipeline.fit.layers import Layers, place_layers
 from pipeline.fit.placement import place
 from pipeline.fit.reduce import reduce
 from pipeline.mapdir.store import TopicMap
-from pipeline.naming.counts import TermCounts, count_terms, count_with_vocabulary
+from pipeline.naming.counts import PhraseCounts, count_phrases, count_with_vocabulary
 
 from .recipe import Fit, build, fit_layers, open_cache
 
 log = logging.getLogger("pipeline")
 
-STEPS = ["ingest", "embed", "reduce", "cluster", "layers", "place", "label", "save"]
+STEPS = ["ingest", "embed", "reduce", "cluster", "layers", "place", "name", "save"]
 DEFAULT_SAMPLE = 20_000
 #: Papers per Ray task when placing papers and counting terms.
 PARTITION = 5_000
@@ -307,18 +307,18 @@ class RayEngine:
                                      outlier_scores=outliers, is_noise=is_noise)
         return Fit(coords, space, layers, n_sample)
 
-    def count_terms(self, texts, *, max_ngram, n_fitted):
+    def count_phrases(self, texts, *, max_ngram, n_fitted):
         """The vocabulary and counts of the sample; the other papers' counts per partition
         in Ray tasks."""
         ray = self.ray
-        head = count_terms(texts[:n_fitted], max_ngram=max_ngram)
+        head = count_phrases(texts[:n_fitted], max_ngram=max_ngram)
         remote_count = ray.remote(count_with_vocabulary)
         vocab_ref = ray.put(head.vocabulary)
         parts = ray.get([remote_count.remote(texts[s:s + PARTITION], vocab_ref, max_ngram)
                          for s in range(n_fitted, len(texts), PARTITION)])
         from scipy import sparse
 
-        return TermCounts(sparse.vstack([head.matrix, *parts]).tocsr(), head.vocabulary)
+        return PhraseCounts(sparse.vstack([head.matrix, *parts]).tocsr(), head.vocabulary)
 
     def describe(self):
         return {"name": "ray", "address": self.address or "local", "workers": self.workers,

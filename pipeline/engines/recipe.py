@@ -1,6 +1,6 @@
 """``build()``: the pipeline as a recipe, one log line per step.
 
-    ingest -> embed -> reduce -> cluster -> layers -> label -> save
+    ingest -> embed -> reduce -> cluster -> layers -> name -> save
 
 An *engine* decides how the heavy steps run, the fit step above all:
 :class:`LocalEngine` (the default) embeds here and fits UMAP, HDBSCAN (the
@@ -13,7 +13,7 @@ and ``pipeline.engines.assemble`` (the documents table, the manifest).
 
 :func:`fit_map` is the part after embedding; :func:`map_papers`, its tables
 only, is what the dashboard's drill-down calls on a subset of a map to
-re-cluster and re-label in place.
+re-cluster and re-name in place.
 """
 
 from __future__ import annotations
@@ -46,16 +46,17 @@ from pipeline.fit.reduce import reduce
 from pipeline.fit.stability import FRAGILE_BELOW
 from pipeline.ingest.clean import read_papers
 from pipeline.mapdir.store import TopicMap, level_names, write_map
-from pipeline.naming.counts import TermCounts, count_terms, paper_texts
-from pipeline.naming.offline import Layer, label_layers
+from pipeline.naming.counts import PhraseCounts, count_phrases, paper_texts
+from pipeline.naming.offline import OfflineNamer
 from pipeline.naming.phrase_model import phrase_embedder
+from pipeline.naming.registry import Layer, NodeSet
 
 from .assemble import attach_layers, new_manifest, node_table
 from .fitted import fitted_state
 
 log = logging.getLogger("pipeline")
 
-STEPS = ["ingest", "embed", "reduce", "cluster", "layers", "label", "save"]
+STEPS = ["ingest", "embed", "reduce", "cluster", "layers", "name", "save"]
 
 
 class StepTimer:
@@ -108,7 +109,7 @@ class Engine(Protocol):
         """Reduce, cluster and build the layers (the engine's ``reduce``, ``cluster``,
         ``layers`` ... steps)."""
 
-    def count_terms(self, texts: list[str], *, max_ngram: int, n_fitted: int) -> TermCounts:
+    def count_phrases(self, texts: list[str], *, max_ngram: int, n_fitted: int) -> PhraseCounts:
         """The papers' term counts for labelling."""
 
     def describe(self) -> dict | None:
@@ -137,8 +138,8 @@ class LocalEngine:
         layers = fit_layers(reduction.cluster_space, config, timer)
         return Fit(reduction.coords, reduction.cluster_space, layers, n)
 
-    def count_terms(self, texts, *, max_ngram, n_fitted):
-        return count_terms(texts, max_ngram=max_ngram)
+    def count_phrases(self, texts, *, max_ngram, n_fitted):
+        return count_phrases(texts, max_ngram=max_ngram)
 
     def describe(self):
         return None
@@ -219,7 +220,7 @@ class FittedMap:
     clusters: pd.DataFrame
     embeddings: np.ndarray
     fit: Fit
-    counts: TermCounts
+    counts: PhraseCounts
 
     def fitted_state(self) -> dict[str, np.ndarray]:
         return fitted_state(self.documents, self.clusters, cluster_space=self.fit.cluster_space,
@@ -230,10 +231,10 @@ class FittedMap:
 def fit_map(papers: pd.DataFrame, embeddings: np.ndarray, config: BuildConfig, *,
             engine: Engine | None = None, timer: StepTimer | None = None,
             embed_phrases: Callable[[list[str]], np.ndarray] | None = None) -> FittedMap:
-    """Reduce, build the layers and label them: everything after embedding.
+    """Reduce, build the layers and name them: everything after embedding.
 
     ``embed_phrases`` (optional) embeds short strings with the model that made
-    ``embeddings``, for the labeller."""
+    ``embeddings``, for the namer."""
     engine = engine or LocalEngine()
     timer = timer or StepTimer(engine.steps, logging.getLogger("pipeline.quiet"))
     order = engine.order(len(papers), config)
@@ -243,30 +244,32 @@ def fit_map(papers: pd.DataFrame, embeddings: np.ndarray, config: BuildConfig, *
     fit = engine.fit(embeddings, config, timer)
     documents = attach_layers(papers, fit.coords, fit.layers)
 
-    with timer.step("label", f"key phrases and representative papers of "
-                             f"{sum(fit.layers.counts)} nodes in {len(fit.layers.counts)} layers"):
-        counts = engine.count_terms(paper_texts(documents), max_ngram=config.label.max_ngram, n_fitted=fit.n_fitted)
-        labelled = label_nodes(documents, embeddings, counts, fit.layers, config,
-                               embed_phrases=embed_phrases)
-        clusters = node_table(labelled, fit.layers)
+    with timer.step("name", f"names, key phrases and representative papers of "
+                            f"{sum(fit.layers.counts)} nodes in {len(fit.layers.counts)} layers"):
+        counts = engine.count_phrases(paper_texts(documents), max_ngram=config.label.max_ngram,
+                                      n_fitted=fit.n_fitted)
+        named = name_nodes(documents, embeddings, counts, fit.layers, config,
+                           embed_phrases=embed_phrases)
+        clusters = node_table(named, fit.layers)
     return FittedMap(documents, clusters, embeddings, fit, counts)
 
 
-def label_nodes(documents: pd.DataFrame, embeddings: np.ndarray, counts: TermCounts,
-                layers: Layers, config: BuildConfig, *,
-                embed_phrases: Callable[[list[str]], np.ndarray] | None) -> pd.DataFrame:
-    """The labeller's rows for every node of every layer (``label.label_layers``)."""
+def name_nodes(documents: pd.DataFrame, embeddings: np.ndarray, counts: PhraseCounts,
+               layers: Layers, config: BuildConfig, *,
+               embed_phrases: Callable[[list[str]], np.ndarray] | None) -> pd.DataFrame:
+    """The ``name`` step: the offline namer's rows for every node of every layer."""
     levels = level_names(len(layers.labels))
     nested = [Layer(level, labels, len(parents), parents if k + 1 < len(levels) else None)
               for k, (level, labels, parents)
               in enumerate(zip(levels, layers.labels, layers.parents, strict=True))]
-    return label_layers(documents, embeddings, counts, nested, config.label,
-                        embed_phrases=embed_phrases)
+    nodes = NodeSet(documents, embeddings, nested,
+                    extras={"counts": counts, "embed_phrases": embed_phrases})
+    return OfflineNamer(config.label).name(nodes)
 
 
 def map_papers(documents: pd.DataFrame, embeddings: np.ndarray, config: BuildConfig,
                *, timer: StepTimer | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Reduce, build the layers and label them; return (documents, clusters)."""
+    """Reduce, build the layers and name them; return (documents, clusters)."""
     fitted = fit_map(documents, embeddings, config, timer=timer)
     return fitted.documents, fitted.clusters
 

@@ -3,29 +3,29 @@
 A build saves what the update needs in the map's ``fitted.npz`` (plain numeric
 arrays, read with ``allow_pickle=False`` and checked against the manifest's
 hash; see ``pipeline.engines.fitted``): the clustering-space coordinates of every
-paper, the parent links of the layers, and the c-TF-IDF vocabulary with its
-corpus term frequencies.
+paper, the parent links of the layers, and the phrase vocabulary with its
+document frequencies and each node's phrase totals.
 
 An update then, for the new papers only:
 
 1. reads them with the map's saved ingest settings and drops those already in
    the map (same normalised title, or same given id);
 2. embeds them (through the embedding cache, or from ``--embeddings``;
-   ``run.embed_papers``, the build's embed step);
+   ``recipe.embed_papers``, the build's embed step);
 3. places them as UMAP's ``transform`` does (``pipeline.fit.placement``): each
    new paper's ``n_neighbors`` nearest map papers by cosine get UMAP's fuzzy-set
    weights (``smooth_knn_dist`` with UMAP's transform settings); its position on
    the 2-D map and in the clustering space starts at the weighted mean of theirs
    and then follows UMAP's transform epochs with the map held fixed;
 4. places them in the layers as the Ray engine places papers outside its sample
-   (``hierarchy.place_layers``): the finest cluster by a vote of those same
+   (``pipeline.fit.layers.place_layers``): the finest cluster by a vote of those same
    nearest map papers (noise can win; ties to the nearer), every broader layer by
    the saved parent links (a paper voted noise takes its neighbours' majority at
    layer 1), and ``is_noise`` by the neighbours' majority of HDBSCAN's verdict;
 5. refreshes counts, centres and representative papers of every node of every
-   layer that received papers, and re-derives the key terms and label of those that grew
-   by ``RELABEL_GROWTH`` or more since they were last labelled (c-TF-IDF over the
-   saved corpus term frequencies plus the new papers; ``label.refresh_classes``);
+   layer that received papers, and renames those that grew by ``RENAME_GROWTH`` or more
+   since they were last named, as a build names them (from their papers and a sample of
+   their siblings', counted over the saved vocabulary; ``pipeline.naming.offline.refresh_nodes``);
 6. writes the map atomically (a crash leaves the old map as it was).
 
 It advises a full rebuild when the new papers land outside every finest cluster
@@ -57,17 +57,17 @@ from pipeline.fit.layers import Layers, place_layers
 from pipeline.fit.placement import place
 from pipeline.ingest.clean import normalise_title, read_papers
 from pipeline.mapdir.store import DOCUMENT_COLUMNS, TopicMap, load_map, write_map
-from pipeline.naming.offline import refresh_classes
+from pipeline.naming.offline import refresh_nodes
 from pipeline.naming.phrase_model import phrase_embedder
 
 from .assemble import attach_layers, grown_manifest, now, package_versions
-from .fitted import add_term_counts, fitted_levels, fitted_parents, load_fitted, saved_terms
+from .fitted import add_phrase_counts, fitted_levels, fitted_parents, load_fitted, saved_phrases
 from .recipe import STEPS, Embedded, StepTimer, embed_papers, fit_map
 
 log = logging.getLogger("pipeline")
 
-#: A class gets new key terms and a new label once it grew by this share.
-RELABEL_GROWTH = 0.05
+#: A node is renamed once it grew by this share since it was last named.
+RENAME_GROWTH = 0.05
 #: Advise a rebuild when new papers are in no finest cluster this much more often than
 #: the map's own papers.
 ADVISE_NOISE_MARGIN = 0.20
@@ -84,7 +84,7 @@ class UpdateResult:
     added: int
     skipped_duplicates: int
     new_noise: int
-    relabelled: dict[str, list[int]] = field(default_factory=dict)
+    renamed: dict[str, list[int]] = field(default_factory=dict)
     advice: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -139,7 +139,7 @@ def read_new_papers(paths: Sequence[Path | str], topic_map: TopicMap, config: Bu
 def update_map(map_path: Path | str, paths: Sequence[Path | str], *,
                embeddings_path: Path | str | None = None, embedder=None,
                cache_dir: Path | str | None = None, use_cache: bool = True,
-               relabel_growth: float = RELABEL_GROWTH, show_progress: bool = False,
+               rename_growth: float = RENAME_GROWTH, show_progress: bool = False,
                ) -> UpdateResult:
     """Add the papers in ``paths`` to the map at ``map_path`` without refitting."""
     started = time.perf_counter()
@@ -185,9 +185,9 @@ def update_map(map_path: Path | str, paths: Sequence[Path | str], *,
 
     fitted = dict(fitted)
     fitted["cluster_space"] = np.vstack([fitted["cluster_space"], space]).astype(np.float32)
-    relabelled = refresh_labels(documents, all_vectors, clusters, fitted, config,
+    renamed = refresh_names(documents, all_vectors, clusters, fitted, config,
                                 new_rows=np.arange(n_old, len(documents)),
-                                relabel_growth=relabel_growth,
+                                rename_growth=rename_growth,
                                 embed_phrases=names_embedder(topic_map, embedded.embedder,
                                                              cache_dir=cache_dir))
 
@@ -198,7 +198,7 @@ def update_map(map_path: Path | str, paths: Sequence[Path | str], *,
                               update={
         "time": now(), "files": [item["path"] for item in report["inputs"]],
         "added": len(new), "skipped_duplicates": skipped, "new_noise": unclustered,
-        "relabelled": relabelled, "seconds": round(time.perf_counter() - started, 3),
+        "renamed": renamed, "seconds": round(time.perf_counter() - started, 3),
         "rebuild_advised": bool(advice),
     })
     llm = topic_map.manifest.get("llm") or {}
@@ -215,7 +215,7 @@ def update_map(map_path: Path | str, paths: Sequence[Path | str], *,
     seconds = time.perf_counter() - started
     log.info("added %d papers to %s in %.1fs (%d in no cluster; %d duplicates skipped)",
              len(new), updated.path, seconds, unclustered, skipped)
-    return UpdateResult(updated, len(new), skipped, unclustered, relabelled, advice, seconds)
+    return UpdateResult(updated, len(new), skipped, unclustered, renamed, advice, seconds)
 
 
 def names_embedder(topic_map: TopicMap, embedder=None, *, cache_dir: Path | str | None = None):
@@ -245,31 +245,31 @@ def advise(new_noise_share: float, fitted_noise_share: float, added_since_fit: i
     return reasons
 
 
-def refresh_labels(documents: pd.DataFrame, embeddings: np.ndarray, clusters: pd.DataFrame,
+def refresh_names(documents: pd.DataFrame, embeddings: np.ndarray, clusters: pd.DataFrame,
                    fitted: dict[str, np.ndarray], config: BuildConfig, *,
-                   new_rows: np.ndarray, relabel_growth: float,
+                   new_rows: np.ndarray, rename_growth: float,
                    embed_phrases=None) -> dict[str, list[int]]:
-    """Add the new papers' terms to the saved totals; refresh every class that got papers
-    and relabel those that grew by ``relabel_growth`` since they were last labelled (their
+    """Add the new papers' phrases to the saved totals; refresh every node that got papers
+    and rename those that grew by ``rename_growth`` since they were last named (their
     candidate names judged with ``embed_phrases``, as a build's are). Edits ``clusters``
-    and ``fitted`` in place; returns the relabelled classes per level."""
-    add_term_counts(fitted, documents.iloc[new_rows], max_ngram=config.label.max_ngram)
-    relabelled: dict[str, list[int]] = {}
+    and ``fitted`` in place; returns the renamed nodes per level."""
+    add_phrase_counts(fitted, documents.iloc[new_rows], max_ngram=config.label.max_ngram)
+    renamed: dict[str, list[int]] = {}
     for level in fitted_levels(fitted):
         labelled = fitted[f"labelled_size_{level}"].copy()
 
         def grew(c: int, size: int, labelled=labelled) -> bool:
-            return c < len(labelled) and not size < labelled[c] * (1 + relabel_growth)
+            return c < len(labelled) and not size < labelled[c] * (1 + rename_growth)
 
         touched = sorted({int(c) for c in documents[level].to_numpy()[new_rows] if c >= 0})
-        done = refresh_classes(clusters, documents, embeddings, level=level, touched=touched,
-                               relabel=grew, terms=saved_terms(fitted, level, len(documents)),
+        done = refresh_nodes(clusters, documents, embeddings, level=level, touched=touched,
+                               rename=grew, terms=saved_phrases(fitted, level, len(documents)),
                                config=config.label, embed_phrases=embed_phrases)
         for c, size in done.items():
             labelled[c] = size
         fitted[f"labelled_size_{level}"] = labelled
-        relabelled[level] = list(done)
-    return relabelled
+        renamed[level] = list(done)
+    return renamed
 
 
 def rebuild_map(map_path: Path | str, paths: Sequence[Path | str] = (), *,

@@ -77,7 +77,7 @@ def cluster(space: np.ndarray, config: ClusterConfig) -> Clustering:
         warnings.simplefilter("ignore")
         labels = model.fit_predict(np.asarray(space, dtype=np.float64))
         outliers = np.nan_to_num(np.asarray(model.outlier_scores_, dtype=np.float32), nan=0.0)
-    labels = relabel_by_size(labels)
+    labels = renumber_by_size(labels)
     probabilities = np.asarray(model.probabilities_, dtype=np.float32)
     is_noise = labels == NOISE
     if labels.max(initial=NOISE) == NOISE:
@@ -88,7 +88,7 @@ def cluster(space: np.ndarray, config: ClusterConfig) -> Clustering:
     labels = absorb_noise(space, labels, k=2 * min_samples)
     if config.reassign_noise:
         labels = reassign_noise(space, labels)
-    return Clustering(relabel_by_size(labels), probabilities, outliers, is_noise,
+    return Clustering(renumber_by_size(labels), probabilities, outliers, is_noise,
                       min_cluster_size, min_samples)
 
 
@@ -152,7 +152,7 @@ def nearest_vote(space: np.ndarray, labels: np.ndarray, targets: np.ndarray, *,
     return votes.argmax(axis=1).astype(np.int32)
 
 
-def relabel_by_size(labels: np.ndarray) -> np.ndarray:
+def renumber_by_size(labels: np.ndarray) -> np.ndarray:
     """Number the labels 0, 1, ... from the largest group (ties by first appearance);
     -1 stays -1."""
     labels = np.asarray(labels)

@@ -34,7 +34,7 @@ import pandas as pd
 from pipeline.config import ClusterConfig
 from pipeline.mapdir.store import level_order
 
-from .cluster import NOISE, Clustering, cluster, nearest_vote, relabel_by_size, vote_clusters
+from .cluster import NOISE, Clustering, cluster, nearest_vote, renumber_by_size, vote_clusters
 from .stability import bootstrap_stability
 
 #: Each broader layer has about 1/RATIO of the nodes of the one below.
@@ -215,7 +215,7 @@ def finalize(layers: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarra
 
     The layers must nest: every paper of a node has the same node one layer up.
     """
-    labels = [relabel_by_size(layer) for layer in layers]
+    labels = [renumber_by_size(layer) for layer in layers]
     parents = []
     for k, layer in enumerate(labels):
         parent = np.full(int(layer.max(initial=NOISE)) + 1, NOISE, dtype=np.int32)

@@ -12,7 +12,7 @@ Layout of ``maps/NAME/``::
     fitted.npz           (optional) what ``python -m pipeline update`` needs to add
                          papers without refitting, as plain numeric arrays (read with
                          allow_pickle=False); its arrays are described in
-                         pipeline/fitted.py. Maps without it load as before;
+                         pipeline/engines/fitted.py. Maps without it load as before;
                          ``update --rebuild`` adds it.
 
 A map holds nested layers of topics, layer 0 the finest ("cluster") to layer L-1 the
@@ -64,7 +64,7 @@ DOCUMENT_COLUMNS = [
     "x", "y", "cluster", "theme", "probability", "outlier_score", "is_noise",
 ]
 #: Names written by a language model beside the offline ``label`` ("" = none;
-#: pipeline/relabel.py).
+#: pipeline/naming/llm/namer.py).
 LLM_COLUMNS = ["llm_label", "llm_description"]
 #: Columns of the clusters table: one row per node of every layer. ``layer`` is 0 for the
 #: finest; ``level`` the documents column of that layer; ``id`` is unique within a layer;

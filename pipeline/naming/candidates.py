@@ -24,14 +24,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
-from .counts import TermCounts
+from .counts import PhraseCounts
 from .phrases import GENERIC, adjective_like
 
 
 class PhraseIndex:
     """The word structure of a phrase vocabulary and the papers behind each phrase."""
 
-    def __init__(self, counts: TermCounts, *, doc_freq: np.ndarray | None = None,
+    def __init__(self, counts: PhraseCounts, *, doc_freq: np.ndarray | None = None,
                  n_papers: int | None = None) -> None:
         """``doc_freq``/``n_papers``: the corpus's, when ``counts`` cover only some papers."""
         self.vocabulary = np.asarray(counts.vocabulary).astype(str)

@@ -1,13 +1,13 @@
 """Phrase counts: which papers use which phrase, the raw material of topic names.
 
-:func:`count_terms` learns a vocabulary of phrases (1..``max_ngram`` words,
+:func:`count_phrases` learns a vocabulary of phrases (1..``max_ngram`` words,
 ``pipeline.naming.phrases``) from the papers and returns a binary papers x phrases
 matrix; :func:`count_with_vocabulary` counts over a saved vocabulary,
 tokenised the same way (updates, and the Ray engine's partitions, whose
 vocabulary comes from its sample). Presence is binary: a name is judged by
 how many papers use it, not by how often one paper repeats it.
 
-:class:`SavedTerms` are the corpus totals a map keeps (``pipeline.engines.fitted``), so
+:class:`SavedPhrases` are the corpus totals a map keeps (``pipeline.engines.fitted``), so
 that ``update`` can rename one node without recounting the corpus.
 """
 
@@ -22,12 +22,19 @@ from scipy import sparse
 
 from .phrases import ACADEMIC_STOP_WORDS, phrase_keys, term_text
 
-__all__ = ["ACADEMIC_STOP_WORDS", "SavedTerms", "TermCounts", "count_terms",
-           "count_with_vocabulary", "min_papers", "term_text"]
+__all__ = [
+    "ACADEMIC_STOP_WORDS",
+    "PhraseCounts",
+    "SavedPhrases",
+    "count_phrases",
+    "count_with_vocabulary",
+    "min_papers",
+    "term_text",
+]
 
 
 @dataclass
-class TermCounts:
+class PhraseCounts:
     """A binary papers x phrases matrix (CSR, float32) and its vocabulary (folded phrases)."""
 
     matrix: sparse.csr_matrix
@@ -45,7 +52,7 @@ class TermCounts:
 
 
 @dataclass
-class SavedTerms:
+class SavedPhrases:
     """Corpus phrase totals a map keeps, enough to rename one node as a build would.
 
     ``frequency``: papers using each phrase among those in any node of the layer;
@@ -77,17 +84,17 @@ def _vectorizer(max_ngram: int, **options):
                            dtype=np.float32, **options)
 
 
-def count_terms(texts: Sequence[str], *, max_ngram: int = 3) -> TermCounts:
+def count_phrases(texts: Sequence[str], *, max_ngram: int = 3) -> PhraseCounts:
     """Which of ``texts`` use which phrase, over a vocabulary learnt from them."""
     n = len(texts)
     vectorizer = _vectorizer(max_ngram, min_df=min_papers(n))
     try:
         matrix = vectorizer.fit_transform(list(texts))
     except ValueError:  # empty vocabulary: only stop words or symbols
-        return TermCounts(sparse.csr_matrix((n, 0), dtype=np.float32), np.array([], dtype=str))
+        return PhraseCounts(sparse.csr_matrix((n, 0), dtype=np.float32), np.array([], dtype=str))
     vocabulary = vectorizer.get_feature_names_out()
     keep = np.flatnonzero([len(t) > 2 for t in vocabulary])
-    return TermCounts(matrix[:, keep].tocsr(), vocabulary[keep])
+    return PhraseCounts(matrix[:, keep].tocsr(), vocabulary[keep])
 
 
 def count_with_vocabulary(texts: Sequence[str], vocabulary: np.ndarray,

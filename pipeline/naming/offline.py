@@ -1,7 +1,8 @@
-"""Naming topics: one labeller for every layer of a map, and for updates.
+"""The offline namer: every node of every layer named from the phrases its papers write.
 
-:func:`label_layers` names every node of every layer (any number of nested
-layers, finest first) into the clusters table, one row per node:
+:class:`OfflineNamer` (``NAMERS["offline"]``) runs in every build and names the
+clusters table's ``label`` column; :func:`offline_names` does the work for any number
+of nested layers, finest first, one row per node:
 
 - ``label``: one phrase of 1-3 words its papers write (``pipeline.naming.rank``): the
   core of the node's papers use it, its siblings' papers rarely do, and it means
@@ -14,7 +15,7 @@ layers, finest first) into the clusters table, one row per node:
   ``weak_name`` (the name is not well borne out; the dashboard says so);
 - ``size`` and ``x``/``y`` (median position of its papers).
 
-:func:`refresh_classes` renames only the nodes an update changed, the same way,
+:func:`refresh_nodes` renames only the nodes an update changed, the same way,
 from their papers and a sample of their siblings'.
 """
 
@@ -22,43 +23,66 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from pipeline.config import LabelConfig
+from pipeline.config import BuildConfig, LabelConfig
 from pipeline.mapdir.store import LLM_COLUMNS
 
-from .counts import SavedTerms, TermCounts, count_terms, count_with_vocabulary, paper_texts
-from .phrase_model import model_installed, phrase_embedder
+from .counts import PhraseCounts, SavedPhrases, count_phrases, count_with_vocabulary, paper_texts
+from .phrase_model import phrase_embedder
 from .phrases import surface_form
 from .rank import NamingConfig, PhraseEmbedder, name_layers
+from .registry import Layer, NodeSet
 
-__all__ = ["Layer", "SavedTerms", "TermCounts", "class_summary",
-           "count_terms", "label_layers", "model_installed", "naming_config", "phrase_embedder",
-           "refresh_classes", "representatives"]
-
-#: The columns of the rows :func:`label_layers` returns.
-CLASS_COLUMNS = ["layer", "level", "id", "parent", "label", "terms", "weights", "size", "x", "y",
-                 "representative_ids", "support", "contrast", "weak_name"]
-#: Papers of a node's siblings read when one node is renamed (:func:`refresh_classes`).
+#: The columns of the rows :func:`offline_names` returns.
+NODE_COLUMNS = ["layer", "level", "id", "parent", "label", "terms", "weights", "size", "x", "y",
+                "representative_ids", "support", "contrast", "weak_name"]
+#: Papers of a node's siblings read when one node is renamed (:func:`refresh_nodes`).
 SIBLING_SAMPLE = 3000
 
 
-@dataclass
-class Layer:
-    """One layer of nested topics, as the labeller sees it.
+class OfflineNamer:
+    """Names from the phrases a node's papers write, judged by the map's own model.
 
-    ``level`` names the layer and its documents column ("cluster", "theme");
-    ``nodes`` is each paper's node (-1: none, only at the finest layer);
-    ``parents`` each node's node in the next broader layer (None at the top).
+    In a build, ``nodes.extras`` brings the build's phrase counts (``"counts"``) and a
+    function embedding phrases with its embedder (``"embed_phrases"``); for a saved map
+    both are made here (the papers counted again; the map's model loaded when installed).
     """
 
-    level: str
-    nodes: np.ndarray
-    n_nodes: int
-    parents: np.ndarray | None = None
+    key: ClassVar[str] = "offline"
+    title: ClassVar[str] = "Offline"
+    column: ClassVar[str] = "label"
+    description_column: ClassVar[str | None] = None
+
+    def __init__(self, config: LabelConfig | None = None) -> None:
+        self.config = config
+
+    def name(self, nodes: NodeSet, *, levels: Sequence[str] | None = None) -> pd.DataFrame:
+        """Every node named (a node's name depends on the whole tree); the rows of
+        ``levels`` returned (None: all)."""
+        config = self.config or _saved_label_config(nodes.manifest)
+        counts = nodes.extras.get("counts")
+        if counts is None:
+            counts = count_phrases(paper_texts(nodes.documents), max_ngram=config.max_ngram)
+        embed_phrases = nodes.extras.get("embed_phrases")
+        if embed_phrases is None and nodes.manifest.get("model"):
+            embed_phrases = phrase_embedder(nodes.manifest["model"],
+                                            dimension=int(nodes.embeddings.shape[1]))
+        rows = offline_names(nodes.documents, nodes.embeddings, counts, nodes.layers, config,
+                             embed_phrases=embed_phrases)
+        return rows if levels is None else rows[rows["level"].isin(list(levels))]
+
+    def describe(self) -> dict[str, Any]:
+        return {}
+
+
+def _saved_label_config(manifest: Mapping) -> LabelConfig:
+    """The naming settings a saved map was built with (the defaults when it has none)."""
+    saved = (manifest.get("config") or {}) if manifest else {}
+    return BuildConfig.from_dict(saved).label if saved else LabelConfig()
 
 
 def naming_config(config: LabelConfig) -> NamingConfig:
@@ -77,7 +101,7 @@ def representatives(embeddings: np.ndarray, members: np.ndarray, ids: np.ndarray
     return [str(ids[members[i]]) for i in order], centroid
 
 
-def class_summary(members: np.ndarray, *, coords: np.ndarray, embeddings: np.ndarray,
+def node_summary(members: np.ndarray, *, coords: np.ndarray, embeddings: np.ndarray,
                   ids: np.ndarray, config: LabelConfig) -> dict:
     """``size``, label position ``x``/``y`` (median of its papers) and ``representative_ids``."""
     reps, _ = representatives(embeddings, members, ids, top_n=config.n_representatives)
@@ -103,7 +127,7 @@ def _row(record: dict, *, layer: int, level: str, members: np.ndarray, coords: n
     }
 
 
-def label_layers(documents: pd.DataFrame, embeddings: np.ndarray, counts: TermCounts,
+def offline_names(documents: pd.DataFrame, embeddings: np.ndarray, counts: PhraseCounts,
                  layers: Sequence[Layer], config: LabelConfig, *,
                  embed_phrases: PhraseEmbedder | None = None,
                  model: Mapping | str | None = None) -> pd.DataFrame:
@@ -132,7 +156,7 @@ def label_layers(documents: pd.DataFrame, embeddings: np.ndarray, counts: TermCo
             rows.append(_row(record, layer=k, level=layers[k].level,
                              members=np.flatnonzero(nodes == record["id"]), coords=coords,
                              config=config))
-    clusters = pd.DataFrame(rows, columns=CLASS_COLUMNS)
+    clusters = pd.DataFrame(rows, columns=NODE_COLUMNS)
     return clusters.astype({"layer": int, "id": int, "parent": int, "size": int,
                             "weak_name": bool})
 
@@ -150,7 +174,7 @@ def _finer_level(clusters: pd.DataFrame, level: str) -> str | None:
 
 
 def _rename_one(c: int, *, clusters: pd.DataFrame, documents: pd.DataFrame, level: str,
-                finer: str | None, embeddings: np.ndarray, terms: SavedTerms,
+                finer: str | None, embeddings: np.ndarray, terms: SavedPhrases,
                 config: LabelConfig, embed_phrases: PhraseEmbedder | None) -> dict | None:
     """Name node ``c`` of ``level`` as a build would: from its papers, its children, and a
     seeded sample of its siblings' papers (counted over the saved vocabulary)."""
@@ -165,16 +189,16 @@ def _rename_one(c: int, *, clusters: pd.DataFrame, documents: pd.DataFrame, leve
     if len(others) > SIBLING_SAMPLE:
         others = np.sort(np.random.default_rng(c).choice(others, SIBLING_SAMPLE, replace=False))
     rows_used = np.concatenate([members, others])
-    top = _relabelled(nodes[rows_used])
+    top = _renumbered(nodes[rows_used])
     layers, parents = [top], [None]
     if finer is not None and finer in documents.columns:
         children = documents[finer].to_numpy()[rows_used]
         children = np.where(np.arange(len(rows_used)) < len(members), children, -1)
-        fine = _relabelled(children)
+        fine = _renumbered(children)
         parent_of_child = np.zeros(int(fine.max()) + 1 if (fine >= 0).any() else 0, dtype=int)
         layers, parents = [fine, top], [parent_of_child, None]
     texts = paper_texts(documents.iloc[rows_used])
-    counts = TermCounts(count_with_vocabulary(texts, terms.vocabulary, config.max_ngram),
+    counts = PhraseCounts(count_with_vocabulary(texts, terms.vocabulary, config.max_ngram),
                         terms.vocabulary)
     records = name_layers(counts, embeddings[rows_used], layers, parents, texts=texts,
                           ids=documents["id"].to_numpy()[rows_used], config=naming_config(config),
@@ -183,7 +207,7 @@ def _rename_one(c: int, *, clusters: pd.DataFrame, documents: pd.DataFrame, leve
     return records[-1][0]
 
 
-def _relabelled(nodes: np.ndarray) -> np.ndarray:
+def _renumbered(nodes: np.ndarray) -> np.ndarray:
     """Node ids renumbered 0.. in order of first appearance (-1 stays)."""
     out = np.full(len(nodes), -1, dtype=np.int64)
     seen: dict[int, int] = {}
@@ -193,14 +217,14 @@ def _relabelled(nodes: np.ndarray) -> np.ndarray:
     return out
 
 
-def refresh_classes(clusters: pd.DataFrame, documents: pd.DataFrame, embeddings: np.ndarray,
-                    *, level: str, touched: Iterable[int], relabel: Callable[[int, int], bool],
-                    terms: SavedTerms, config: LabelConfig,
+def refresh_nodes(clusters: pd.DataFrame, documents: pd.DataFrame, embeddings: np.ndarray,
+                    *, level: str, touched: Iterable[int], rename: Callable[[int, int], bool],
+                    terms: SavedPhrases, config: LabelConfig,
                     embed_phrases: PhraseEmbedder | None = None) -> dict[int, int]:
     """Bring the ``touched`` nodes of ``level`` up to date; the rest stay as they are.
 
     Every touched node gets its size, centre and representatives again. One for which
-    ``relabel(node id, new size)`` is true (and when there is a vocabulary) is also
+    ``rename(node id, new size)`` is true (and when there is a vocabulary) is also
     renamed as a build would name it (candidates judged with ``embed_phrases``, the map's
     model, when given), distinct from the level's other names. Edits
     ``clusters`` in place; returns the renamed nodes with their sizes.
@@ -218,10 +242,10 @@ def refresh_classes(clusters: pd.DataFrame, documents: pd.DataFrame, embeddings:
             continue
         row = row[0]
         members = np.flatnonzero(nodes == c)
-        for key, value in class_summary(members, coords=coords, embeddings=embeddings, ids=ids,
+        for key, value in node_summary(members, coords=coords, embeddings=embeddings, ids=ids,
                                         config=config).items():
             clusters.at[row, key] = value
-        if not relabel(c, len(members)) or not len(terms.vocabulary):
+        if not rename(c, len(members)) or not len(terms.vocabulary):
             continue
         record = _rename_one(c, clusters=clusters, documents=documents, level=level,
                              finer=finer, embeddings=embeddings, terms=terms, config=config,

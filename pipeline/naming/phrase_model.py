@@ -57,7 +57,7 @@ def phrase_embedder(model: Mapping | str, *, cache_dir=None, dimension: int | No
     used (precomputed vectors that the named model did not make).
 
     Nothing is downloaded: without the model the names are judged by the vectors of the
-    papers that use them (``label_layers(..., embed_phrases=None)``).
+    papers that use them (``offline_names(..., embed_phrases=None)``).
     """
     from pipeline.errors import PipelineError
 

@@ -149,7 +149,7 @@ def name_layers(counts, embeddings: np.ndarray, layers: Sequence[np.ndarray],
 
     ``layers[k]`` is each paper's node at layer k (-1: none, only at the finest);
     ``parents[k]`` each node's node at layer k+1 (None at the top); ``counts`` the
-    papers' phrase counts (``pipeline.naming.counts.TermCounts``); ``texts`` the papers'
+    papers' phrase counts (``pipeline.naming.counts.PhraseCounts``); ``texts`` the papers'
     "title. abstract" (for the names' casing); ``corpus`` the whole corpus's phrase
     document frequencies and size when ``counts`` cover only part of it; ``n_nodes``
     the nodes per layer (default: the largest node id + 1).

@@ -1,7 +1,7 @@
 """Names written by a language model beside the offline ones (issue #14).
 
 ``relabel_map(topic_map, settings)`` asks an OpenAI-compatible Chat Completions
-endpoint (pipeline/llm.py) for a short name and a one-sentence description of
+endpoint (pipeline/naming/llm/client.py) for a short name and a one-sentence description of
 every node of the clusters table, or of the chosen levels, and returns the map
 with ``llm_label`` and ``llm_description`` filled ("" where the model gave
 nothing usable) and the manifest's ``llm`` entry set. The offline ``label``
