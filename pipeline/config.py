@@ -12,8 +12,6 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.embed.registry import DEFAULT_BACKEND, check_backend
-
 from .errors import ConfigError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -45,9 +43,9 @@ class EmbedConfig:
     embeddings_path: str | None = None  # precomputed .npy, row-aligned with the input
     use_cache: bool = True
     device: str | None = None  # None: CUDA when available, else CPU
-    # How the model runs: a name in pipeline.embed.registry.BACKENDS (auto: torch-bf16 where the
-    # CPU has bfloat16 instructions, else torch).
-    backend: str = DEFAULT_BACKEND
+    # How the model runs: a name in pipeline.embed.registry.BACKENDS, checked there (auto:
+    # ov-int8 where OpenVINO runs on a CPU with VNNI, else torch).
+    backend: str = "auto"
 
 
 @dataclass
@@ -114,7 +112,8 @@ class BuildConfig:
         _int_at_least("embed.batch_size", self.embed.batch_size, 1)
         if not isinstance(self.embed.model, str) or not self.embed.model.strip():
             raise ConfigError("embed.model must be a model name or path, got an empty value")
-        check_backend(self.embed.backend)
+        if not isinstance(self.embed.backend, str) or not self.embed.backend.strip():
+            raise ConfigError("embed.backend must be a backend name, got an empty value")
         if self.reduce.n_neighbors is not None:
             _int_at_least("reduce.n_neighbors", self.reduce.n_neighbors, 2)
         _int_at_least("reduce.n_components", self.reduce.n_components, 2)

@@ -175,7 +175,8 @@ def with_llm_names(map_path: Path, names: dict[str, str] | None = None, *,
                              for k, label in zip(keys, clusters["label"], strict=True)]
     clusters["llm_description"] = [f"About {label}." for label in clusters["label"]]
     topic_map.clusters = clusters
-    topic_map.manifest["llm"] = {"model": model, "host": "127.0.0.1", "created": "now"}
+    topic_map.manifest.setdefault("names", {})["llm_label"] = {
+        "namer": "llm", "model": model, "host": "127.0.0.1", "created": "now"}
     write_map(topic_map, map_path)
     return map_path
 

@@ -56,8 +56,8 @@ def test_make_embedder_and_cache_keys_differ_per_backend(tmp_path):
         make_embedder(EmbedConfig(backend="tensorrt"))
     config = BuildConfig()
     config.embed.backend = "tensorrt"
-    with pytest.raises(ConfigError, match=r"embed\.backend"):
-        config.validate()
+    with pytest.raises(ConfigError, match=r"embed\.backend"):  # before any work
+        build(["no-such-file.csv"], "no-such-map", config)
 
 
 class KeyedFake(PaperCounter):

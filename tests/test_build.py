@@ -93,7 +93,14 @@ def test_tiny_corpora_build(tmp_path, n):
     docs = topic_map.documents
     assert len(docs) == n
     assert np.isfinite(docs[["x", "y"]].to_numpy()).all()
-    assert (docs["cluster"] >= -1).all() and len(topic_map.level("cluster")) >= 1
+    clusters = topic_map.level("cluster")
+    # Every paper is in a finest cluster of the table or in none (-1), and the table's
+    # clusters are exactly those that hold papers, with their true sizes.
+    assert docs["cluster"].isin([-1, *clusters["id"]]).all() and len(clusters) >= 1
+    sizes = docs.loc[docs["cluster"] >= 0, "cluster"].value_counts()
+    assert dict(zip(clusters["id"], clusters["size"], strict=True)) == sizes.to_dict()
+    assert_layers_nest(topic_map)
+    assert (topic_map.clusters["label"].str.strip() != "").all()
 
 
 def test_interrupted_build_leaves_previous_map_intact(tmp_path, corpus_csv, monkeypatch):

@@ -18,7 +18,9 @@ import ui.core.querymodel
 from pipeline import load_map
 from pipeline.mapdir.store import write_manifest
 from pipeline.review.readinglist import ReadingList
+from ui.core.escape import escape
 from ui.core.events import selected_rows_from_event
+from ui.core.latex import readable
 
 APP = Path(__file__).resolve().parents[1] / "dashboard.py"
 TIMEOUT = 90
@@ -258,8 +260,8 @@ def test_paper_panel_from_url_with_neighbours(maps_dir):
     assert_ok(at)
     shown = texts(at)
     assert paper["title"].split()[0] in shown
-    assert paper["abstract"][:40].replace(".", "&#46;") in shown.replace(".", "&#46;") or \
-        paper["abstract"].split()[1] in shown
+    # The abstract as the panel writes it: LaTeX made readable, escaped for Markdown.
+    assert escape(readable(paper["abstract"]), "markdown")[:80] in shown
     neighbours = [b for b in at.button if b.key and b.key.startswith("view_nb_")]
     assert len(neighbours) == 10
     assert any(t.get("name") == "open paper" for t in map_spec(at)["data"])

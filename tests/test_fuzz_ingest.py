@@ -616,7 +616,6 @@ def run_cli(argv: list[str]) -> tuple[int, str, str]:
 def fake_model():
     """The command line's embedder replaced by the fast fake one (test-only patch)."""
     mp = pytest.MonkeyPatch()
-    mp.setattr("pipeline.engines.recipe.SentenceTransformerEmbedder", lambda *a, **k: FakeEmbedder())
     mp.setattr("pipeline.engines.recipe.make_embedder", lambda *a, **k: FakeEmbedder())
     yield
     mp.undo()

@@ -11,9 +11,8 @@ from sklearn.metrics import adjusted_rand_score
 
 from pipeline import BuildConfig, build, load_map
 from pipeline.config import ClusterConfig
-from pipeline.fit.cluster import absorb_noise, auto_min_cluster_size, cluster
+from pipeline.fit.cluster import cluster
 from pipeline.fit.layers import (
-    ancestors,
     broad_layers,
     build_layers,
     check_nesting,
@@ -22,6 +21,7 @@ from pipeline.fit.layers import (
     ward_linkage,
 )
 from pipeline.fit.stability import match_jaccard
+from pipeline.mapdir.levels import ancestors
 
 
 def two_level_blobs(seed: int = 0, *, groups: int = 4, per_group: int = 4, size: int = 30,
@@ -122,14 +122,6 @@ def test_size_weighted_ward_equals_scipy_ward_for_single_points():
     np.testing.assert_allclose(ours[:, 2], linkage(points, method="ward")[:, 2], rtol=1e-9)
 
 
-def test_absorb_takes_noise_whose_neighbours_agree_only():
-    space = np.array([[0.0], [0.1], [0.2], [-0.05], [9.8], [9.9], [10.0], [5.0], [5.0001]])
-    labels = np.array([0, 0, 0, -1, 1, 1, 1, -1, -1])
-    absorbed = absorb_noise(space, labels, k=3)
-    assert absorbed[3] == 0  # among cluster 0
-    assert (absorbed[7:] == -1).all()  # half-way: no majority of their neighbours agrees
-
-
 def test_match_jaccard():
     ours = np.array([0, 0, 1, 1, -1])
     theirs = np.array([0, 0, 0, 1, 1])
@@ -150,10 +142,6 @@ def test_place_layers_votes_the_finest_and_follows_parents(blobs_layers):
         assert (layers.parents[k - 1][placed[k - 1][voted]] == placed[k][voted]).all()
     assert (placed[-1] == layers.labels[-1][probes]).mean() > 0.95
     assert ((share >= 0) & (share <= 1)).all() and noise.dtype == bool
-
-
-def test_auto_min_cluster_size_grows_with_the_square_root():
-    assert [auto_min_cluster_size(n) for n in (3, 60, 600, 10_000)] == [3, 3, 9, 35]
 
 
 # --------------------------------------------------------------------------- maps

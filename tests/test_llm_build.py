@@ -45,7 +45,7 @@ def test_build_names_the_map_with_the_model_at_once(tmp_path, server, capsys):
     assert len(server.requests) <= nodes + 2  # one per node (a sibling's name asked again)
     assert (topic_map.clusters["llm_label"] != "").all()
     assert (topic_map.clusters["label"] != topic_map.clusters["llm_label"]).any()
-    assert topic_map.manifest["llm"]["model"] == "fake-model"
+    assert topic_map.manifest["names"]["llm_label"]["model"] == "fake-model"
     assert "Named" in capsys.readouterr().out
 
 
@@ -57,7 +57,7 @@ def test_build_with_the_server_down_keeps_the_offline_map_and_exits_2(tmp_path, 
     code, out = build(tmp_path, "--llm-url", url + "?key=sk-in-url", "--llm-model", "m",
                       "--retries", "0", "--timeout", "2", "--api-key-env", "TOPICMAP_TEST_KEY")
     err = capsys.readouterr().err
-    assert code == 2 and err.count("\n") == 1 and "offline names" in err and "relabel" in err
+    assert code == 2 and err.count("\n") == 1 and "offline names" in err and "rename" in err
     assert "--api-key-env TOPICMAP_TEST_KEY" in err  # the hint is a command that works
     assert "sk-in-url" not in err and "sk-secret" not in err
     topic_map = load_map(out)  # written, whole, with its offline names
@@ -93,7 +93,7 @@ def test_update_drops_the_model_name_of_a_topic_it_renames(tmp_path, server, cap
     kept = after.index[(after["label"] == before["label"])]
     assert (after.loc[renamed, "llm_label"] == "").all()
     assert (after.loc[kept, "llm_label"] == before.loc[kept, "llm_label"]).all()
-    assert len(renamed) and "relabel" in caplog.text
+    assert len(renamed) and "rename" in caplog.text
 
 
 def test_build_without_llm_options_asks_nothing(tmp_path, server):
@@ -126,4 +126,5 @@ def test_rebuild_drops_stale_model_names_and_engine_and_names_with_the_model(
     rebuilt = rebuild_map(out)
     assert asked  # names judged with the map's model, as a build's are
     assert "llm" not in rebuilt.manifest and "engine" not in rebuilt.manifest
-    assert (rebuilt.clusters["llm_label"] == "").all() and "relabel" in caplog.text
+    assert set(rebuilt.manifest["names"]) == {"label"}
+    assert (rebuilt.clusters["llm_label"] == "").all() and "rename" in caplog.text

@@ -132,20 +132,3 @@ def test_static_distillation_device_follows_cuda(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert gpu.torch_device() == "cuda"
     assert gpu.describe()["torch_device"] == "cuda"
-
-
-def test_vote_clusters_majority_then_nearest_and_noise_can_win():
-    from pipeline.fit.cluster import vote_clusters
-
-    fitted = np.array([0, 0, 1, 1, -1, -1, -1, 2])
-    neighbours = np.array([
-        [0, 1, 2],  # two votes for 0
-        [2, 0, 4],  # one each: the nearest (cluster 1) wins
-        [4, 5, 0],  # noise has the majority
-        [7, 7, 7],
-    ])
-    labels, share = vote_clusters(neighbours, fitted)
-    assert labels.tolist() == [0, 1, -1, 2]
-    assert np.allclose(share, [2 / 3, 1 / 3, 2 / 3, 1.0])
-    empty_labels, empty_share = vote_clusters(np.empty((0, 3), dtype=int), fitted)
-    assert len(empty_labels) == 0 and len(empty_share) == 0

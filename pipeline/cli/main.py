@@ -12,12 +12,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from pipeline.cli import llm as cli_llm
+from pipeline.cli import rename as cli_rename
 from pipeline.cli import review as cli_review
 from pipeline.config import DEFAULT_MODEL, BuildConfig
 from pipeline.embed.registry import BACKENDS, DEFAULT_BACKEND
 from pipeline.errors import PipelineError
 from pipeline.mapdir.store import load_map
+from pipeline.naming.llm.namer import LlmNamer, llm_settings
 
 EXIT_USAGE = 2
 
@@ -86,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help=f"arXiv inputs only: keep papers first submitted {when}")
     build.add_argument("-q", "--quiet", action="store_true", help="log only warnings")
     add_engine_arguments(build)
-    cli_llm.add_llm_options(build, required=False)
+    LlmNamer.add_arguments(build)
 
     add_update_parser(commands)
 
@@ -95,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("map", metavar="MAP_DIR")
     info.add_argument("--json", action="store_true", help="print the manifest as JSON")
     cli_review.add_review_parsers(commands)
-    cli_llm.add_llm_parser(commands)
+    cli_rename.add_rename_parser(commands)
     return parser
 
 
@@ -126,7 +127,7 @@ def run_build(args: argparse.Namespace) -> int:
     from pipeline.engines.recipe import build
 
     config = config_from_args(args)
-    llm = cli_llm.llm_settings(args)  # checked before the build, used after it
+    llm = llm_settings(args)  # checked before the build, used after it
     if getattr(args, "engine", "local") == "ray":
         from pipeline.engines.ray import build_ray
 
@@ -139,18 +140,19 @@ def run_build(args: argparse.Namespace) -> int:
     print(f"Map written to {topic_map.path}: {describe_counts(topic_map.manifest['counts'])}.")
     if llm is not None:
         from pipeline.naming.llm.client import Endpoint
-        from pipeline.naming.llm.namer import relabel_path
+        from pipeline.naming.registry import rename_path
 
+        namer = LlmNamer(llm)
         try:
-            named, report, written = relabel_path(topic_map.path, llm)
+            named, written = rename_path(topic_map.path, namer)
         except PipelineError as exc:
             key = f" --api-key-env {llm.api_key_env}" if llm.api_key_env else ""
             print(f"error: the map is saved with its offline names, but naming it with "
-                  f"{llm.model} failed: {exc}. Name it later with `python -m pipeline relabel "
+                  f"{llm.model} failed: {exc}. Name it later with `python -m pipeline rename "
                   f"{topic_map.path} --llm-url {Endpoint.parse(llm.url).display} "
                   f"--llm-model {llm.model}{key}`", file=sys.stderr)
             return EXIT_USAGE
-        cli_llm.show_names(named, report, written, model=llm.model)
+        cli_rename.show_names(named, namer, written)
     print(f"Look at it: streamlit run dashboard.py -- --map {topic_map.path}")
     return 0
 
@@ -273,8 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_build(args)
         if args.command == "update":
             return run_update(args)
-        if args.command in cli_llm.COMMANDS:
-            return cli_llm.run_llm(args)
+        if args.command in cli_rename.COMMANDS:
+            return cli_rename.run_rename(args)
         if args.command in cli_review.COMMANDS:
             return cli_review.run_review(args)
         return run_info(args)

@@ -75,8 +75,8 @@ def resolve_model(name: str) -> tuple[str, str]:
         return str(default_model_path()), "all-MiniLM-L6-v2"
     path = Path(name).expanduser()
     if path.exists():
-        return str(path.resolve()), _slug(path.resolve().name) + "-" + _short_hash(str(path.resolve()))
-    return name, _slug(name)
+        return str(path.resolve()), slug(path.resolve().name) + "-" + _short_hash(str(path.resolve()))
+    return name, slug(name)
 
 
 def normalize_rows(vectors: np.ndarray) -> np.ndarray:
@@ -229,7 +229,7 @@ class EmbeddingCache:
 
     def __init__(self, root: Path, model_key: str) -> None:
         self.root, self.model_key = Path(root), model_key
-        self.dir = Path(root) / "embeddings" / _slug(model_key)
+        self.dir = Path(root) / "embeddings" / slug(model_key)
         self._index: dict[bytes, np.ndarray] | None = None
 
     def for_key(self, model_key: str) -> EmbeddingCache:
@@ -382,7 +382,7 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, desc="embedding", unit="paper", disable=not enabled, leave=False)
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:80] or "model"
 
 

@@ -46,7 +46,7 @@ import numpy as np
 from pipeline.errors import PipelineError
 from pipeline.mapdir.atomic import atomic_folder
 
-from .base import _slug, text_key
+from .base import slug, text_key
 from .static import StaticEmbedder
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ class TunedStaticEmbedder(StaticEmbedder):
         return f"{self.name}@{self.backend}"
 
     def tuned_dir(self, key: str | None = None) -> Path:
-        stem = _slug(self.name.removeprefix("fast:"))
+        stem = slug(self.name.removeprefix("fast:"))
         return self.cache_root / "static-tuned" / f"{stem}-{key or self.key}"
 
     def ready(self) -> bool:

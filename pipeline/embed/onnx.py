@@ -26,7 +26,7 @@ import numpy as np
 from pipeline.errors import PipelineError, first_line
 from pipeline.mapdir.atomic import atomic_file
 
-from .base import _slug, default_cache_dir, resolve_model, transformer_folder, weights_digest
+from .base import default_cache_dir, resolve_model, slug, transformer_folder, weights_digest
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class OnnxEmbedder:
     def onnx_path(self) -> Path:
         """Where this model's graph is cached (exported on first use)."""
         folder = self._model_dir()
-        key = f"{_slug(self.name)}-{weights_digest(folder)}"
+        key = f"{slug(self.name)}-{weights_digest(folder)}"
         stem = "model-int8" if self.quantized else "model"
         return self.cache_root / "onnx" / key / f"{stem}.onnx"
 

@@ -55,7 +55,7 @@ import numpy as np
 from pipeline.errors import PipelineError, first_line
 from pipeline.mapdir.atomic import atomic_folder
 
-from .base import _slug, default_cache_dir, resolve_model, transformer_folder, weights_digest
+from .base import default_cache_dir, resolve_model, slug, transformer_folder, weights_digest
 from .onnx import (
     _available_cores,
     export_fp32_graph,
@@ -211,7 +211,7 @@ class OvInt8Embedder:
 
     def model_dir(self) -> Path:
         """Where the quantised model (``model.xml``/``model.bin``) is cached."""
-        return self.cache_root / "openvino" / f"{_slug(self.name)}-{self.settings_key()}"
+        return self.cache_root / "openvino" / f"{slug(self.name)}-{self.settings_key()}"
 
     def ready(self) -> bool:
         """Whether it can embed now without the one-time quantisation (for queries)."""

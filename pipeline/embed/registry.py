@@ -55,6 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.config import EmbedConfig
 from pipeline.errors import ConfigError, PipelineError
 
 from .base import (
@@ -136,7 +137,7 @@ BACKENDS: dict[str, Backend] = {
                          "faithful)", functools.partial(OnnxEmbedder, quantized=True),
                          _onnx_installed),
 }
-DEFAULT_BACKEND = "auto"
+DEFAULT_BACKEND = EmbedConfig.backend
 #: The backend of maps that do not record one (built before backends, or from vectors).
 FALLBACK_BACKEND = "torch"
 

@@ -50,7 +50,7 @@ import numpy as np
 from pipeline.errors import PipelineError, first_line
 from pipeline.mapdir.atomic import atomic_folder
 
-from .base import _slug, default_cache_dir, resolve_model, transformer_folder, weights_digest
+from .base import default_cache_dir, resolve_model, slug, transformer_folder, weights_digest
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class StaticEmbedder:
 
     def model_dir(self) -> Path:
         """Where the distilled vectors and tokenizer are cached."""
-        stem = _slug(self.name.removeprefix(PREFIX))
+        stem = slug(self.name.removeprefix(PREFIX))
         return self.cache_root / "static" / f"{stem}-{self.digest()}-{self.settings.key()}"
 
     # -- loading

@@ -110,12 +110,15 @@ def now() -> str:
 
 
 def new_manifest(*, config, model: dict, report, documents: pd.DataFrame,
-                 clusters: pd.DataFrame, embedded: int, timings: dict,
+                 clusters: pd.DataFrame, embedded: int, timings: dict, fit: dict[str, Any],
                  engine: dict | None = None) -> dict[str, Any]:
-    """The manifest of a map just built (``report``: the ingest report)."""
+    """The manifest of a map just built (``report``: the ingest report; ``fit``: what
+    :func:`fit_parameters` says of its fit)."""
     manifest: dict[str, Any] = {
         "created": now(),
         "config": config.to_dict(),
+        "fit": fit,
+        "names": {"label": {"namer": "offline"}},
         "model": model,
         "inputs": hashed_inputs(report.inputs),
         "counts": {**report.counts(), "embedded": embedded, **table_counts(documents, clusters)},
@@ -126,6 +129,18 @@ def new_manifest(*, config, model: dict, report, documents: pd.DataFrame,
     manifest["timings"] = timings
     manifest["versions"] = package_versions()
     return manifest
+
+
+def fit_parameters(config, layers: Layers, n_fitted: int, *, dimensions: int) -> dict[str, Any]:
+    """The settings the fit used where the config leaves them to the data (``None`` there):
+    UMAP's neighbours, the clustering space's ``dimensions``, HDBSCAN's sizes, the layers'
+    node counts."""
+    return {"papers": int(n_fitted), "n_neighbors": int(config.reduce.neighbors_for(n_fitted)),
+            "n_components": int(dimensions),
+            "min_cluster_size": int(layers.min_cluster_size),
+            "min_samples": int(layers.min_samples),
+            "selection_method": config.cluster.selection_method,
+            "layers": [int(n) for n in layers.counts]}
 
 
 def grown_manifest(manifest: dict[str, Any], documents: pd.DataFrame, clusters: pd.DataFrame,

@@ -56,7 +56,7 @@ from pipeline.embed.base import (
     lookup_cached,
     normalize_rows,
 )
-from pipeline.embed.registry import backend_of, make_embedder
+from pipeline.embed.registry import backend_of, check_backend, make_embedder
 from pipeline.errors import PipelineError, first_line
 from pipeline.fit.cluster import cluster_sizes
 from pipeline.fit.layers import Layers, place_layers
@@ -335,6 +335,7 @@ def build_ray(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig
               show_progress: bool = False) -> TopicMap:
     """Build a map with the heavy steps on Ray; write it atomically to ``out``."""
     config = (config or BuildConfig()).validate()
+    check_backend(config.embed.backend)
     if sample_size < 100:
         raise PipelineError(f"--ray-sample must be at least 100 papers, got {sample_size}")
     workers = workers or max(1, len(os.sched_getaffinity(0)))

@@ -33,13 +33,12 @@ from pipeline.config import BuildConfig, EmbedConfig
 from pipeline.embed.base import (
     Embedder,
     EmbeddingCache,
-    SentenceTransformerEmbedder,  # noqa: F401 - kept: tests replace it by name
     default_cache_dir,
     document_texts,
     embed_texts,
     load_precomputed,
 )
-from pipeline.embed.registry import backend_of, cache_key_of, make_embedder
+from pipeline.embed.registry import backend_of, cache_key_of, check_backend, make_embedder
 from pipeline.fit.cluster import cluster
 from pipeline.fit.layers import Layers, build_layers
 from pipeline.fit.reduce import reduce
@@ -51,7 +50,7 @@ from pipeline.naming.offline import OfflineNamer
 from pipeline.naming.phrase_model import phrase_embedder
 from pipeline.naming.registry import Layer, NodeSet
 
-from .assemble import attach_layers, new_manifest, node_table
+from .assemble import attach_layers, fit_parameters, new_manifest, node_table
 from .fitted import fitted_state
 
 log = logging.getLogger("pipeline")
@@ -222,6 +221,11 @@ class FittedMap:
     fit: Fit
     counts: PhraseCounts
 
+    def fit_parameters(self, config: BuildConfig) -> dict:
+        """The settings the fit chose for itself, for the manifest."""
+        return fit_parameters(config, self.fit.layers, self.fit.n_fitted,
+                              dimensions=int(self.fit.cluster_space.shape[1]))
+
     def fitted_state(self) -> dict[str, np.ndarray]:
         return fitted_state(self.documents, self.clusters, cluster_space=self.fit.cluster_space,
                             layers=self.fit.layers, counts=self.counts,
@@ -288,6 +292,7 @@ def build(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig | N
     records memory.
     """
     config = (config or BuildConfig()).validate()
+    check_backend(config.embed.backend)
     engine = engine or LocalEngine()
     timer = timer or StepTimer(engine.steps)
     started = time.perf_counter()
@@ -310,7 +315,7 @@ def build(inputs: Sequence[Path | str], out: Path | str, config: BuildConfig | N
     manifest = new_manifest(config=config, model=embedded.model, report=report,
                             documents=fitted.documents, clusters=fitted.clusters,
                             embedded=embedded.computed, timings=timer.timings,
-                            engine=engine.describe())
+                            fit=fitted.fit_parameters(config), engine=engine.describe())
     topic_map = TopicMap(fitted.documents, fitted.clusters, fitted.embeddings, manifest)
     with timer.step("save", str(out)):
         topic_map.fitted = fitted.fitted_state()

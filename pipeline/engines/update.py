@@ -59,6 +59,7 @@ from pipeline.ingest.clean import normalise_title, read_papers
 from pipeline.mapdir.store import DOCUMENT_COLUMNS, TopicMap, load_map, write_map
 from pipeline.naming.offline import refresh_nodes
 from pipeline.naming.phrase_model import phrase_embedder
+from pipeline.naming.registry import names_record
 
 from .assemble import attach_layers, grown_manifest, now, package_versions
 from .fitted import add_phrase_counts, fitted_levels, fitted_parents, load_fitted, saved_phrases
@@ -201,12 +202,12 @@ def update_map(map_path: Path | str, paths: Sequence[Path | str], *,
         "renamed": renamed, "seconds": round(time.perf_counter() - started, 3),
         "rebuild_advised": bool(advice),
     })
-    llm = topic_map.manifest.get("llm") or {}
+    llm = names_record(topic_map.manifest, "llm_label")
     lost = int((topic_map.clusters["llm_label"].astype(str) != "").sum()
                 - (clusters["llm_label"].astype(str) != "").sum()) if llm else 0
     if lost:
         log.warning("%d renamed topics lost their names from %s; name them again with "
-                    "`python -m pipeline relabel %s --llm-url URL --llm-model %s` (the other "
+                    "`python -m pipeline rename %s --llm-url URL --llm-model %s` (the other "
                     "topics' answers come from its cache)", lost, llm.get("model", "the model"),
                     map_path, llm.get("model", "MODEL"))
     updated = TopicMap(documents, clusters.reset_index(drop=True), all_vectors, manifest,
@@ -307,9 +308,13 @@ def rebuild_map(map_path: Path | str, paths: Sequence[Path | str] = (), *,
     manifest["timings"] = dict(timer.timings, total=round(time.perf_counter() - started, 3))
     manifest["versions"] = package_versions()
     manifest.pop("engine", None)  # refitted here, on every paper
-    if manifest.pop("llm", None):
+    manifest["fit"] = refit.fit_parameters(config)
+    names = {column: entry for column, entry in (manifest.get("names") or {}).items()
+             if column == "label"}
+    if manifest.pop("llm", None) or len(names) < len(manifest.get("names") or {}):
         log.warning("the rebuilt map's topics are new: their names from a language model are "
-                    "gone; name them again with `python -m pipeline relabel %s ...`", map_path)
+                    "gone; name them again with `python -m pipeline rename %s ...`", map_path)
+    manifest["names"] = names or {"label": {"namer": "offline"}}
     rebuilt = TopicMap(refit.documents, refit.clusters, vectors, manifest,
                        fitted=refit.fitted_state())
     rebuilt.path = write_map(rebuilt, map_path)

@@ -29,10 +29,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from pipeline.config import ClusterConfig
-from pipeline.mapdir.store import level_order
 
 from .cluster import NOISE, Clustering, cluster, nearest_vote, renumber_by_size, vote_clusters
 from .stability import bootstrap_stability
@@ -261,21 +259,3 @@ def check_nesting(labels: list[np.ndarray], parents: list[np.ndarray]) -> bool:
         if not (parents[k][labels[k][grouped]] == labels[k + 1][grouped]).all():
             return False
     return all((layer >= 0).all() for layer in labels[1:])
-
-
-def ancestors(clusters: pd.DataFrame, level: str, broader: str) -> dict[int, int]:
-    """Each node of ``level`` mapped to the node of the ``broader`` level that holds it, by
-    following the parent links of a clusters table (``{cluster id: theme id}`` for
-    ``("cluster", "theme")``, whatever layers lie between). Levels are names of the
-    table's ``level`` column; ``broader`` may equal ``level``."""
-    levels = level_order(clusters)
-    start, stop = levels.index(level), levels.index(broader)
-    if stop < start:
-        raise ValueError(f"{broader!r} is not broader than {level!r} (levels: {levels})")
-    rows = clusters[clusters["level"] == level]
-    out = {int(i): int(i) for i in rows["id"]}
-    for between in levels[start:stop]:
-        rows = clusters[clusters["level"] == between]
-        parent = dict(zip(rows["id"].astype(int), rows["parent"].astype(int), strict=True))
-        out = {node: parent[up] for node, up in out.items()}
-    return out

@@ -7,7 +7,8 @@ Layout of ``maps/NAME/``::
     documents.parquet    one row per paper (see DOCUMENT_COLUMNS), then a column per
                          layer between the finest and the broadest (layer_1 ...), then
                          the input's metadata columns
-    clusters.parquet     one row per node of every layer (see CLUSTER_COLUMNS)
+    clusters.parquet     one row per node of every layer (see CLUSTER_COLUMNS; then the
+                         columns of other naming methods)
     embeddings.npy       float32, L2-normalised, row-aligned with documents
     fitted.npz           (optional) what ``python -m pipeline update`` needs to add
                          papers without refitting, as plain numeric arrays (read with
@@ -41,6 +42,7 @@ import pandas as pd
 
 from pipeline.errors import MapFormatError
 
+from .levels import BROADEST, FINEST, level_names, level_order  # noqa: F401 - re-exported
 from .manifest import (  # noqa: F401 - the map format's names, re-exported
     FORMAT_NAME,
     MANIFEST,
@@ -75,27 +77,6 @@ CLUSTER_COLUMNS = [
     *LLM_COLUMNS,
 ]
 NOISE = -1
-#: The finest and the broadest level, which every map has.
-FINEST, BROADEST = "cluster", "theme"
-
-
-def level_names(n_layers: int) -> list[str]:
-    """The level (documents column) of each layer, finest first: ``cluster``,
-    ``layer_1`` ... ``layer_{L-2}``, ``theme``."""
-    if n_layers < 2:
-        raise ValueError(f"a map has at least two layers, got {n_layers}")
-    return [FINEST, *(f"layer_{k}" for k in range(1, n_layers - 1)), BROADEST]
-
-
-def level_order(clusters: pd.DataFrame) -> list[str]:
-    """The levels of a clusters table, finest first (by its ``layer`` column, else by name)."""
-    if "layer" in clusters.columns:
-        return list(clusters.groupby("level")["layer"].min().sort_values(kind="stable").index)
-    names = dict.fromkeys(clusters["level"].astype(str))
-    return sorted(names, key=lambda n: 0 if n == FINEST else float("inf") if n == BROADEST
-                  else int(n.removeprefix("layer_")) if n.removeprefix("layer_").isdigit() else 1)
-
-
 @dataclass
 class TopicMap:
     """A loaded map: the tables, the vectors and the manifest."""
@@ -295,7 +276,8 @@ def write_map_files(topic_map: TopicMap, directory: Path) -> None:
     if missing:
         raise ValueError(f"clusters table lacks columns {missing}")
     documents.to_parquet(directory / DOCUMENTS, index=False)
-    topic_map.clusters[CLUSTER_COLUMNS].to_parquet(directory / CLUSTERS, index=False)
+    extra = [c for c in topic_map.clusters.columns if c not in CLUSTER_COLUMNS]  # namers' own
+    topic_map.clusters[CLUSTER_COLUMNS + extra].to_parquet(directory / CLUSTERS, index=False)
     np.save(directory / EMBEDDINGS, np.ascontiguousarray(topic_map.embeddings, dtype=np.float32))
     if topic_map.fitted:
         np.savez(directory / FITTED, **{k: np.asarray(v) for k, v in topic_map.fitted.items()})
@@ -366,3 +348,29 @@ def resolve_inside(root: Path | str, name: str) -> Path:
     return candidate
 
 
+def rewrite_map(topic_map: TopicMap, path: Path | str) -> Path:
+    """Write a map loaded from ``path`` back atomically (new names, say), keeping its other
+    files.
+
+    Files the map has besides the tables and vectors (``fitted.npz``) are copied
+    and checked against the manifest's hashes. A map written by someone else since
+    it was loaded (an ``update``) is refused, so nothing of theirs is overwritten.
+    """
+    target = Path(path).resolve()
+    rewritten = {DOCUMENTS, CLUSTERS, EMBEDDINGS} | ({FITTED} if topic_map.fitted else set())
+    with atomic_directory(target) as tmp:  # holds the map's writer lock
+        if read_manifest(target).get("files") != topic_map.manifest.get("files"):
+            raise MapFormatError(f"map {target} was rewritten while it was being renamed; "
+                                 "nothing was written: run rename again")
+        for name, digest in topic_map.manifest.get("files", {}).items():
+            if name in rewritten:
+                continue
+            if Path(name).name != name or not (target / name).is_file():
+                raise MapFormatError(f"map {target} lists a file {name!r} it does not have; "
+                                     "rebuild the map")
+            shutil.copy2(target / name, tmp / name)
+            if sha256_file(tmp / name) != digest:
+                raise MapFormatError(f"{target / name} changed while the map was being renamed (or "
+                                     "does not match its hash); nothing was written: run rename again")
+        write_map_files(topic_map, tmp)
+    return target

@@ -34,13 +34,14 @@ import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import pandas as pd
 
 from pipeline.errors import ConfigError
-from pipeline.mapdir.store import TopicMap, level_order
+from pipeline.mapdir.store import TopicMap, level_order, load_map, rewrite_map
 
 
 @dataclass
@@ -166,13 +167,18 @@ def apply_names(topic_map: TopicMap, names: pd.DataFrame, namer: Namer) -> Topic
     clusters = topic_map.clusters.reset_index(drop=True).copy()
     keys = pd.MultiIndex.from_frame(clusters[["level", "id"]].astype({"id": int}))
     new = names.astype({"id": int}).set_index(["level", "id"])
+    named = new.index.isin(keys)
+    have = keys.isin(new.index[named])
     for column in [c for c in names.columns if c not in ("level", "id")]:
-        if column not in clusters.columns:
-            clusters[column] = pd.Series([""] * len(clusters), dtype=object) \
-                if names[column].dtype == object else np.nan
-        value = new[column].reindex(keys)
-        have = value.notna().to_numpy()
-        clusters.loc[have, column] = value.to_numpy()[have]
+        values = new[column].reindex(keys).tolist()
+        if column in clusters.columns:
+            before = clusters[column].tolist()
+        else:  # a new column: "" (text) or NaN (numbers) where the namer said nothing
+            text = not pd.api.types.is_numeric_dtype(names[column])
+            before = ["" if text else np.nan] * len(clusters)
+        clusters[column] = pd.Series([v if h else b for v, b, h in zip(values, before, have,
+                                                                         strict=True)],
+                                     index=clusters.index)
     manifest = dict(topic_map.manifest)
     record = dict(manifest.get("names") or {})
     record[namer.column] = {"namer": namer.key, **namer.describe(),
@@ -187,3 +193,39 @@ def rename_map(topic_map: TopicMap, namer: Namer,
                *, levels: Sequence[str] | None = None) -> TopicMap:
     """``topic_map`` named by ``namer`` (not written anywhere)."""
     return apply_names(topic_map, namer.name(NodeSet.of_map(topic_map), levels=levels), namer)
+
+
+def rename_path(path: Path | str, namer: Namer, *,
+                levels: Sequence[str] | None = None) -> tuple[TopicMap, bool]:
+    """Name the saved map at ``path`` with ``namer``; return the map and whether it was
+    written. It is written atomically, and only when a name changed (or another namer,
+    model or endpoint named it); on any error it is left exactly as it was."""
+    topic_map = load_map(path)
+    named = rename_map(topic_map, namer, levels=levels)
+    if _same_names(topic_map, named, namer):
+        return topic_map, False
+    named.path = rewrite_map(named, topic_map.path or Path(path))
+    return named, True
+
+
+def _same_names(old: TopicMap, new: TopicMap, namer: Namer) -> bool:
+    columns = name_columns(namer)
+    if not all(c in old.clusters.columns for c in columns):
+        return False
+    before = old.clusters[columns].fillna("").astype(str).reset_index(drop=True)
+    after = new.clusters[columns].fillna("").astype(str).reset_index(drop=True)
+
+    def record(topic_map: TopicMap) -> dict:
+        entry = names_record(topic_map.manifest, namer.column)
+        return {k: v for k, v in entry.items() if k != "created"}
+
+    return before.equals(after) and record(old) == record(new)
+
+
+def names_record(manifest: dict[str, Any], column: str) -> dict[str, Any]:
+    """What the manifest says of the namer that wrote ``column`` ({} when nothing; maps
+    made before the ``names`` entry kept a language model's under ``llm``)."""
+    entry = (manifest.get("names") or {}).get(column)
+    if entry is None and column == "llm_label" and manifest.get("llm"):
+        entry = {"namer": "llm", **manifest["llm"]}
+    return dict(entry or {})

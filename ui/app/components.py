@@ -53,8 +53,8 @@ def tree_nodes(nodes: pd.DataFrame, counts: np.ndarray | None) -> list[dict]:
             else []
         rows.append({
             "k": str(row.key), "p": parent, "d": depth, "t": clean(row.label, limit=LABEL_CHARS),
-            "o": clean(row.offline_label, limit=LABEL_CHARS) if row.named_by_llm else "",
-            "desc": clean(row.llm_description, limit=240) if row.named_by_llm else "",
+            "o": clean(row.offline_label, limit=LABEL_CHARS) if row.alt_name else "",
+            "desc": clean(row.description, limit=240) if row.alt_name else "",
             "terms": terms, "s": int(row.size),
             "v": None if counts is None else int(counts[i]),
             "w": bool(row.weak_name), "f": bool(row.fragile)})

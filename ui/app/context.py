@@ -19,7 +19,7 @@ from pipeline import TopicMap
 from pipeline.errors import PipelineError
 from ui.core import querymodel
 from ui.core.escape import escape
-from ui.core.nodes import NAMES_LLM, NAMES_OFFLINE, has_llm_names
+from ui.core.nodes import names_modes, names_title
 
 from . import state
 from .loaders import MapAssets, load_topic_map, map_assets
@@ -148,20 +148,21 @@ def map_picker(current: Path | None) -> None:
 
 
 def names_switch(clusters: pd.DataFrame) -> str:
-    """The names shown on every page: a language model's where the map has them (the
-    default), or the offline names; a sidebar switch when the map has both."""
-    state.seed(state.NAMES_KEY, state.param("names") or NAMES_LLM)
-    if st.session_state[state.NAMES_KEY] not in (NAMES_LLM, NAMES_OFFLINE):
-        st.session_state[state.NAMES_KEY] = NAMES_LLM
-    if not has_llm_names(clusters):
-        return NAMES_OFFLINE
+    """The names shown on every page: those of the first naming method that named the map
+    (a language model's, say: the default), or the offline names; a sidebar switch when the
+    map has names from more than one method."""
+    modes = names_modes(clusters)
+    state.seed(state.NAMES_KEY, state.param("names") or modes[0])
+    if st.session_state[state.NAMES_KEY] not in modes:
+        st.session_state[state.NAMES_KEY] = modes[0]
+    if len(modes) == 1:
+        return modes[0]
     mode = st.sidebar.radio(
-        "Topic names", [NAMES_LLM, NAMES_OFFLINE], key=state.NAMES_KEY, horizontal=True,
-        format_func={NAMES_LLM: "Language model", NAMES_OFFLINE: "Offline"}.get,
-        help="A language model's names where the map has them (relabel), or the offline "
-             "names made from each topic's key phrases. Hover a topic in the tree to see "
-             "both and its key phrases.")
-    state.set_params(names="" if mode == NAMES_LLM else mode)
+        "Topic names", modes, key=state.NAMES_KEY, horizontal=True, format_func=names_title,
+        help="Names from each naming method that named this map (python -m pipeline rename), "
+             "or the offline names made from each topic's key phrases. Hover a topic in the "
+             "tree to see both and its key phrases.")
+    state.set_params(names="" if mode == modes[0] else mode)
     return mode
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from pipeline.naming.registry import namer_class, names_record
 from ui.core.drill import describe, parse_trail, path_to, remap_seconds, resolve, sub_topics
 from ui.core.escape import escape
 from ui.core.latex import readable
@@ -80,13 +81,14 @@ def name_and_provenance(context: MapContext, row: pd.Series, n_children: int,
                      "resampled papers")
     st.caption(" · ".join(notes))
     terms = ", ".join(list(row["terms"])[:8])
-    if bool(row.get("named_by_llm")):
-        model = (context.topic_map.manifest.get("llm") or {}).get("model") or "a language model"
-        st.markdown(f"Named by {escape(model, 'markdown')} · offline name: "
+    if bool(row.get("alt_name")):
+        namer = namer_class(str(row["named_by"]))
+        by = names_record(context.topic_map.manifest, namer.column).get("model") or namer.title
+        st.markdown(f"Named by {escape(by, 'markdown')} · offline name: "
                     f"**{escape(row['offline_label'], 'markdown')}** · key phrases: "
                     f"{escape(terms, 'markdown')}")
-        if str(row.get("llm_description") or "").strip():
-            st.caption(escape(row["llm_description"], "markdown"))
+        if str(row.get("description") or "").strip():
+            st.caption(escape(row["description"], "markdown"))
     else:
         st.caption("Named offline from its key phrases: " + escape(terms, "markdown"))
 

@@ -176,7 +176,7 @@ def _caption(context: MapContext, where: object, n_shown: int, counts: np.ndarra
         f"{escape(context.topic_map.model_name, 'markdown')}"
         " · click a point to read it, drag a box or lasso to select papers"
         + (" · names in *italics* are weak: few of their papers use them"
-           if bool((nodes["weak_name"] & ~nodes["named_by_llm"]).any()) else ""))
+           if bool((nodes["weak_name"] & ~nodes["alt_name"]).any()) else ""))
 
 
 def _tree(context: MapContext, focus: str, counts: np.ndarray | None) -> None:

@@ -29,7 +29,7 @@ import streamlit as st
 from pipeline import BuildConfig, TopicMap, load_map, map_papers
 from pipeline.errors import PipelineError
 from pipeline.mapdir.store import MANIFEST
-from ui.core.nodes import NAMES_LLM, NAMES_OFFLINE, has_llm_names, names_by_level, node_table
+from ui.core.nodes import NAMES_OFFLINE, names_by_level, names_modes, node_table
 from ui.core.querymodel import query_model
 from ui.core.view import BROADEST, FINEST, lowered_text, sample_priority
 from ui.figures.map import hover_abstract_chars, hover_texts
@@ -89,13 +89,15 @@ class MapAssets:
     overlay: dict = field(default_factory=dict)  # ui.figures.overlay.label_payload
 
 
-def names_mode(clusters: pd.DataFrame, wanted: str) -> str:
-    """The names a map is shown with: the language model's only when asked for and the
-    map has some (so a map without them is prepared once)."""
-    return NAMES_LLM if wanted == NAMES_LLM and has_llm_names(clusters) else NAMES_OFFLINE
+def names_mode(clusters: pd.DataFrame, wanted: str | None) -> str:
+    """The names a map is shown with: the method asked for when it named some node of the
+    map, else the offline names (so a map without them is prepared once); None asks for
+    the default (the first of ``names_modes``)."""
+    modes = names_modes(clusters)
+    return wanted if wanted in modes else modes[0] if wanted is None else NAMES_OFFLINE
 
 
-def map_assets(path: Path | str, names: str = NAMES_LLM) -> MapAssets:
+def map_assets(path: Path | str, names: str | None = None) -> MapAssets:
     """Hover texts, names and lookups for the map at ``path`` (cached per names)."""
     resolved = Path(path).resolve()
     stamp = map_stamp(resolved)

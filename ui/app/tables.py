@@ -124,7 +124,7 @@ def topics_frame(clusters: pd.DataFrame, n_papers: int) -> pd.DataFrame:
         "top terms": [escape(", ".join(list(r.terms)[:6]), "plain", limit=120)
                       for r in ordered],
     })
-    if any(bool(r.named_by_llm) for r in ordered):
+    if any(bool(r.alt_name) for r in ordered):
         table.insert(3, "offline name", [escape(r.offline_label, "plain", limit=80)
                                          for r in ordered])
     return table

@@ -8,8 +8,10 @@ reads as a two-layer hierarchy.
 
 :func:`node_table` normalises a clusters table once per map: every v2 column present,
 ``depth`` (0 = broadest), a ``key`` (``"layer_1:3"``, the form trails and URLs use), the
-theme each node belongs to, and the names: ``label`` is the name shown (the language
-model's where asked for and there is one), ``offline_label`` the offline one.
+theme each node belongs to, and the names: ``label`` is the name shown (the chosen naming
+method's where it named the node, else the offline one), ``offline_label`` the offline one,
+``named_by`` the method that gave the shown name and ``alt_name`` whether it is not the
+offline namer. The naming methods come from ``pipeline.naming.registry.NAMERS``.
 """
 
 from __future__ import annotations
@@ -17,19 +19,41 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipeline.naming.registry import DEFAULT_NAMER, NAMERS, namer_class
+
 from .view import NOISE, map_levels
 
-#: Which names the dashboard shows: a language model's (``llm_label``) where the map has
-#: one, else the offline names (key phrases); the offline name is always the fallback.
-NAMES_LLM, NAMES_OFFLINE = "llm", "offline"
+#: The offline names: every map has them, and they stand in wherever another method gave
+#: a node no name.
+NAMES_OFFLINE = DEFAULT_NAMER
 _DEFAULTS = {"weak_name": False, "fragile": False, "llm_label": "", "llm_description": "",
              "stability": np.nan, "support": np.nan, "contrast": np.nan}
 
 
-def node_table(clusters: pd.DataFrame, names: str = NAMES_LLM) -> pd.DataFrame:
+def _filled(clusters: pd.DataFrame, column: str) -> pd.Series:
+    values = clusters[column] if column in clusters.columns else pd.Series("", clusters.index)
+    return values.fillna("").astype(str).str.strip() != ""
+
+
+def names_modes(clusters: pd.DataFrame) -> list[str]:
+    """The naming methods that named some node of the map, in registry order, offline
+    last: the choices of the dashboard's "Topic names" switch (the first is the default)."""
+    others = [key for key in NAMERS if key != NAMES_OFFLINE
+              and _filled(clusters, namer_class(key).column).any()]
+    return [*others, NAMES_OFFLINE]
+
+
+def names_title(key: str) -> str:
+    """How the switch shows a naming method."""
+    return namer_class(key).title
+
+
+def node_table(clusters: pd.DataFrame, names: str | None = None) -> pd.DataFrame:
     """The clusters table with every node's ``layer``, ``depth`` (0 = broadest), ``key``,
     ``theme`` (its broadest ancestor), the v2 quality flags (False where a map has none),
-    and ``label`` = the name shown with ``names`` (``offline_label`` keeps the other)."""
+    and ``label`` = the name the naming method ``names`` gave it, else the offline one
+    (``offline_label`` keeps that, ``named_by`` says which, ``description`` is the shown
+    method's description of the node, "" if none); None: the first of :func:`names_modes`."""
     levels = map_levels(clusters)  # broadest first
     out = clusters.reset_index(drop=True).copy()
     depth_of = {level: depth for depth, level in enumerate(levels)}
@@ -47,9 +71,16 @@ def node_table(clusters: pd.DataFrame, names: str = NAMES_LLM) -> pd.DataFrame:
     out["parent"] = out["parent"].astype(int)
     out["size"] = out["size"].astype(int)
     out["offline_label"] = out["label"].astype(str)
-    llm = out["llm_label"].str.strip() != ""
-    out["label"] = out["offline_label"].where(~llm | (names != NAMES_LLM), out["llm_label"])
-    out["named_by_llm"] = llm & (names == NAMES_LLM)
+    names = names_modes(clusters)[0] if names is None else names
+    namer = namer_class(names if names in NAMERS else NAMES_OFFLINE)
+    alt = _filled(out, namer.column) & (namer.key != NAMES_OFFLINE)
+    if alt.any():
+        out["label"] = out["offline_label"].where(~alt, out[namer.column].astype(str))
+    described = namer.description_column if namer.description_column in out.columns else None
+    out["description"] = out[described].fillna("").astype(str).where(alt, "") \
+        if described else ""
+    out["named_by"] = np.where(alt, namer.key, NAMES_OFFLINE)
+    out["alt_name"] = alt
     out["key"] = out["level"].astype(str) + ":" + out["id"].astype(str)
     out["theme"] = _themes(out, levels)
     return out.sort_values(["depth", "size", "id"], ascending=[True, False, True],
@@ -69,12 +100,6 @@ def _themes(nodes: pd.DataFrame, levels: list[str]) -> np.ndarray:
                                                                int(parent))
     return np.array([theme_of[(lv, int(i))] for lv, i in zip(nodes["level"], nodes["id"],
                                                              strict=True)], dtype=np.int64)
-
-
-def has_llm_names(clusters: pd.DataFrame) -> bool:
-    """Whether any node has a name written by a language model."""
-    return "llm_label" in clusters.columns and bool(
-        (clusters["llm_label"].fillna("").astype(str).str.strip() != "").any())
 
 
 def levels_of(nodes: pd.DataFrame) -> list[str]:

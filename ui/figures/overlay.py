@@ -76,7 +76,7 @@ def label_payload(documents: pd.DataFrame, nodes: pd.DataFrame) -> dict:
             "rx": _num(g["rx"], 0.0), "ry": _num(g["ry"], 0.0),
             "b": [_num(g[c]) for c in ("x0", "x1", "y0", "y1")],
             # a weak offline name is drawn in italics (a model's name is not judged)
-            "w": bool(row.weak_name) and not bool(getattr(row, "named_by_llm", False)),
+            "w": bool(row.weak_name) and not bool(getattr(row, "alt_name", False)),
             "f": bool(row.fragile),
         })
     xs, ys = documents["x"].to_numpy(float), documents["y"].to_numpy(float)

@@ -1,12 +1,12 @@
-"""Names written by a language model beside the offline ones (issue #14).
+"""The language-model namer (``NAMERS["llm"]``): names written by a model beside the
+offline ones.
 
-``relabel_map(topic_map, settings)`` asks an OpenAI-compatible Chat Completions
-endpoint (pipeline/naming/llm/client.py) for a short name and a one-sentence description of
-every node of the clusters table, or of the chosen levels, and returns the map
-with ``llm_label`` and ``llm_description`` filled ("" where the model gave
-nothing usable) and the manifest's ``llm`` entry set. The offline ``label``
-stays: it is the default and the fallback. ``relabel_path`` does the same for a
-saved map and writes it atomically; ``python -m pipeline relabel`` calls it.
+:class:`LlmNamer` asks an OpenAI-compatible Chat Completions endpoint
+(``pipeline.naming.llm.client``) for a short name and a one-sentence description of
+every node of the clusters table, or of the chosen levels, into ``llm_label`` and
+``llm_description`` ("" where the model gave nothing usable). The offline ``label``
+stays: it is the default and the fallback. ``python -m pipeline rename MAP --namer llm``
+and ``build --llm-url`` run it (``pipeline.naming.registry.rename_path``).
 Levels come from the table's ``layer`` column when it has one, else from the
 level names (``cluster`` finest, ``layer_1`` ..., ``theme`` broadest).
 
@@ -30,32 +30,19 @@ first). Answers are cached as they arrive, so an interrupted run resumes free.
 
 from __future__ import annotations
 
-import dataclasses
+import argparse
 import logging
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pandas as pd
 
 from pipeline.embed.base import default_cache_dir
-from pipeline.errors import MapFormatError, PipelineError
-from pipeline.mapdir.store import (
-    CLUSTERS,
-    DOCUMENTS,
-    EMBEDDINGS,
-    FITTED,
-    LLM_COLUMNS,
-    TopicMap,
-    atomic_directory,
-    level_order,
-    load_map,
-    read_manifest,
-    sha256_file,
-    write_map_files,
-)
+from pipeline.errors import ConfigError, PipelineError
+from pipeline.mapdir.store import LLM_COLUMNS, level_order
+from pipeline.naming.registry import NodeSet
 
 from .client import AnswerCache, ChatClient, Endpoint, Messages, read_api_key
 from .prompts import name_key, node_prompt, parse_answer, reask_prompt
@@ -66,7 +53,7 @@ Ask = Callable[..., "str | None"]
 
 
 @dataclass
-class RelabelSettings:
+class LlmSettings:
     """Where to ask, which model, which levels, and the limits."""
 
     url: str
@@ -94,8 +81,8 @@ class RelabelSettings:
 
 
 @dataclass
-class RelabelReport:
-    """What a relabel did."""
+class LlmReport:
+    """What a run of the language-model namer did."""
 
     levels: list[str] = field(default_factory=list)
     nodes: int = 0
@@ -163,7 +150,7 @@ def choose_levels(clusters: pd.DataFrame, wanted: Sequence[str] | None) -> list[
 
 
 def name_nodes(clusters: pd.DataFrame, documents: pd.DataFrame, ask: Ask, *,
-               levels: Sequence[str] | None = None, report: RelabelReport | None = None,
+               levels: Sequence[str] | None = None, report: LlmReport | None = None,
                log_names: bool = True) -> pd.DataFrame:
     """A copy of ``clusters`` with ``llm_label``/``llm_description`` set for ``levels``.
 
@@ -215,7 +202,7 @@ def _only_child(table: pd.DataFrame, row: int, finer: str | None, *,
 
 
 def _settle_siblings(table: pd.DataFrame, rows: list[int], answers: dict, ask: Ask,
-                     report: RelabelReport | None, log_names: bool) -> None:
+                     report: LlmReport | None, log_names: bool) -> None:
     """Store the siblings' names: a repeated one is asked again once, then dropped."""
     taken: dict[str, str] = {}
     for i, row in enumerate(rows):
@@ -276,97 +263,129 @@ def _papers(documents: pd.DataFrame, id_lists: pd.Series) -> dict[str, tuple[str
                     strict=True))
 
 
-# --------------------------------------------------------------------------- maps
+# --------------------------------------------------------------------------- options
 
 
-def relabel_map(topic_map: TopicMap, settings: RelabelSettings, *,
-                client: ChatClient | None = None,
-                report: RelabelReport | None = None) -> TopicMap:
-    """``topic_map`` with LLM names for the chosen levels (not written anywhere).
-
-    Raises ``PipelineError`` before any request when the run needs more than
-    ``settings.max_calls`` calls, and ``LLMError`` when the endpoint fails.
-    """
-    report = report if report is not None else RelabelReport()
-    client = client or settings.client()
-    cache = settings.cache()
-    report.levels = choose_levels(topic_map.clusters, settings.levels)
-    planner = _Asker(settings.model, cache)
-    name_nodes(topic_map.clusters, topic_map.documents, planner, levels=report.levels,
-               log_names=False)
-    report.needed = planner.missing
-    nodes = int(topic_map.clusters["level"].isin(report.levels).sum())
-    if settings.max_calls is not None and report.needed > settings.max_calls:
-        raise PipelineError(
-            f"naming {nodes} nodes ({', '.join(report.levels)}) needs {report.needed} calls to "
-            f"the model ({nodes - report.needed} answers are cached), but --max-calls is "
-            f"{settings.max_calls}: nothing was sent and the map is unchanged. Raise --max-calls "
-            f"to {report.needed} or name fewer layers with --layer")
-    log.info("naming %d nodes (%s) with %s at %s: %d calls needed, %d answers cached", nodes,
-             ", ".join(report.levels), settings.model, client.endpoint.host, report.needed,
-             nodes - report.needed)
-    asker = _Asker(settings.model, cache, client, limit=settings.max_calls, needed=report.needed)
-    requests_before = client.requests
-    clusters = name_nodes(topic_map.clusters, topic_map.documents, asker, levels=report.levels,
-                          report=report)
-    report.calls, report.cached, report.skipped = asker.calls, asker.cached, asker.skipped
-    report.requests = client.requests - requests_before
-    manifest = dict(topic_map.manifest)
-    manifest["llm"] = {"model": settings.model, "host": client.endpoint.host,
-                       "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                       "levels": report.levels}
-    return dataclasses.replace(topic_map, clusters=clusters, manifest=manifest)
+def add_llm_options(parser: argparse.ArgumentParser) -> None:
+    """The options naming a model and bounding its calls (``rename --namer llm``, and
+    ``build``: with ``--llm-url`` the built map is named at once)."""
+    group = parser.add_argument_group("names from a language model (--namer llm)")
+    group.add_argument("--llm-url", metavar="URL",
+                       help="the API's base URL, e.g. http://localhost:11434/v1 (Ollama), "
+                            "http://localhost:8080/v1 (llama.cpp server) or "
+                            "https://api.openai.com/v1; /chat/completions is added")
+    group.add_argument("--llm-model", metavar="MODEL",
+                       help="the model name the endpoint knows, e.g. llama3.1:8b")
+    group.add_argument("--api-key-env", metavar="VAR",
+                       help="environment variable holding the API key (sent as a Bearer "
+                            "token; never written to the map, the cache or the log)")
+    group.add_argument("--layer", action="append", metavar="LEVEL",
+                       help="name only this layer: a level (cluster, theme, layer_1 ...) or a "
+                            "layer number (0 finest); repeat or comma-separate (default: all)")
+    group.add_argument("--max-calls", type=int, metavar="N",
+                       help="refuse to start when more than N calls would be needed, and "
+                            "never send more (--max-calls 0 tells how many are needed)")
+    group.add_argument("--timeout", type=float, default=120.0, metavar="S",
+                       help="seconds to wait for one answer (default 120: a local model "
+                            "on a CPU, loading on the first call, can be slow)")
+    group.add_argument("--retries", type=int, default=3, metavar="N",
+                       help="retries with exponential backoff after a timeout, connection "
+                            "error, 429 or 5xx (default 3)")
 
 
-def relabel_path(path: Path | str, settings: RelabelSettings, *,
-                 client: ChatClient | None = None) -> tuple[TopicMap, RelabelReport, bool]:
-    """Relabel the saved map at ``path``; return it, the report, and whether it was written.
+def llm_settings(args: argparse.Namespace) -> LlmSettings | None:
+    """Checked ``LlmSettings`` from the options of :func:`add_llm_options` (None when
+    no ``--llm-url`` was given); a ``ConfigError`` names a bad value before any work."""
+    from pipeline.errors import ConfigError
+    from pipeline.naming.llm.namer import LlmSettings
 
-    The map is written atomically, and only when a name changed (or another model or
-    endpoint named it); on any error it is left exactly as it was.
-    """
-    topic_map = load_map(path)
-    report = RelabelReport()
-    named = relabel_map(topic_map, settings, client=client, report=report)
-    if _same_names(topic_map, named):
-        return topic_map, report, False
-    named.path = write_relabelled(named, topic_map.path or Path(path))
-    return named, report, True
-
-
-def _same_names(old: TopicMap, new: TopicMap) -> bool:
-    if not all(c in old.clusters.columns for c in LLM_COLUMNS):
-        return False
-    columns = list(LLM_COLUMNS)
-    before = old.clusters[columns].fillna("").astype(str).reset_index(drop=True)
-    drop = ("created",)
-    old_llm = {k: v for k, v in (old.manifest.get("llm") or {}).items() if k not in drop}
-    new_llm = {k: v for k, v in new.manifest["llm"].items() if k not in drop}
-    return before.equals(new.clusters[columns].reset_index(drop=True)) and old_llm == new_llm
+    if not args.llm_url:
+        if args.llm_model:
+            raise ConfigError("--llm-model needs --llm-url (the endpoint to ask)")
+        return None
+    if not args.llm_model:
+        raise ConfigError("--llm-url needs --llm-model (the model name the endpoint knows)")
+    for option, value in (("--max-calls", args.max_calls), ("--retries", args.retries)):
+        if value is not None and value < 0:
+            raise ConfigError(f"{option} must be 0 or more (got {value})")
+    if not args.timeout > 0:
+        raise ConfigError(f"--timeout must be more than 0 seconds (got {args.timeout})")
+    settings = LlmSettings(
+        url=args.llm_url, model=args.llm_model, api_key_env=args.api_key_env,
+        levels=args.layer, max_calls=args.max_calls, timeout=args.timeout,
+        retries=args.retries, cache_dir=args.cache_dir, use_cache=not args.no_cache)
+    settings.client()  # the URL, the model name and the key variable, checked now
+    return settings
 
 
-def write_relabelled(topic_map: TopicMap, path: Path | str) -> Path:
-    """Write a map loaded from ``path`` back atomically, keeping its other files.
 
-    Files the map has besides the tables and vectors (``fitted.npz``) are copied
-    and checked against the manifest's hashes. A map written by someone else since
-    it was loaded (an ``update``) is refused, so nothing of theirs is overwritten.
-    """
-    target = Path(path).resolve()
-    rewritten = {DOCUMENTS, CLUSTERS, EMBEDDINGS} | ({FITTED} if topic_map.fitted else set())
-    with atomic_directory(target) as tmp:  # holds the map's writer lock
-        if read_manifest(target).get("files") != topic_map.manifest.get("files"):
-            raise MapFormatError(f"map {target} was rewritten while relabelling; nothing was "
-                                 "written: run relabel again (answers are cached)")
-        for name, digest in topic_map.manifest.get("files", {}).items():
-            if name in rewritten:
-                continue
-            if Path(name).name != name or not (target / name).is_file():
-                raise MapFormatError(f"map {target} lists a file {name!r} it does not have; "
-                                     "rebuild the map")
-            shutil.copy2(target / name, tmp / name)
-            if sha256_file(tmp / name) != digest:
-                raise MapFormatError(f"{target / name} changed while relabelling (or does not "
-                                     "match its hash); nothing was written: run relabel again")
-        write_map_files(topic_map, tmp)
-    return target
+# --------------------------------------------------------------------------- the namer
+
+
+class LlmNamer:
+    """Names and descriptions from a language model (``settings``: where, which model,
+    which levels, the limits). ``report`` says what the last :meth:`name` did."""
+
+    key: ClassVar[str] = "llm"
+    title: ClassVar[str] = "Language model"
+    column: ClassVar[str] = "llm_label"
+    description_column: ClassVar[str | None] = "llm_description"
+
+    def __init__(self, settings: LlmSettings, *, client: ChatClient | None = None) -> None:
+        self.settings = settings
+        self.client = client
+        self.report = LlmReport()
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """The ``--llm-*`` options (``rename`` and ``build``)."""
+        add_llm_options(parser)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> LlmNamer:
+        """The namer the options ask for, checked before any work."""
+        settings = llm_settings(args)
+        if settings is None:
+            raise ConfigError("--namer llm needs --llm-url and --llm-model (the endpoint to ask "
+                              "and the model name it knows)")
+        return cls(settings)
+
+    def describe(self) -> dict[str, Any]:
+        host = self.client.endpoint.host if self.client else Endpoint.parse(self.settings.url).host
+        return {"model": self.settings.model, "host": host}
+
+    def name(self, nodes: NodeSet, *, levels: Sequence[str] | None = None) -> pd.DataFrame:
+        """Names for the nodes of ``levels`` (default: the settings' levels, else all).
+
+        Raises ``PipelineError`` before any request when the run needs more than
+        ``settings.max_calls`` calls, and ``LLMError`` when the endpoint fails."""
+        if nodes.clusters is None:
+            raise PipelineError("a language model names the nodes of a built map "
+                                "(it reads their offline names and papers)")
+        settings, report = self.settings, LlmReport()
+        self.report = report
+        client = self.client = self.client or settings.client()
+        cache = settings.cache()
+        clusters, documents = nodes.clusters, nodes.documents
+        report.levels = choose_levels(clusters, levels or settings.levels)
+        planner = _Asker(settings.model, cache)
+        name_nodes(clusters, documents, planner, levels=report.levels, log_names=False)
+        report.needed = planner.missing
+        count = int(clusters["level"].isin(report.levels).sum())
+        if settings.max_calls is not None and report.needed > settings.max_calls:
+            raise PipelineError(
+                f"naming {count} nodes ({', '.join(report.levels)}) needs {report.needed} calls "
+                f"to the model ({count - report.needed} answers are cached), but --max-calls is "
+                f"{settings.max_calls}: nothing was sent and the map is unchanged. Raise "
+                f"--max-calls to {report.needed} or name fewer layers with --layer")
+        log.info("naming %d nodes (%s) with %s at %s: %d calls needed, %d answers cached", count,
+                 ", ".join(report.levels), settings.model, client.endpoint.host, report.needed,
+                 count - report.needed)
+        asker = _Asker(settings.model, cache, client, limit=settings.max_calls,
+                       needed=report.needed)
+        requests_before = client.requests
+        table = name_nodes(clusters, documents, asker, levels=report.levels, report=report)
+        report.calls, report.cached, report.skipped = asker.calls, asker.cached, asker.skipped
+        report.requests = client.requests - requests_before
+        named = table[table["level"].isin(report.levels)]
+        return named[["level", "id", *LLM_COLUMNS]].reset_index(drop=True)

@@ -1,4 +1,4 @@
-"""Names written by a language model beside the offline ones: ``python -m pipeline relabel``
+"""Names written by a language model beside the offline ones: ``python -m pipeline rename``
 against a fake OpenAI-compatible server on 127.0.0.1 (issue #14). No network, no model."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from fake_llm import FakeLLM, key_phrases, user_text
 from pipeline.cli.main import main
 from pipeline.errors import PipelineError
 from pipeline.mapdir.store import TopicMap, load_map, sha256_file, write_map
-from pipeline.naming.llm.namer import RelabelReport, choose_levels, level_order, name_nodes
+from pipeline.naming.llm.namer import LlmReport, choose_levels, level_order, name_nodes
 from pipeline.naming.llm.prompts import NAME_CHARS, NAME_WORDS, name_key
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,14 +63,14 @@ def hashes(path: Path) -> dict[str, str]:
     return {p.name: sha256_file(p) for p in sorted(path.iterdir())}
 
 
-def relabel(path: Path, server: FakeLLM, *extra: str, model: str = "fake-model") -> int:
-    return main(["relabel", str(path), "--llm-url", server.url, "--llm-model", model, "-q",
+def rename(path: Path, server: FakeLLM, *extra: str, model: str = "fake-model") -> int:
+    return main(["rename", str(path), "--llm-url", server.url, "--llm-model", model, "-q",
                  *extra])
 
 
-def test_relabel_names_every_node_with_one_request_each(a_map, server, capsys):
+def test_rename_names_every_node_with_one_request_each(a_map, server, capsys):
     before = load_map(a_map)
-    assert relabel(a_map, server) == 0
+    assert rename(a_map, server) == 0
     after = load_map(a_map)  # verifies every hash
     clusters = after.clusters
     assert len(server.requests) == asked(clusters) < len(clusters)  # one call per theme saved
@@ -79,10 +79,11 @@ def test_relabel_names_every_node_with_one_request_each(a_map, server, capsys):
     assert (clusters["llm_label"] != "").all() and (clusters["llm_description"] != "").all()
     for _, siblings in clusters.groupby(["level", "parent"]):
         assert siblings["llm_label"].map(name_key).is_unique
-    assert after.manifest["llm"]["model"] == "fake-model"
-    assert after.manifest["llm"]["host"] == f"127.0.0.1:{server.port}"
-    assert after.manifest["llm"]["levels"] == ["cluster", "theme"]
-    assert "created" in after.manifest["llm"]
+    record = after.manifest["names"]["llm_label"]
+    assert record["namer"] == "llm" and record["model"] == "fake-model"
+    assert record["host"] == f"127.0.0.1:{server.port}"
+    assert record["levels"] == ["cluster", "theme"]
+    assert "created" in record and after.manifest["names"]["label"]["namer"] == "offline"
     pd.testing.assert_frame_equal(after.documents, before.documents)
     assert after.manifest["files"]["fitted.npz"] == before.manifest["files"]["fitted.npz"]
     out = capsys.readouterr().out
@@ -94,7 +95,7 @@ def test_relabel_names_every_node_with_one_request_each(a_map, server, capsys):
 
 
 def test_prompts_name_bottom_up_with_context(layered, server):
-    relabel(layered, server)
+    rename(layered, server)
     clusters = load_map(layered).clusters
     assert len(server.requests) == asked(clusters)
     n_clusters = int((clusters["level"] == "cluster").sum())
@@ -113,18 +114,18 @@ def test_prompts_name_bottom_up_with_context(layered, server):
 
 
 def test_second_run_sends_nothing_and_leaves_the_map_as_it_is(a_map, server, capsys):
-    relabel(a_map, server)
+    rename(a_map, server)
     sent, before = len(server.requests), hashes(a_map)
-    assert relabel(a_map, server) == 0
+    assert rename(a_map, server) == 0
     assert len(server.requests) == sent
     assert hashes(a_map) == before
     assert "not rewritten" in capsys.readouterr().out
-    relabel(a_map, server, model="another-model")  # the cache is keyed by model
+    rename(a_map, server, model="another-model")  # the cache is keyed by model
     assert len(server.requests) == 2 * sent
 
 
 def test_one_layer_only(a_map, server):
-    assert relabel(a_map, server, "--layer", "theme") == 0
+    assert rename(a_map, server, "--layer", "theme") == 0
     clusters = load_map(a_map).clusters
     assert len(server.requests) == int((clusters["level"] == "theme").sum())
     assert (clusters.loc[clusters["level"] == "cluster", "llm_label"] == "").all()
@@ -134,20 +135,20 @@ def test_one_layer_only(a_map, server):
 def test_max_calls_refuses_to_start_and_says_how_many(a_map, server, capsys):
     before = hashes(a_map)
     n = asked(load_map(a_map).clusters)
-    assert relabel(a_map, server, "--max-calls", "2") == 2
+    assert rename(a_map, server, "--max-calls", "2") == 2
     err = capsys.readouterr().err
     assert f"needs {n} calls" in err and f"Raise --max-calls to {n}" in err
     assert err.count("\n") == 1 and err.startswith("error: ")
     assert server.requests == [] and hashes(a_map) == before
-    assert relabel(a_map, server, "--max-calls", str(n)) == 0
-    assert relabel(a_map, server, "--max-calls", "0") == 0  # all cached: nothing needed
+    assert rename(a_map, server, "--max-calls", str(n)) == 0
+    assert rename(a_map, server, "--max-calls", "0") == 0  # all cached: nothing needed
 
 
 def test_stopped_server_exits_2_with_one_line_and_the_map_unchanged(a_map):
     fake = FakeLLM().start()
     fake.stop()
     before = hashes(a_map)
-    result = subprocess.run(
+    result = subprocess.run(  # relabel: the old name of rename, still accepted
         [sys.executable, "-m", "pipeline", "relabel", str(a_map), "--llm-url", fake.url,
          "--llm-model", "m", "--retries", "1", "-q"],
         cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -174,17 +175,17 @@ def test_an_interrupted_run_resumes_from_the_cache(a_map, server, capsys):
         return healthy(body)
 
     server.reply = failing_after_three
-    assert relabel(a_map, server, "--retries", "0") == 2
+    assert rename(a_map, server, "--retries", "0") == 2
     assert "error: LLM endpoint" in capsys.readouterr().err
     assert hashes(a_map) == before
     server.reply, first = healthy, len(server.requests)
-    assert relabel(a_map, server) == 0
+    assert rename(a_map, server) == 0
     assert len(server.requests) - first == n - 3
 
 
 def test_429_then_success(a_map, server):
     server.script = [(429, {"error": {"message": "rate limited"}}, {"Retry-After": "1"})]
-    assert relabel(a_map, server) == 0
+    assert rename(a_map, server) == 0
     clusters = load_map(a_map).clusters
     assert len(server.requests) == asked(clusters) + 1
     assert (clusters["llm_label"] != "").all()
@@ -199,7 +200,7 @@ def test_hostile_answers_are_sanitised_or_dropped(a_map, server):
         '{"name": "", "description": ""}',
     ])
     server.reply = lambda body: next(answers, '{"name": "Fine Name", "description": "Ok."}')
-    assert relabel(a_map, server) == 0
+    assert rename(a_map, server) == 0
     clusters = load_map(a_map).clusters
     for name in clusters["llm_label"]:
         assert "<" not in name and "\n" not in name and "\u202e" not in name
@@ -211,7 +212,7 @@ def test_hostile_answers_are_sanitised_or_dropped(a_map, server):
 
 def test_a_name_a_sibling_has_is_asked_again_once_then_dropped(a_map, server, capsys):
     server.reply = lambda body: '{"name": "Same Name", "description": "Same."}'
-    assert relabel(a_map, server) == 0
+    assert rename(a_map, server) == 0
     clusters = load_map(a_map).clusters
     groups = clusters.groupby(["level", "parent"])
     repeats = sum(len(g) - 1 for _, g in groups)
@@ -230,7 +231,7 @@ def test_a_retry_can_find_a_distinct_name(a_map, server):
         return json.dumps({"name": name, "description": "D."})
 
     server.reply = reply
-    relabel(a_map, server)
+    rename(a_map, server)
     clusters = load_map(a_map).clusters
     for _, siblings in clusters.groupby(["level", "parent"]):
         assert (siblings["llm_label"] != "").all()
@@ -242,7 +243,7 @@ def test_the_key_goes_only_into_the_request_header(a_map, server, tmp_path, monk
     secret = "sk-test-DO-NOT-STORE-4711"
     monkeypatch.setenv("TOPICMAP_TEST_KEY", secret)
     cache = tmp_path / "llm-cache"
-    assert relabel(a_map, server, "--api-key-env", "TOPICMAP_TEST_KEY",
+    assert rename(a_map, server, "--api-key-env", "TOPICMAP_TEST_KEY",
                    "--cache-dir", str(cache)) == 0
     assert all(r["headers"]["Authorization"] == f"Bearer {secret}" for r in server.requests)
     stored = [*a_map.iterdir(), *cache.rglob("*")]
@@ -263,7 +264,7 @@ def test_the_key_goes_only_into_the_request_header(a_map, server, tmp_path, monk
 ])
 def test_bad_options_exit_2(a_map, server, capsys, args, message):
     before = hashes(a_map)
-    argv = ["relabel", str(a_map), "--llm-url", server.url, "--llm-model", "m", *args]
+    argv = ["rename", str(a_map), "--llm-url", server.url, "--llm-model", "m", *args]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "SECRET" not in err
@@ -299,7 +300,7 @@ def test_name_nodes_works_over_any_number_of_layers():
 
     assert level_order(table) == ["cluster", "layer_1", "theme"]
     assert choose_levels(table, ["2", "cluster"]) == ["cluster", "theme"]
-    report = RelabelReport()
+    report = LlmReport()
     named = name_nodes(table, documents, ask, report=report)
     assert len(asked) == 7 and report.nodes == 7 and report.fallbacks == 0
     assert [t.split("first: ")[1][:7] for t in asked] == [
@@ -326,14 +327,16 @@ def test_llm_columns_are_written_and_read_back(tmp_path):
 
 
 def test_a_map_rewritten_meanwhile_is_not_overwritten(a_map, server):
-    from pipeline.naming.llm.namer import RelabelSettings, relabel_map, write_relabelled
+    from pipeline.mapdir.store import rewrite_map
+    from pipeline.naming.llm.namer import LlmNamer, LlmSettings
+    from pipeline.naming.registry import rename_map
 
     loaded = load_map(a_map)
-    named = relabel_map(loaded, RelabelSettings(url=server.url, model="m"))
+    named = rename_map(loaded, LlmNamer(LlmSettings(url=server.url, model="m")))
     changed = load_map(a_map, mmap=False)
     changed.documents.loc[0, "title"] = "changed by an update"
     write_map(changed, a_map)
     before = hashes(a_map)
-    with pytest.raises(PipelineError, match="rewritten while relabelling"):
-        write_relabelled(named, a_map)
+    with pytest.raises(PipelineError, match="rewritten while it was being renamed"):
+        rewrite_map(named, a_map)
     assert hashes(a_map) == before
