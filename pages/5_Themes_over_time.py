@@ -16,6 +16,7 @@ from ui.app.tables import trends_frame
 from ui.core.escape import escape
 from ui.core.events import clicked_id
 from ui.core.view import level_title, map_levels, year_bounds
+from ui.core.wording import a_topic
 from ui.figures.map import cluster_colours, map_figure, theme_colours
 from ui.figures.trends import papers_per_year_figure, shares_figure, shown_groups
 
@@ -49,9 +50,9 @@ report = trend_report(context, level=level, rule=rule, years=years)
 
 if report.window_years:
     st.caption(
-        f"A {level} is **emerging** (▲) or **declining** (▼) when the least-squares slope of its "
-        f"share over {report.window_years[0]}–{report.window_years[-1]} (the last {rule.window} "
-        f"years with at least {rule.min_year_papers} papers) is at least {rule.min_slope:g} "
+        f"{a_topic(level).capitalize()} is **emerging** (▲) or **declining** (▼) when the "
+        f"least-squares slope of its share over {report.window_years[0]}–"
+        f"{report.window_years[-1]} (the last {rule.window} years with at least {rule.min_year_papers} papers) is at least {rule.min_slope:g} "
         f"percentage points a year up or down, and it has at least {rule.min_papers} papers in "
         f"those years. {report.undated:,} undated papers are left out.")
 else:

@@ -15,7 +15,7 @@ from ui.core.drill import describe, parse_trail, path_to, remap_seconds, resolve
 from ui.core.escape import escape
 from ui.core.latex import readable
 from ui.core.nodes import node
-from ui.core.view import level_title
+from ui.core.wording import level_noun
 from ui.figures.map import theme_colours
 from ui.figures.topics import terms_figure
 
@@ -43,8 +43,9 @@ def current_topic(context: MapContext) -> str:
     if TOPIC_KEY not in st.session_state or url != st.session_state.get(_URL_KEY, url):
         key, bad = resolve(nodes, parse_trail(url))
         if bad is not None:
-            st.warning(escape(f"{level_title(bad[0]).rstrip('s')} {bad[1]} does not exist "
-                              "here; showing its parent instead.", "markdown"))
+            st.warning(escape(f"The {level_noun(bad[0])} numbered {bad[1]} does not exist "
+                              "here (inside the step before it); showing that step instead.",
+                              "markdown"))
         st.session_state[TOPIC_KEY] = key
     key = str(st.session_state[TOPIC_KEY])
     if key and node(nodes, key) is None:

@@ -13,7 +13,8 @@ import pandas as pd
 
 from .escape import escape
 from .nodes import ancestors, children, member_mask, node, parse_key
-from .view import level_title, map_levels
+from .view import map_levels
+from .wording import a_topic, level_noun
 
 #: Level names a trail may hold: the two every map has, and the layers between them
 #: (``layer_1`` ...) of a map with a deeper hierarchy.
@@ -94,12 +95,13 @@ def subtree_payload(payload: dict, nodes: pd.DataFrame, documents: pd.DataFrame,
 
 
 def describe(row: pd.Series, n_children: int, child_level: str | None) -> str:
-    """"Layer 1 topic of 1,234 papers · 5 sub-topics in Clusters" (markdown-safe)."""
-    level = level_title(str(row["level"])).rstrip("s").lower()
-    text = f"A {escape(level, 'markdown')} of {int(row['size']):,} papers"
+    """"A topic in layer 1 with 1,234 papers · 5 sub-topics in the next layer (clusters)"
+    (markdown-safe)."""
+    kind = escape(a_topic(str(row["level"])), "markdown")
+    text = f"{kind[:1].upper()}{kind[1:]} with {int(row['size']):,} papers"
     if child_level:
         text += (f" · {n_children} sub-topic{'s' if n_children != 1 else ''} in the next "
-                 f"layer ({escape(level_title(child_level).lower(), 'markdown')})")
+                 f"layer ({escape(level_noun(child_level, 2), 'markdown')})")
     return text
 
 
