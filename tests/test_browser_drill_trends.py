@@ -1,0 +1,134 @@
+"""The drill-down and themes over time in headless Chromium (issue 20, items 4, 6 and 7):
+"Why this name" draws only real scores, a topic's map is fitted to its papers and sits at
+the top of the page, a point of a theme's line maps that theme in that year beside the
+chart, and thin years are no 100% shares.
+
+One app on the 240-paper three-layer map (fake embedder), changed for these tests: three
+papers of the largest theme moved far from the rest (strays), a few papers dated in thin
+years (2008, 2010), and naming scores with the namer's placeholders (about -1).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_browser import Tab, loads_nothing_external, opened, serve
+
+from pipeline import load_map
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+WAIT = 180_000  # ms: a shared test machine can be slow
+VIEW = {"width": 1400, "height": 900}
+THIN = {2008: 2, 2010: 1}  # thin years and how many papers of the largest theme they hold
+# Where each drawn point of a chart is (pixels, page coordinates), the plot's box, and the
+# visible names of the overlay.
+POINTS_JS = """(sel) => {
+  const gd = document.querySelector(sel + ' .js-plotly-plot');
+  const fl = gd._fullLayout, box = gd.getBoundingClientRect();
+  const x0 = box.left + fl._size.l, y0 = box.top + fl._size.t;
+  const points = [];
+  for (const t of gd._fullData) {
+    if (!t.customdata || t.type !== 'scattergl') continue;
+    for (let i = 0; i < t._length; i++)
+      points.push([x0 + fl.xaxis.d2p(t.x[i]), y0 + fl.yaxis.d2p(t.y[i])]);
+  }
+  const names = Array.from(gd.querySelectorAll('.tm-label')).filter(e => !e.hidden)
+    .map(e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; });
+  return {points, names, plot: [x0, y0, x0 + fl._size.w, y0 + fl._size.h]};
+}"""
+
+
+@pytest.fixture(scope="module")
+def map_path(layers_map, tmp_path_factory) -> Path:
+    from pipeline.mapdir.store import load_map as load
+    from pipeline.mapdir.store import write_map
+
+    target = tmp_path_factory.mktemp("drill_trends") / "maps" / "layers"
+    shutil.copytree(layers_map, target)
+    topic_map = load(target)
+    docs = topic_map.documents.copy()
+    theme = largest_theme(topic_map)
+    members = np.flatnonzero(docs["theme"].to_numpy() == theme)
+    # Dated papers: 2016-2020 hold plenty; 2008 and 2010 a few, all of the largest theme.
+    docs["year"] = 2016.0 + np.arange(len(docs)) % 5
+    thin = members[:sum(THIN.values())]
+    docs.loc[docs.index[thin], "year"] = [y for y, n in THIN.items() for _ in range(n)]
+    # Three papers of the largest theme far from the rest of the map.
+    span = float(docs["x"].max() - docs["x"].min())
+    strays = docs.index[members[-3:]]
+    docs.loc[strays, "x"] = float(docs["x"].max()) + 8 * span
+    docs.loc[strays, "y"] = float(docs["y"].max()) + 8 * span
+    clusters = topic_map.clusters.copy()
+    # Naming scores: the theme has two real ones and two placeholders of the namer (about
+    # -1: candidates it did not short-list); one layer_1 topic has placeholders only.
+    row = clusters.index[(clusters["level"] == "theme") & (clusters["id"] == theme)][0]
+    clusters.at[row, "terms"] = ["robot trajectory", "robot", "gripper arm", "planner"]
+    clusters.at[row, "weights"] = [0.31, 0.12, -0.9987, -0.9991]
+    child = clusters.index[(clusters["level"] == "layer_1") & (clusters["parent"] == theme)][0]
+    clusters.at[child, "weights"] = [-1.0 + 1e-4 * i for i in range(len(clusters.at[child,
+                                                                                  "terms"]))]
+    topic_map.documents, topic_map.clusters = docs, clusters
+    write_map(topic_map, target)
+    return target
+
+
+def largest_theme(topic_map) -> int:
+    themes = topic_map.level("theme")
+    return int(themes.sort_values(["size", "id"], ascending=[False, True]).iloc[0]["id"])
+
+
+@pytest.fixture(scope="module")
+def server(map_path, tmp_path_factory, browser):
+    yield from serve(map_path, tmp_path_factory.mktemp("cwd"), fake_search=True)
+
+
+@pytest.fixture
+def tab(browser, server):
+    with opened(browser, server.url, check=loads_nothing_external) as page:
+        page.page.set_viewport_size(VIEW)
+        yield page
+
+
+def goto(tab: Tab, path: str, text: str) -> None:
+    tab.page.goto(tab.base_url + path)
+    tab.page.get_by_text(text, exact=False).first.wait_for(timeout=WAIT)
+    tab.settle(1000)
+
+
+def drill_map_drawn(tab: Tab) -> dict:
+    tab.page.wait_for_function(
+        "() => document.querySelector('.st-key-drill_map .js-plotly-plot')?.dataset.tmDraws",
+        timeout=WAIT)
+    tab.settle(800)
+    return tab.page.evaluate(POINTS_JS, ".st-key-drill_map")
+
+
+# --------------------------------------------------------------------------- item 4
+
+
+def test_why_this_name_draws_only_real_scores(tab, map_path):
+    topic_map = load_map(map_path)
+    theme = largest_theme(topic_map)
+    goto(tab, f"/Drill_down?drill=theme:{theme}", "Why this name")
+    chart = tab.page.locator(".st-key-drill_terms .js-plotly-plot")
+    chart.wait_for(timeout=WAIT)
+    tab.settle(500)
+    bars = tab.page.evaluate("""() => { const t = document.querySelector(
+        '.st-key-drill_terms .js-plotly-plot')._fullData[0];
+        return {x: Array.from(t.x), y: Array.from(t.y)}; }""")
+    tab.shot("issue20-4-why-this-name")
+    assert sorted(bars["x"]) == [0.12, 0.31]  # no bar of -1
+    assert set(bars["y"]) == {"robot trajectory", "robot"}
+    body = tab.page.inner_text("[data-testid='stMain']")
+    assert "Also considered, without a score (not short-listed): gripper arm, planner" in body
+    # A topic whose candidates all lack a score says so and draws no bars.
+    child = topic_map.level("layer_1")
+    child = int(child[child["parent"] == theme]["id"].iloc[0])
+    goto(tab, f"/Drill_down?drill=layer_1:{child}", "Why this name")
+    tab.page.get_by_text("None of its candidate phrases has a naming score",
+                         exact=False).first.wait_for(timeout=WAIT)
+    assert tab.page.locator(".st-key-drill_terms").count() == 0
