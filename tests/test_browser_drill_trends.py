@@ -132,3 +132,34 @@ def test_why_this_name_draws_only_real_scores(tab, map_path):
     tab.page.get_by_text("None of its candidate phrases has a naming score",
                          exact=False).first.wait_for(timeout=WAIT)
     assert tab.page.locator(".st-key-drill_terms").count() == 0
+
+
+# --------------------------------------------------------------------------- item 6
+
+
+def test_a_topic_map_is_fitted_to_its_papers_and_at_the_top(tab, map_path):
+    topic_map = load_map(map_path)
+    theme = largest_theme(topic_map)
+    goto(tab, f"/Drill_down?drill=theme:{theme}", "Sub-topics")
+    drawn = drill_map_drawn(tab)
+    tab.shot("issue20-6-drill-map")
+    x0, y0, x1, y1 = drawn["plot"]
+    # At the top: its plot starts in the upper half of the window, and ends in view.
+    assert y0 < VIEW["height"] / 2 and y1 <= VIEW["height"], drawn["plot"]
+    # Fitted: the middle 90% of its papers spread over most of the plot (three strays, far
+    # away, had squeezed them into a corner) and the strays are outside the view.
+    points = np.array(drawn["points"])
+    assert len(points) == int((topic_map.documents["theme"] == theme).sum())
+    low, high = np.quantile(points, [0.05, 0.95], axis=0)
+    assert (high[0] - low[0]) / (x1 - x0) > 0.6 and (high[1] - low[1]) / (y1 - y0) > 0.6
+    inside = ((points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0)
+              & (points[:, 1] <= y1))
+    assert (~inside).sum() == 3
+    assert "3 stray papers lie outside this view" in tab.page.inner_text(
+        "[data-testid='stMain']")
+    # Its names (its sub-topics, smaller than the map's theme names) cover few of its papers.
+    names = drawn["names"]
+    assert names
+    covered = sum(any(a <= px <= c and b <= py <= d for a, b, c, d in names)
+                  for px, py in points[inside])
+    assert covered / inside.sum() < 0.2, covered / inside.sum()

@@ -76,11 +76,14 @@ def test_drill_into_a_theme_walks_the_saved_layers(maps_dir, monkeypatch):
     finer = small.level(levels[levels.index("theme") - 1])
     kids = finer[finer["parent"] == theme["id"]]
     assert sorted(sub_topics(at)) == sorted(kids["label"])
-    # The names on its map are those of the topics inside it, its sub-topics broadest.
+    # The names on its map are those of the topics inside it, its sub-topics broadest (in
+    # the size of a second layer's names, shown at once: issue 20, item 6).
     overlay = next(json.loads(c.proto.json) for c in at.get("bidi_component")
                    if c.key == "drill_overlay")
-    top = {item["t"] for item in overlay["payload"]["labels"] if item["d"] == 0}
+    top = {item["t"] for item in overlay["payload"]["labels"] if item["d"] == 1}
     assert top == set(kids["label"])
+    assert min(item["d"] for item in overlay["payload"]["labels"]) == 1
+    assert set(overlay["state"]["reveal"]) == {f"{k.level}:{k.id}" for k in kids.itertuples()}
     # The papers table lists this theme's papers, with abstracts.
     papers = next(d.value for d in at.dataframe if "abstract" in d.value.columns)
     assert len(papers) == int(theme["size"])
