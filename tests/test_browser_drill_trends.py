@@ -10,6 +10,7 @@ years (2008, 2010), and naming scores with the namer's placeholders (about -1).
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -163,3 +164,60 @@ def test_a_topic_map_is_fitted_to_its_papers_and_at_the_top(tab, map_path):
     covered = sum(any(a <= px <= c and b <= py <= d for a, b, c, d in names)
                   for px, py in points[inside])
     assert covered / inside.sum() < 0.2, covered / inside.sum()
+
+
+# --------------------------------------------------------------------------- item 7
+
+
+def test_a_point_of_a_theme_maps_that_theme_in_that_year_beside_the_chart(tab, map_path):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    docs = load_map(map_path).documents
+    goto(tab, "/Themes_over_time", "click a point of the chart")
+    chart = ".st-key-tr_chart .js-plotly-plot"
+    tab.page.wait_for_function(f"() => document.querySelector('{chart}')?._fullData",
+                               timeout=WAIT)
+    # Thin years (2 and 1 papers, all of one theme) are no share, not 100%.
+    shares = tab.page.evaluate(f"""() => document.querySelector('{chart}')._fullData
+        .map(t => ({{x: Array.from(t.x), y: Array.from(t.y), cd: Array.from(t.customdata)}}))""")
+    for trace in shares:
+        for year in THIN:
+            share = trace["y"][trace["x"].index(year)]
+            assert share is None or np.isnan(share), trace  # a gap
+    body = tab.page.inner_text("[data-testid='stMain']")
+    assert "Years with fewer than 20 papers are gaps in the lines" in body
+    assert "2008–2015" in body  # 2008 and 2010 have 3 papers, the years between none
+    # Click the 2018 point of the first line.
+    year = 2018
+    group = int(shares[0]["cd"][shares[0]["x"].index(year)][0])
+    for attempt in range(3):  # a click during a rerun can be lost: find the point again
+        tab.settle(1000)
+        point = tab.page.evaluate(f"""(year) => {{
+          const gd = document.querySelector('{chart}'), t = gd._fullData[0];
+          const fl = gd._fullLayout, box = gd.getBoundingClientRect(), i = t.x.indexOf(year);
+          return {{x: box.left + fl._size.l + fl.xaxis.d2p(t.x[i]),
+                   y: box.top + fl._size.t + fl.yaxis.d2p(t.y[i])}}; }}""", year)
+        tab.page.mouse.click(point["x"], point["y"])
+        try:
+            tab.page.get_by_text(re.compile(rf"^Map: .*, in {year}")).first.wait_for(
+                timeout=30_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+    tab.settle(1500)
+    tab.shot("issue20-7-themes-over-time")
+    level = "theme"
+    want = int(((docs[level] == group) & (docs["year"] == year)).sum())
+    assert 0 < want < int((docs[level] == group).sum())
+    drawn = tab.page.evaluate(POINTS_JS, ".st-key-tr_map")
+    assert len(drawn["points"]) == want  # that theme in that year, not in every year
+    heading = tab.page.get_by_text(re.compile(rf"^Map: .*, in {year}")).first.bounding_box()
+    # In view: the heading and the whole map, without scrolling.
+    assert 0 <= heading["y"] and drawn["plot"][3] <= VIEW["height"], (heading, drawn["plot"])
+    # Back to every year of that theme.
+    tab.page.get_by_role("button", name="All its years").click()
+    tab.page.wait_for_function(
+        f"() => document.querySelectorAll('.st-key-tr_map .js-plotly-plot').length && "
+        f"(({POINTS_JS})('.st-key-tr_map')).points.length === "
+        f"{int((docs[level] == group).sum())}", timeout=WAIT)
