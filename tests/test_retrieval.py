@@ -1,8 +1,10 @@
-"""Search by words and meaning (``ui.core.retrieval``); issue 20, item 5."""
+"""Search by words and meaning (``ui.core.retrieval``) and where its results go on the map
+(``ui.figures.searchmarks``); issue 20, item 5."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ui.core.retrieval import (
@@ -15,6 +17,7 @@ from ui.core.retrieval import (
     reference_matches,
     words,
 )
+from ui.figures.searchmarks import map_extent, marks_payload, result_view
 
 TEXTS = [
     "Gradient inversion attack in federated learning exposes private text",  # 0
@@ -84,3 +87,23 @@ def test_match_scale_is_against_the_maps_own_titles():
     assert scale.strength(1.0) == 100 and scale.strength(-1.0) == 0
     assert scale.weak(float(reference[0]) - 0.01) and not scale.weak(float(np.median(reference)))
     assert MatchScale(np.empty(0)).strength(0.3) == 50
+
+
+def test_the_map_goes_to_the_results_with_room_around_them():
+    docs = pd.DataFrame({"x": [0.0, 10.0, 4.0, 4.2, 9.9], "y": [0.0, 10.0, 5.0, 5.1, 9.8]})
+    assert map_extent(docs) == [0.0, 10.0, 0.0, 10.0]
+    rng = np.random.default_rng(0)
+    far = pd.DataFrame(rng.uniform(0, 10, size=(200, 2)), columns=["x", "y"])
+    far.loc[len(far)] = [500.0, 500.0]  # a stray far out
+    assert map_extent(far)[1] < 11 and map_extent(far)[3] < 11
+    extent = map_extent(docs)
+    box = result_view([4.0, 4.2], [5.0, 5.1], extent)
+    assert box[0] < 4.0 and box[1] > 4.2 and box[2] < 5.0 and box[3] > 5.1
+    assert box[1] - box[0] >= 0.25 * 10 and box[3] - box[2] >= 0.25 * 10  # some context
+    edge = result_view([9.9], [9.8], extent)  # near the map's edge: kept inside it
+    assert edge[1] <= 10.0 and edge[3] <= 10.0 and edge[0] < 9.9 < edge[1]
+    assert result_view([], [], extent) == extent
+    payload = marks_payload(docs, [3, 2], zoom={"seq": 2, "box": box})
+    assert [h["n"] for h in payload["hits"]] == [1, 2] and payload["hits"][0]["r"] == 3
+    assert payload["zoom"] == {"seq": 2, "box": box}
+    assert marks_payload(docs, [])["hits"] == []

@@ -1,11 +1,14 @@
-"""The drill-down and themes over time in headless Chromium (issue 20, items 4, 6 and 7):
-"Why this name" draws only real scores, a topic's map is fitted to its papers and sits at
-the top of the page, a point of a theme's line maps that theme in that year beside the
-chart, and thin years are no 100% shares.
+"""Search, the drill-down and themes over time in headless Chromium (issue 20, items 4-7):
+"Why this name" draws only real scores; the ranks of search results can be told apart (no
+marker covers another), the map goes to the results and a weak best match is said to be
+weak; a topic's map is fitted to its papers and sits at the top of the page; a point of a
+theme's line maps that theme in that year beside the chart, and thin years are no 100%
+shares.
 
-One app on the 240-paper three-layer map (fake embedder), changed for these tests: three
-papers of the largest theme moved far from the rest (strays), a few papers dated in thin
-years (2008, 2010), and naming scores with the namer's placeholders (about -1).
+One app on the 240-paper three-layer map (fake embedder, fake query model), changed for
+these tests: three papers of the largest theme moved far from the rest (strays), a few
+papers dated in thin years (2008, 2010), and naming scores with the namer's placeholders
+(about -1). Its topics are tight blobs, so the ten hits of a query lie close together.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -41,6 +45,18 @@ POINTS_JS = """(sel) => {
     .map(e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; });
   return {points, names, plot: [x0, y0, x0 + fl._size.w, y0 + fl._size.h]};
 }"""
+
+
+GD = "document.querySelector('.st-key-map_chart .js-plotly-plot')"
+# The rank markers drawn over the map (the search's badges; before them, the overlay's
+# circles), their rank and box; the map's ranges; each hit's paper in pixels.
+MARKS_JS = f"""() => {{ const gd = {GD}, fl = gd._fullLayout, box = gd.getBoundingClientRect();
+  const marks = Array.from(gd.querySelectorAll('.tm-badge, .tm-hit')).filter(e => !e.hidden)
+    .map(e => {{ const r = e.getBoundingClientRect();
+                 return {{n: e.textContent, r: [r.left, r.top, r.right, r.bottom]}}; }});
+  return {{marks, range: [...fl.xaxis.range, ...fl.yaxis.range],
+           origin: [box.left + fl._size.l, box.top + fl._size.t]}}; }}"""
+QUERY = "robot gripper grasping torque"
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +149,68 @@ def test_why_this_name_draws_only_real_scores(tab, map_path):
     tab.page.get_by_text("None of its candidate phrases has a naming score",
                          exact=False).first.wait_for(timeout=WAIT)
     assert tab.page.locator(".st-key-drill_terms").count() == 0
+
+
+# --------------------------------------------------------------------------- item 5
+
+
+def search(tab: Tab, query: str) -> None:
+    """Open the map with ``query`` in the search (``?q=``, as a link would) and wait for
+    its hits, listed beside the map."""
+    tab.open("/?q=" + quote(query), min_points=240)
+    tab.page.wait_for_function(
+        "() => document.querySelectorAll(\"[class*='st-key-view_hit_'] button\").length >= 10",
+        timeout=WAIT)
+    tab.settle(1500)
+
+
+def overlapping(rects: list[list[float]]) -> list[tuple[int, int]]:
+    """Pairs of round markers (their boxes) that cover each other."""
+    centres = [((a[0] + a[2]) / 2, (a[1] + a[3]) / 2, (a[2] - a[0]) / 2) for a in rects]
+    return [(i, j) for i, a in enumerate(centres) for j, b in enumerate(centres[:i])
+            if np.hypot(a[0] - b[0], a[1] - b[1]) < a[2] + b[2] - 0.5]
+
+
+def test_ranks_are_apart_and_the_map_goes_to_the_results(tab, map_path):
+    docs = load_map(map_path).documents
+    tab.open(min_points=240)
+    whole = tab.page.evaluate(MARKS_JS)["range"]
+    search(tab, QUERY)
+    tab.page.wait_for_function(f"() => {GD}.querySelectorAll('.tm-badge, .tm-hit').length >= 10",
+                               timeout=WAIT)
+    tab.settle(1000)
+    seen = tab.page.evaluate(MARKS_JS)
+    tab.shot("issue20-5-search-marks")
+    marks = seen["marks"]
+    # Every rank is on the map, once, and no marker covers another.
+    assert sorted(int(m["n"]) for m in marks) == list(range(1, 11)), marks
+    assert overlapping([m["r"] for m in marks]) == [], marks
+    # The map went to the results: a narrower view than the whole map, holding them all.
+    x0, x1, y0, y1 = seen["range"]
+    assert (x1 - x0) < 0.8 * (whole[1] - whole[0]) or (y1 - y0) < 0.8 * (whole[3] - whole[2])
+    hits = tab.page.evaluate(
+        "() => Array.from(document.querySelectorAll(\"[class*='st-key-view_hit_'] button\"))"
+        ".map(b => b.innerText)")
+    assert len(hits) == 10
+    rows = [int(r) for r in tab.page.evaluate(
+        f"() => Array.from({GD}.querySelectorAll('.tm-badge')).map(b => b.dataset.rank)")]
+    assert rows == list(range(1, 11))
+    # Each badge is near its paper (a line leads from the paper to a badge that moved).
+    xs, ys = docs["x"].to_numpy(float), docs["y"].to_numpy(float)
+    inside = (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)
+    assert inside.sum() >= 10
+    centres = np.array([[(m["r"][0] + m["r"][2]) / 2, (m["r"][1] + m["r"][3]) / 2]
+                        for m in marks])
+    spread = np.ptp(centres, axis=0)
+    assert spread.max() < 400  # together where the hits are, not scattered over the page
+
+
+def test_a_weak_best_match_is_said_to_be_weak(tab):
+    search(tab, QUERY)
+    assert "No close match" not in tab.page.inner_text("[data-testid='stMain']")
+    search(tab, "xylophone")  # no word of the map, and (fake embedder) little meaning near it
+    tab.page.get_by_text("No close match", exact=False).first.wait_for(timeout=WAIT)
+    tab.shot("issue20-5-weak-match")
 
 
 # --------------------------------------------------------------------------- item 6
