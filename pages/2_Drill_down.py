@@ -83,9 +83,11 @@ with map_col:
     overlay("drill_map", subtree_payload(assets.overlay, nodes, docs, key, label_colours,
                                          extent=box),
             {**view_state(docs, nodes, None), "reveal": reveal}, key="drill_overlay")
-    st.caption(("Its map: the papers of this topic, each sub-topic in a hue of its own. "
-                if key else "The map: each theme in a hue of its own. ")
-               + "Click a point to read the paper; zoom in for the names of finer topics."
+    st.caption(("The map: each theme in a hue of its own. " if not key else
+                "Its map: the papers of this topic, each sub-topic in a hue of its own. "
+                if child_level else "Its map: the papers of this topic. ")
+               + "Click a point to read the paper"
+               + ("; zoom in for the names of finer topics." if child_level else ".")
                + (f" {strays:,} stray paper{'s lie' if strays != 1 else ' lies'} outside "
                   "this view, far from the rest: zoom out to see "
                   f"{'them' if strays != 1 else 'it'}." if strays else ""))
