@@ -33,3 +33,14 @@ def test_the_drill_down_describes_a_topic_in_words():
     theme = describe(pd.Series({"level": "theme", "size": 3359}), 4, "layer_1")
     assert theme.startswith("A theme with 3,359 papers · 4 sub-topics in the next layer "
                             "(topics in layer 1)"), theme
+
+
+def test_the_trends_table_names_its_level_in_words():
+    from pipeline.review.trends import theme_trends
+    from ui.app.tables import trends_frame
+
+    docs = pd.DataFrame({"year": [2020.0, 2021.0] * 10, "layer_1": [0, 1] * 10,
+                         "cluster": [0, 1] * 10, "theme": [0] * 20,
+                         "id": [f"p{i}" for i in range(20)]})
+    table = trends_frame(theme_trends(docs, level="layer_1").table, "layer_1")
+    assert "topic in layer 1" in table.columns and "layer_1" not in table.columns
