@@ -57,6 +57,25 @@ MARKS_JS = f"""() => {{ const gd = {GD}, fl = gd._fullLayout, box = gd.getBoundi
   return {{marks, range: [...fl.xaxis.range, ...fl.yaxis.range],
            origin: [box.left + fl._size.l, box.top + fl._size.t]}}; }}"""
 QUERY = "robot gripper grasping torque"
+# Hover the paper at map row `row` (Plotly's own hover at its coordinates); at the middle
+# of each part of its hover box that a search badge also covers, which is on top.
+HOVER_OVER_MARKS_JS = f"""(row) => {{ const gd = {GD};
+  window.Plotly.Fx.unhover(gd);
+  for (const t of gd._fullData) {{
+    const i = t.customdata ? Array.from(t.customdata).indexOf(row) : -1;
+    if (i >= 0) {{ window.Plotly.Fx.hover(gd, {{xval: t.x[i], yval: t.y[i]}}); break; }} }}
+  const box = gd.querySelector('.hoverlayer .hovertext');
+  if (!box) return {{shared: 0, marks: 0}};
+  const h = box.getBoundingClientRect(); let shared = 0, marks = 0;
+  for (const badge of gd.querySelectorAll('.tm-badge, .tm-hit')) {{
+    const b = badge.getBoundingClientRect();
+    const x0 = Math.max(b.left, h.left), x1 = Math.min(b.right, h.right);
+    const y0 = Math.max(b.top, h.top), y1 = Math.min(b.bottom, h.bottom);
+    if (x1 - x0 < 2 || y1 - y0 < 2) continue;
+    shared++;
+    const e = document.elementFromPoint((x0 + x1) / 2, (y0 + y1) / 2);
+    if (e && e.closest('.tm-badge, .tm-hit')) marks++; }}
+  return {{shared, marks}}; }}"""
 
 
 @pytest.fixture(scope="module")
@@ -164,6 +183,15 @@ def search(tab: Tab, query: str) -> None:
     tab.settle(1500)
 
 
+def hits_ids(tab: Tab, docs) -> list[str]:
+    """The ids of the hits listed beside the map, by rank (read from their titles)."""
+    titles = tab.page.evaluate(
+        "() => Array.from(document.querySelectorAll(\"[class*='st-key-view_hit_'] button\"))"
+        ".map(b => b.innerText.split(' · ').slice(1).join(' · '))")
+    by_title = dict(zip(docs["title"], docs["id"], strict=True))
+    return [by_title[t] for t in titles if t in by_title]
+
+
 def overlapping(rects: list[list[float]]) -> list[tuple[int, int]]:
     """Pairs of round markers (their boxes) that cover each other."""
     centres = [((a[0] + a[2]) / 2, (a[1] + a[3]) / 2, (a[2] - a[0]) / 2) for a in rects]
@@ -203,6 +231,11 @@ def test_ranks_are_apart_and_the_map_goes_to_the_results(tab, map_path):
                         for m in marks])
     spread = np.ptp(centres, axis=0)
     assert spread.max() < 400  # together where the hits are, not scattered over the page
+    # A hit's hover box is drawn over the badges it meets, not under them.
+    met = [tab.page.evaluate(HOVER_OVER_MARKS_JS, int(docs.index[docs["id"] == i][0]))
+           for i in hits_ids(tab, docs)]
+    assert sum(m["shared"] for m in met) > 0, met  # the hits lie close: boxes meet badges
+    assert sum(m["marks"] for m in met) == 0, met
 
 
 def test_a_weak_best_match_is_said_to_be_weak(tab):

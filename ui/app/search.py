@@ -41,7 +41,7 @@ from ui.figures.searchmarks import map_extent, marks_payload, result_view
 
 from . import state
 from .context import MapContext
-from .loaders import embed_query, map_stamp
+from .loaders import embed_query
 from .paper import open_paper
 
 _ZOOM_KEY = "view_search_zoom"  # {"seq": n, "box": [...], "for": what it was made for}
@@ -88,7 +88,9 @@ def _model_key(context: MapContext) -> tuple[str, int, str]:
 def search_assets(context: MapContext) -> SearchAssets:
     """The map's search assets, made once per process in a background thread started by
     the first call (the keyword index first, then the scale, once the model is loaded)."""
-    key = (str(Path(context.path).resolve()), map_stamp(Path(context.path).resolve()))
+    manifest = context.topic_map.manifest  # its digest changes whenever the map is rebuilt
+    key = (str(Path(context.path).resolve()),
+           str(manifest.get("manifest_sha256") or manifest.get("created") or ""))
     with _lock:
         assets = _assets.get(key)
         if assets is None:

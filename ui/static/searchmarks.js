@@ -12,7 +12,7 @@
   const R = 10; // badge radius, px
   const STEP = 2 * R + 3; // distance between rings of candidate spots
   const CSS = `
-.tm-marks{position:absolute;overflow:hidden;pointer-events:none;z-index:1}
+.tm-marks{position:absolute;overflow:hidden;pointer-events:none}
 .tm-marks svg{position:absolute;left:0;top:0;overflow:visible}
 .tm-badge{position:absolute;left:0;top:0;width:${2 * R}px;height:${2 * R}px;
   border-radius:50%;background:#fde047;border:2px solid #111827;box-sizing:border-box;
@@ -56,7 +56,9 @@
     const host = gd && gd.querySelector(".svg-container");
     if (!fl || !fl.xaxis || !fl._size || !host) return;
     if (st.layer.parentNode !== host) {
-      const top = host.querySelectorAll("svg.main-svg"); // under Plotly's hover labels
+      // no z-index: painted in document order, over the points and under Plotly's last
+      // layer (the hover box, the selection box)
+      const top = host.querySelectorAll("svg.main-svg");
       host.insertBefore(st.layer, top.length > 1 ? top[top.length - 1] : null);
     }
     const s = fl._size, xa = fl.xaxis, ya = fl.yaxis;
