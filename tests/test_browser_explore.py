@@ -37,7 +37,7 @@ POINTS_JS = """(sel) => {
   const x0 = box.left + fl._size.l, y0 = box.top + fl._size.t;
   const points = [];
   for (const t of gd._fullData) {
-    if (!t.customdata || t.type !== 'scattergl') continue;
+    if (!t.customdata || !String(t.type).startsWith('scatter')) continue;  // SVG or WebGL
     for (let i = 0; i < t._length; i++)
       points.push([x0 + fl.xaxis.d2p(t.x[i]), y0 + fl.yaxis.d2p(t.y[i])]);
   }
