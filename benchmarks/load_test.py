@@ -123,7 +123,7 @@ async def protocol_session(name: str, port: int, map_name: str, deadline: float,
                 seen = await session.rerun(fragment=session.fragments.get("view_q"))
                 results.add("search", time.monotonic() - started)
                 if session.check("search", seen) and not any(
-                        "nearest papers to your search" in m for m in seen["markdown"]):
+                        "papers for your search" in m for m in seen["markdown"]):
                     results.error(f"{name} search", "no search results shown")
             else:
                 theme = rng.choice(expected["themes"])

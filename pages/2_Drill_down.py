@@ -26,7 +26,7 @@ from ui.app.loaders import remapped
 from ui.app.paper import paper_panel
 from ui.app.sidebar import overview
 from ui.app.tables import papers_table
-from ui.core.drill import child_colours, sub_topics, subtree_payload
+from ui.core.drill import child_colours, fit_box, sub_topics, subtree_payload
 from ui.core.escape import escape
 from ui.core.events import clicked_id
 from ui.core.nodes import member_mask, node
@@ -51,19 +51,8 @@ if row is None:
 else:
     name_and_provenance(context, row, len(children), child_level)
 
-# ---- its sub-topics (the next layer down, saved with the map): first, and at once
-if child_level is not None:
-    st.markdown("### Sub-topics" if row is not None else "### Broad topics")
-    sub_topics_list(context, key)
-
-if row is not None:
-    why, reps = st.columns([1, 1], gap="large")
-    with why:
-        why_this_name(row)
-    with reps:
-        representative_papers(row, docs)
-
-# ---- its part of the map: the same coordinates, zoomed to its papers
+# ---- its part of the map (the same coordinates, fitted to its papers) and its sub-topics
+# beside it: both at the top, the map first on the page (issue 20, item 6)
 inside = member_mask(docs, key) if key else None
 part = docs[inside] if inside is not None else docs
 colour_by = child_level or "cluster"
@@ -72,12 +61,14 @@ hues = child_colours(children) if row is not None and child_level else None
 level_themes = {**assets.level_themes, colour_by: hues} if hues else assets.level_themes
 text_colours = ({i: shade(c, -0.2) for i, c in theme_colours(list(hues.values())).items()}
                 if hues else None)
-st.markdown("### Its map" if row is not None else "### The map")
-drawn = overview(part, assets.priority, where=st)
+map_col, side_col = st.columns([2.2, 1], gap="medium")
+drawn = overview(part, assets.priority, where=map_col)
 fig = map_figure(drawn, hover=assets.hover, colour_by=colour_by,
                  cluster_parent=assets.cluster_parent, level_themes=level_themes,
                  uirevision=f"{context.path}:{key}", height=520)
-map_col, side_col = st.columns([2.2, 1], gap="medium")
+box, strays = fit_box(part["x"].to_numpy(), part["y"].to_numpy()) if key else (None, 0)
+if box is not None:  # fitted to the topic's papers: a few strays do not shrink it
+    fig.update_layout(xaxis_range=box[:2], yaxis_range=box[2:])
 
 
 def _clicked() -> None:
@@ -88,16 +79,39 @@ with map_col:
     st.plotly_chart(fig, key="drill_map", on_select=_clicked, selection_mode=("points",),
                     theme=None, config={"displaylogo": False, "scrollZoom": True})
     label_colours = ({c: text_colours[i] for c, i in hues.items()} if hues else None)
-    overlay("drill_map", subtree_payload(assets.overlay, nodes, docs, key, label_colours),
-            view_state(docs, nodes, None), key="drill_overlay")
+    reveal = children["key"].tolist() if key else []
+    overlay("drill_map", subtree_payload(assets.overlay, nodes, docs, key, label_colours,
+                                         extent=box),
+            {**view_state(docs, nodes, None), "reveal": reveal}, key="drill_overlay")
+    st.caption(("The map: each theme in a hue of its own. " if not key else
+                "Its map: the papers of this topic, each sub-topic in a hue of its own. "
+                if child_level else "Its map: the papers of this topic. ")
+               + "Click a point to read the paper"
+               + ("; zoom in for the names of finer topics." if child_level else ".")
+               + (f" {strays:,} stray paper{'s lie' if strays != 1 else ' lies'} outside "
+                  "this view, far from the rest: zoom out to see "
+                  f"{'them' if strays != 1 else 'it'}." if strays else ""))
 with side_col:
     paper_row = st.session_state.get("drill_paper")
-    if paper_row is not None and 0 <= paper_row < len(docs) and (inside is None or
-                                                                inside[paper_row]):
-        paper_panel(context, int(paper_row), height=520)
-    else:
-        st.caption("Click a point to read the paper. Zoom in: the names of finer topics "
-                   "appear where there is room.")
+    open_paper = paper_row is not None and 0 <= paper_row < len(docs) and (
+        inside is None or bool(inside[paper_row]))
+    paper_box, topics_box = (side_col.tabs(["Paper", "Sub-topics"]) if open_paper
+                             else (None, side_col.container()))
+    if open_paper:
+        with paper_box:
+            paper_panel(context, int(paper_row), height=520)
+    with topics_box:
+        # ---- its sub-topics (the next layer down, saved with the map): read, not computed
+        if child_level is not None:
+            st.markdown("#### Sub-topics" if row is not None else "#### Broad topics")
+            sub_topics_list(context, key)
+
+if row is not None:
+    why, reps = st.columns([1, 1], gap="large")
+    with why:
+        why_this_name(row)
+    with reps:
+        representative_papers(row, docs)
 
 # ---- its papers, each named by the topics that hold it
 if row is not None:

@@ -13,7 +13,8 @@ from ui.app.context import map_context
 from ui.app.drill_panels import TOPIC_KEY
 from ui.app.tables import show_table, topics_frame
 from ui.core.drill import group_choices
-from ui.core.view import level_title, map_levels
+from ui.core.view import map_levels
+from ui.core.wording import count_of
 from ui.figures.topics import topics_treemap
 
 context = map_context()
@@ -30,8 +31,7 @@ def drill(key: str) -> None:
 
 levels = map_levels(clusters)
 st.markdown("## Topics")
-st.caption(" · ".join(f"{int((clusters['level'] == lv).sum())} "
-                      f"{level_title(lv).lower()}" for lv in levels)
+st.caption(" · ".join(count_of(int((clusters["level"] == lv).sum()), lv) for lv in levels)
            + f" over {n_papers:,} papers, broad to fine; {n_noise:,} papers "
            f"({100 * n_noise / max(1, n_papers):.0f}%) are unclustered in the finest layer "
            "and count only towards the broader topics that hold them.")

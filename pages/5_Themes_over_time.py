@@ -1,7 +1,8 @@
 """Themes over time: each theme's share of the papers per year, emerging and declining themes.
 
-Click a point of a line to show that theme alone on the map below; the year
-slider filters both. The rule is ``pipeline.review.trends``' (stated on the page).
+Click a point of a line to show that theme in that year on the map beside the chart;
+the year slider filters both. Years too thin for a share are gaps in the lines. The rule is
+``pipeline.review.trends``' (stated on the page).
 """
 
 from __future__ import annotations
@@ -14,10 +15,17 @@ from ui.app.context import map_context
 from ui.app.sidebar import overview
 from ui.app.tables import trends_frame
 from ui.core.escape import escape
-from ui.core.events import clicked_id
 from ui.core.view import level_title, map_levels, year_bounds
+from ui.core.wording import a_topic
 from ui.figures.map import cluster_colours, map_figure, theme_colours
-from ui.figures.trends import papers_per_year_figure, shares_figure, shown_groups
+from ui.figures.trends import (
+    clicked_point,
+    describe_years,
+    papers_per_year_figure,
+    shares_figure,
+    shown_groups,
+    thin_years,
+)
 
 context = map_context()
 docs, assets = context.documents, context.assets
@@ -49,9 +57,9 @@ report = trend_report(context, level=level, rule=rule, years=years)
 
 if report.window_years:
     st.caption(
-        f"A {level} is **emerging** (▲) or **declining** (▼) when the least-squares slope of its "
-        f"share over {report.window_years[0]}–{report.window_years[-1]} (the last {rule.window} "
-        f"years with at least {rule.min_year_papers} papers) is at least {rule.min_slope:g} "
+        f"{a_topic(level).capitalize()} is **emerging** (▲) or **declining** (▼) when the "
+        f"least-squares slope of its share over {report.window_years[0]}–"
+        f"{report.window_years[-1]} (the last {rule.window} years with at least {rule.min_year_papers} papers) is at least {rule.min_slope:g} "
         f"percentage points a year up or down, and it has at least {rule.min_papers} papers in "
         f"those years. {report.undated:,} undated papers are left out.")
 else:
@@ -62,38 +70,67 @@ names = assets.level_names.get(level, {})
 colours = (theme_colours(list(assets.theme_names)) if level == "theme"
            else cluster_colours(assets.level_themes.get(level, {})))
 groups = shown_groups(report, top=12)
-selected = st.session_state.get("tr_selected")
-if selected is not None and selected not in report.table["group"].tolist():
-    selected = None
-event = st.plotly_chart(shares_figure(report, groups=groups, selected=selected, colours=colours),
-                        key="tr_chart", on_select="rerun", selection_mode="points", theme=None,
-                        config={"displaylogo": False})
-clicked = clicked_id(event)
-if clicked is not None and clicked != selected:
+# What the map shows: a group in one year (a point clicked), a group in every year, or all.
+chosen = st.session_state.get("tr_selected")
+if not (isinstance(chosen, tuple) and chosen[0] in report.table["group"].tolist()):
+    chosen = None
+selected, year = chosen if chosen is not None else (None, None)
+
+# ---- the chart and, beside it, the map it filters: a click shows its result in view
+chart_col, map_col = st.columns([1.15, 1], gap="medium")
+with chart_col:
+    event = st.plotly_chart(shares_figure(report, groups=groups, selected=selected,
+                                          colours=colours),
+                            key="tr_chart", on_select="rerun", selection_mode="points",
+                            theme=None, config={"displaylogo": False})
+clicked = clicked_point(event)
+if clicked is not None and clicked != st.session_state.get("tr_last_click"):
+    st.session_state["tr_last_click"] = clicked  # a new click, not the same event again
     st.session_state["tr_selected"] = clicked
     st.rerun()
+thin = thin_years(report)
+if thin:
+    every = len(thin) == len(report.counts)
+    chart_col.caption(
+        f"Years with fewer than {rule.min_year_papers} papers are gaps in the lines (a share "
+        f"of so few papers says little): "
+        + ("every year here, so there are no lines" if every else describe_years(thin))
+        + ". The bars below count them; lower *A year counts with at least … papers* (the "
+        "rule, in the sidebar) to draw thinner years.")
+
+
+def _choose(value: tuple[int, int | None] | None) -> None:
+    st.session_state["tr_selected"] = value
+
+
+in_years = docs["year"].between(years[0], years[1])
+mask = in_years & (docs[level] == selected) if selected is not None else in_years
+if year is not None:
+    mask &= docs["year"] == year
+view = docs[mask]
+with map_col:
+    if selected is not None:
+        when = f"in {year}" if year is not None else f"{years[0]}–{years[1]}"
+        st.markdown(f"**Map: {escape(names.get(selected, 'unclustered'), 'markdown')}, "
+                    f"{when}** ({len(view):,} papers)")
+        with st.container(horizontal=True, gap="small"):
+            if year is not None:
+                st.button("All its years", key="tr_all_years", on_click=_choose,
+                          args=((selected, None),))
+            st.button("Show all themes", key="tr_clear", on_click=_choose, args=(None,))
+            if selected >= 0:
+                nav.page_link(st, nav.MAP, "Open on the main map", node=f"{level}:{selected}")
+    else:
+        st.markdown(f"**Map, {years[0]}–{years[1]}** ({len(view):,} papers) — click a point "
+                    "of the chart to map that theme in that year")
+    drawn = overview(view, assets.priority, where=st)
+    st.plotly_chart(map_figure(drawn, hover=assets.hover, colour_by=level,
+                               cluster_parent=assets.cluster_parent,
+                               level_themes=assets.level_themes,
+                               uirevision=f"tr-{context.path}", height=460),
+                    key="tr_map", theme=None, config={"displaylogo": False, "scrollZoom": True})
+
 st.plotly_chart(papers_per_year_figure(report), key="tr_per_year", theme=None,
                 config={"displaylogo": False})
 st.dataframe(trends_frame(report.table, level), hide_index=True, width="stretch",
              key="tr_table")
-
-# ---- the map, filtered by years and (after a click) by the chosen group
-in_years = docs["year"].between(years[0], years[1])
-view = docs[in_years & (docs[level] == selected)] if selected is not None else docs[in_years]
-head, clear = st.columns([4, 1])
-if selected is not None:
-    head.markdown(f"**Map: {escape(names.get(selected, 'unclustered'), 'markdown')}, "
-                  f"{years[0]}–{years[1]}** ({len(view):,} papers)")
-    clear.button("Show all themes", key="tr_clear",
-                 on_click=lambda: st.session_state.update(tr_selected=None))
-    if selected >= 0:
-        nav.page_link(clear, nav.MAP, "Open on the main map", node=f"{level}:{selected}")
-else:
-    head.markdown(f"**Map, {years[0]}–{years[1]}** ({len(view):,} papers) — click a point of "
-                  "the chart to show one theme")
-drawn = overview(view, assets.priority, where=st)
-st.plotly_chart(map_figure(drawn, hover=assets.hover, colour_by=level,
-                           cluster_parent=assets.cluster_parent,
-                           level_themes=assets.level_themes,
-                           uirevision=f"tr-{context.path}", height=520),
-                key="tr_map", theme=None, config={"displaylogo": False, "scrollZoom": True})

@@ -88,8 +88,8 @@ def shown_count(at: AppTest) -> int:
 
 
 def search_rows(at: AppTest) -> list[int]:
-    """The search hits the overlay marks on the map (row positions, by rank)."""
-    return [int(h["r"]) for h in overlay_data(at)["state"].get("hits", [])]
+    """The search hits marked on the map (row positions, by rank; ``ui.app.search``)."""
+    return [int(h["r"]) for h in overlay_data(at, "view_search_marks").get("hits", [])]
 
 
 def texts(at: AppTest) -> str:
@@ -202,9 +202,16 @@ def test_semantic_search_highlights_nearest_papers(maps_dir, fake_query_model):
     ids = load_map(maps_dir / "small").documents["id"].to_numpy()
     found = [ids[r] for r in rows]
     assert all(i.startswith("robotics-") for i in found), found
-    assert map_spec(at) == figure  # marked by the overlay: the figure is not sent again
+    assert map_spec(at) == figure  # marked by the browser: the figure is not sent again
+    assert overlay_data(at)["state"]["hits"] == []  # by the search's own marks, not twice
+    zoom = overlay_data(at, "view_search_marks")["zoom"]
+    docs = load_map(maps_dir / "small").documents
+    x0, x1, y0, y1 = zoom["box"]  # the map goes to the results
+    assert all(x0 <= docs["x"].iat[r] <= x1 and y0 <= docs["y"].iat[r] <= y1 for r in rows)
     table = at.dataframe[0].value
-    assert list(table["similarity"]) == sorted(table["similarity"], reverse=True)
+    assert len(table) == 10 and table["similarity"].between(-1, 1).all()
+    hits = [b.label for b in at.button if b.key and b.key.startswith("view_hit_")]
+    assert len(hits) == 10 and hits[0].startswith("1. ") and "★" in hits[0]
     assert at.query_params["q"] in ("robot gripper grasping torque actuator",
                                     ["robot gripper grasping torque actuator"])
     at.selectbox(key="view_k").set_value(5).run()

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from test_dashboard_app import assert_ok, n_points, texts
 
 from pipeline import load_map
+from ui.core.escape import escape
 
 APP = Path(__file__).resolve().parents[1] / "dashboard.py"
 DRILL = "pages/2_Drill_down.py"
@@ -66,8 +67,8 @@ def test_drill_into_a_theme_walks_the_saved_layers(maps_dir, monkeypatch):
     terms = next(f for f in figures if f["data"][0]["type"] == "bar")
     assert terms["data"][0]["y"][-1] == next(iter(theme["terms"]))  # strongest term on top
     # How far its papers bear the name out, from the map's support and contrast.
-    assert f"written by {theme['support']:.0%} of its papers and by " \
-        f"{1 - theme['contrast']:.0%} of its siblings' papers" in shown
+    assert escape(f"written by {theme['support']:.0%} of its papers and by "
+                  f"{1 - theme['contrast']:.0%} of its siblings' papers", "markdown") in shown
     part = next(f for f in figures if f["data"][0]["type"] == "scattergl")
     assert n_points(part) == int(theme["size"])
     # Its sub-topics: the next layer's nodes inside it, with their sizes.
@@ -75,11 +76,14 @@ def test_drill_into_a_theme_walks_the_saved_layers(maps_dir, monkeypatch):
     finer = small.level(levels[levels.index("theme") - 1])
     kids = finer[finer["parent"] == theme["id"]]
     assert sorted(sub_topics(at)) == sorted(kids["label"])
-    # The names on its map are those of the topics inside it, its sub-topics broadest.
+    # The names on its map are those of the topics inside it, its sub-topics broadest (in
+    # the size of a second layer's names, shown at once: issue 20, item 6).
     overlay = next(json.loads(c.proto.json) for c in at.get("bidi_component")
                    if c.key == "drill_overlay")
-    top = {item["t"] for item in overlay["payload"]["labels"] if item["d"] == 0}
+    top = {item["t"] for item in overlay["payload"]["labels"] if item["d"] == 1}
     assert top == set(kids["label"])
+    assert min(item["d"] for item in overlay["payload"]["labels"]) == 1
+    assert set(overlay["state"]["reveal"]) == {f"{k.level}:{k.id}" for k in kids.itertuples()}
     # The papers table lists this theme's papers, with abstracts.
     papers = next(d.value for d in at.dataframe if "abstract" in d.value.columns)
     assert len(papers) == int(theme["size"])

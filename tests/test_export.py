@@ -196,3 +196,31 @@ def test_bibtex_urls_are_verbatim_and_venues_give_the_entry_type():
 ])
 def test_venue_kind(row, kind):
     assert venue_kind(row)[0] == kind
+
+
+def test_bibtex_keeps_maths_as_maths(tmp_path):
+    """Issue 20, item 9: ``$\\ell_1$`` became ``\\$\\textbackslash{}ell\\_1\\$``. Maths is
+    written as it is; money and a span LaTeX would misread are still escaped, and the file
+    reads back (by bibtexparser and by this tool's ingest) as the same text."""
+    from pipeline.ingest.clean import read_papers
+
+    titles = [r"Sparse $\ell_1$ recovery in $\mathbb{R}^d$ with $O(n^2)$ samples",
+              r"Costs $5 and $10, and $$x^{2}$$ shown",
+              r"A 50% cut of $x%$ and an escaped \$ sign with $a}{b$"]
+    frame = pd.DataFrame({"id": ["a", "b", "c"], "title": titles,
+                          "abstract": [r"We bound $\|w\|_1 \leq \lambda$ tightly."] * 3,
+                          "authors": ["Ada Lovelace"] * 3, "year": [2020] * 3,
+                          "url": [""] * 3})
+    text = to_bibtex(frame)
+    assert r"$\ell_1$" in text and r"$\mathbb{R}^d$" in text and r"$O(n^2)$" in text
+    assert r"$\|w\|_1 \leq \lambda$" in text and r"$$x^{2}$$" in text
+    assert "textbackslash{}ell" not in text
+    assert r"Costs \$5 and \$10" in text  # not maths: still escaped
+    assert r"\$x\%\$" in text and r"\$a\textbraceright{}" in text  # kept from LaTeX's misreading
+    library = bibtexparser.parse_string(text)
+    assert not library.failed_blocks and len(library.entries) == 3
+    path = tmp_path / "export.bib"
+    path.write_text(text, encoding="utf-8")
+    back, _ = read_papers([path])
+    assert back["title"].tolist() == titles
+    assert back["abstract"].tolist() == frame["abstract"].tolist()

@@ -20,7 +20,7 @@ import rispy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.ingest.clean import clean_text, read_papers
+from pipeline.ingest.clean import clean_prose, read_papers
 from pipeline.review.export import FORMULA_START, to_bibtex, to_csv, to_ris
 
 NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
@@ -135,9 +135,9 @@ def test_exports_read_back_by_the_ingest_give_the_same_papers(items):
             for column in ("title", "abstract"):
                 # Exports drop control characters; the ingest cleans as it always does.
                 raw = [CONTROL.sub("", t) for t in frame[column]]
-                want = [clean_text(t) for t in raw]
+                want = [clean_prose(t) for t in raw]
                 got = back[column].tolist()
                 if suffix == ".csv":  # the neutralising apostrophe is part of the cell
-                    want = [w if g == w else clean_text("'" + t)
+                    want = [w if g == w else clean_prose("'" + t)
                             for t, w, g in zip(raw, want, got, strict=True)]
                 assert got == want, (suffix, column)

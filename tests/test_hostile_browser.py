@@ -202,11 +202,11 @@ def choose_option(tab: Tab, label: str, option: str, attempts: int = 3) -> None:
 
 def test_search_filter_and_legend_show_payloads_as_text(tab, docs):
     open_page(tab, min_points=len(docs))
-    # Semantic search with a hostile query; results list titles of hostile papers.
-    query = tab.page.get_by_label("Semantic search")
+    # Search with a hostile query; results list titles of hostile papers.
+    query = tab.page.get_by_label("Search papers", exact=True)
     query.fill(PAYLOADS["img"] + " window pwned onerror")
     query.press("Enter")
-    tab.page.get_by_text("nearest papers to your search").first.wait_for(timeout=PAGE_TIMEOUT)
+    tab.page.get_by_text("papers for your search").first.wait_for(timeout=PAGE_TIMEOUT)
     tab.page.get_by_text("Search results").first.wait_for(timeout=PAGE_TIMEOUT)
     tab.settle()
     text = body(tab)

@@ -14,7 +14,14 @@ from streamlit.testing.v1 import AppTest
 from pipeline import load_map
 from pipeline.errors import PipelineError
 from pipeline.review.trends import TrendRule, slope_per_year, theme_trends, year_counts
-from ui.figures.trends import clicked_group, shares_figure, shown_groups
+from ui.figures.trends import (
+    clicked_group,
+    clicked_point,
+    describe_years,
+    shares_figure,
+    shown_groups,
+    thin_years,
+)
 
 APP = Path(__file__).resolve().parents[1] / "dashboard.py"
 
@@ -179,6 +186,26 @@ def test_shares_figure_marks_flags_and_escapes_labels():
     assert clicked_group({"selection": {"points": []}}) is None
 
 
+def test_thin_years_are_gaps_and_a_point_says_its_year():
+    """Issue 20, item 7: 2020 (5 papers, all of theme 1) plotted as a 100% share, and a
+    click filtered the theme over every year."""
+    report = theme_trends(synthetic(KNOWN), clusters_table(4))
+    assert thin_years(report) == [2020]
+    assert thin_years(theme_trends(synthetic({2010: [30], 2012: [25], 2013: [2]}))) == [2011, 2013]
+    fig = shares_figure(report, groups=[0, 1])
+    for group, trace in zip([0, 1], fig.data, strict=True):
+        years = [int(y) for y in trace.x]
+        assert np.isnan(trace.y[years.index(2020)])  # a gap, not 100%
+        assert not np.isnan(trace.y[years.index(2019)])
+        assert [int(v) for v in trace.customdata[years.index(2016)]][::2] == [group, 2016]
+    assert list(fig.layout.xaxis.range) == [2009.5, 2019.5]
+    assert clicked_point({"selection": {"points": [{"customdata": [1, 36, 2016]}]}}) == (1, 2016)
+    assert clicked_point({"selection": {"points": [{"customdata": {"0": 1, "1": 3,
+                                                                   "2": 2012}}]}}) == (1, 2012)
+    assert clicked_point({"selection": {"points": []}}) is None
+    assert describe_years([2001, 2003, 2004, 2005, 2008]) == "2001, 2003–2005 and 2008"
+
+
 def n_points(trace: dict) -> int:
     """Points in a Plotly trace of the page's spec (customdata may be base64-packed)."""
     data = trace["customdata"]
@@ -201,18 +228,28 @@ def test_themes_over_time_page(small_map, monkeypatch):
     assert table["papers"].sum() == len(topic_map.documents)
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     assert specs[0]["data"][0]["type"] == "scatter"
-    assert sum(n_points(t) for t in specs[-1]["data"]) == len(topic_map.documents)
+    # The charts: the shares, the map beside them, the papers per year.
+    assert sum(n_points(t) for t in specs[1]["data"]) == len(topic_map.documents)
     # A click on a theme's line (kept by the page in session state) filters the map to it.
     theme = int(topic_map.level("theme")["id"].iloc[0])
-    at.session_state["tr_selected"] = theme
+    at.session_state["tr_selected"] = (theme, None)
     at.run()
     assert not at.exception
-    spec = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    spec = json.loads(at.get("plotly_chart")[1].proto.spec)
     assert sum(n_points(t) for t in spec["data"]) == int((topic_map.documents["theme"] == theme).sum())
     assert any(b.label == "Show all themes" for b in at.button)
     # The year slider filters the map too.
     at.slider(key="tr_years").set_value((2015, 2017)).run()
-    spec = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    spec = json.loads(at.get("plotly_chart")[1].proto.spec)
     docs = topic_map.documents
     assert sum(n_points(t) for t in spec["data"]) == int(
         ((docs["theme"] == theme) & docs["year"].between(2015, 2017)).sum())
+    # A point of a line is that theme in that year (issue 20, item 7), with a way back to
+    # all its years.
+    at.session_state["tr_selected"] = (theme, 2016)
+    at.run()
+    spec = json.loads(at.get("plotly_chart")[1].proto.spec)
+    assert sum(n_points(t) for t in spec["data"]) == int(
+        ((docs["theme"] == theme) & (docs["year"] == 2016)).sum())
+    at.button(key="tr_all_years").click().run()
+    assert at.session_state["tr_selected"] == (theme, None)

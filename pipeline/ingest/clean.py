@@ -11,8 +11,10 @@ big input's text is turned into Python strings a chunk at a time, never a
 whole column at once (that costs several times the text's size in memory).
 
 Text is cleaned (HTML entities decoded, control characters and runs of
-whitespace removed) but never interpreted: markup stays literal characters,
-and the dashboard escapes it when it shows it.
+whitespace removed; in titles and abstracts, extraction debris such as doubled
+quotes and ``(cid:N)`` glyphs undone; an author list written twice, once) but never
+interpreted: markup stays literal characters, and the dashboard escapes it when it
+shows it.
 """
 
 from __future__ import annotations
@@ -127,6 +129,8 @@ def standardise(frame: pd.DataFrame, path: Path, config: IngestConfig) -> pd.Dat
 
 #: Core columns whose text goes through ``clean_text``.
 TEXT_COLUMNS = ("title", "abstract", "authors", "url", "id")
+#: ... and those that also lose extraction debris (``clean_prose``).
+PROSE_COLUMNS = ("title", "abstract")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\ufeff]")
 _SPACE = re.compile(r"\s+")
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d|2100)(?!\d)")
@@ -142,6 +146,64 @@ def clean_text(value: object) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
+#: PDF-extraction debris: ``(cid:N)`` is a glyph the extractor could not map to a character.
+_CID = re.compile(r"\(cid:(\d{1,3})\)")
+#: 173 is the soft hyphen (a word broken at a line end: "piri(cid:173) form"); 11-14 are the
+#: ligatures of TeX's text fonts (OT1) when a letter touches them ("di(cid:11)erent",
+#: "(cid:12)ndings"); 147/148 Windows' curly quotes. Any other glyph is font-specific.
+_CID_LIGATURES = {11: "ff", 12: "fi", 13: "fl", 14: "ffi"}
+_CID_QUOTES = {147: "\u201c", 148: "\u201d"}
+_QUOTE_RUN = re.compile(r'"{2,}')
+
+
+def clean_prose(value: object) -> str:
+    """A title or abstract: :func:`clean_text`, then extraction debris undone.
+
+    - a value wrapped in quotes whose inner quotes are all doubled (a CSV field quoted
+      twice: ``"We propose ""ViCo"", a dataset."``) is unwrapped and undoubled;
+    - a run of quotes left elsewhere (``""BERLIN""``) is one quote;
+    - ``(cid:173)`` (a soft hyphen) joins the word it broke, the OT1 ligatures and curly
+      quotes read as their letters, and any other ``(cid:N)`` becomes U+FFFD, the mark of
+      a character that could not be read.
+    """
+    text = clean_text(value)
+    if len(text) > 1 and text[0] == '"' and text[-1] == '"' \
+            and '"' not in text[1:-1].replace('""', ""):
+        text = text[1:-1].replace('""', '"').strip()
+    if '""' in text:
+        text = _QUOTE_RUN.sub('"', text)
+    if "(cid:" in text:
+        text = _CID.sub(_cid_glyph, text)
+        text = re.sub(r"\u00ad\s*", "", text)
+    return text
+
+
+def _cid_glyph(match: re.Match) -> str:
+    code = int(match.group(1))
+    if code == 173:
+        return "\u00ad"  # removed with the space after it, by the caller
+    at, text = match.start(), match.string
+    end = match.end()
+    touches = (at > 0 and text[at - 1].isalpha()) or (end < len(text) and text[end].isalpha())
+    if code in _CID_LIGATURES and touches:
+        return _CID_LIGATURES[code]
+    return _CID_QUOTES.get(code, "\ufffd")
+
+
+def dedupe_authors(value: str) -> str:
+    """An author list written twice over ("Berns; Hirth; Berns; Hirth") written once;
+    separated by ``;`` or, without one, by `` and ``. A name that repeats otherwise (two
+    people of the same name) is kept."""
+    separator = ";" if ";" in value else " and " if " and " in value else ""
+    if not separator:
+        return value
+    names = [n.strip() for n in value.split(separator)]
+    half = len(names) // 2
+    if len(names) % 2 or not half or names[:half] != names[half:]:
+        return value
+    return (f"{separator} " if separator == ";" else separator).join(names[:half])
+
+
 def parse_year(value: str) -> float:
     """The first plausible year in a value such as ``2021``, ``2021-05-03`` or ``May 2021``."""
     match = _YEAR.search(value or "")
@@ -152,7 +214,8 @@ def clean_papers(frame: pd.DataFrame) -> pd.DataFrame:
     """A standardised table (or chunk of one) with missing values blank, text cleaned, year parsed."""
     frame = frame.fillna("")
     for column in TEXT_COLUMNS:
-        frame[column] = frame[column].map(clean_text)
+        frame[column] = frame[column].map(clean_prose if column in PROSE_COLUMNS else clean_text)
+    frame["authors"] = frame["authors"].map(dedupe_authors)
     frame["year"] = frame["year"].map(parse_year)
     return frame
 

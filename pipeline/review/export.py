@@ -9,7 +9,8 @@ Every value is treated as hostile text:
   so spreadsheets detect the encoding.
 - BibTeX: braces, backslashes and LaTeX specials are written as LaTeX
   commands (``\\{``, ``\\textbackslash{}``, ``\\&`` ...) so every field
-  value has balanced braces and the file parses; keys are made of safe
+  value has balanced braces and the file parses, while maths (``$\\ell_1$``) is kept
+  as it is; keys are made of safe
   characters and unique. URLs are verbatim (percent-encoding what a URL may
   not hold), and the entry type follows the venue: proceedings, journal or misc.
 - RIS: one line per tag, so newlines and control characters inside values
@@ -113,14 +114,41 @@ _LATEX_SPECIALS = {
 }
 
 
+#: Inline maths as the dashboard reads it (``ui.core.latex``): ``$...$`` not starting or ending
+#: with a space (so "costs $5 and $10" holds none), or ``$$...$$``; an escaped ``\\$``
+#: neither opens nor closes it.
+_MATH = re.compile(r"(?<!\\)\$\$[^$]+?(?<!\\)\$\$"
+                   r"|(?<!\\)\$(?:[^\s$\\]|[^\s$][^$]{0,300}?[^\s$\\])\$")
+#: Characters that keep a span of maths from being written as it is: LaTeX would read ``%``
+#: as a comment, and ``# & @ ~`` mean something else to BibTeX tools.
+_NOT_VERBATIM = set("%#&@~")
+
+
 def bibtex_escape(value: object) -> str:
     """``value`` as a BibTeX field body: one line, specials as LaTeX, braces balanced.
 
-    ``{`` and ``}`` become ``\\{`` and ``\\}``; because BibTeX counts those
+    Maths stays maths: a ``$...$`` span whose braces balance and that holds none of
+    ``% # & @ ~`` is written as it is (``$\\ell_1$``, not ``\\$\\textbackslash{}ell\\_1\\$``).
+    Elsewhere ``{`` and ``}`` become ``\\{`` and ``\\}``; because BibTeX counts those
     too when balancing, any brace left unmatched in the text is dropped into a
     ``\\textbraceleft``/``\\textbraceright`` command instead.
     """
     text = _flat(value)
+    out: list[str] = []
+    start = 0
+    for match in _MATH.finditer(text):
+        maths = match.group(0)
+        if _NOT_VERBATIM.isdisjoint(maths) and len(_matched_braces(maths)) == (
+                maths.count("{") + maths.count("}")):
+            out.append(_escape_text(text[start:match.start()]))
+            out.append(maths)
+            start = match.end()
+    out.append(_escape_text(text[start:]))
+    return "".join(out)
+
+
+def _escape_text(text: str) -> str:
+    """Text (not maths) with LaTeX specials written as commands and braces balanced."""
     out: list[str] = []
     # Which braces are matched decides how each is written, so the value stays balanced.
     matched = _matched_braces(text)

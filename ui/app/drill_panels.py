@@ -15,7 +15,8 @@ from ui.core.drill import describe, parse_trail, path_to, remap_seconds, resolve
 from ui.core.escape import escape
 from ui.core.latex import readable
 from ui.core.nodes import node
-from ui.core.view import level_title
+from ui.core.provenance import name_evidence
+from ui.core.wording import level_noun
 from ui.figures.map import theme_colours
 from ui.figures.topics import terms_figure
 
@@ -43,8 +44,9 @@ def current_topic(context: MapContext) -> str:
     if TOPIC_KEY not in st.session_state or url != st.session_state.get(_URL_KEY, url):
         key, bad = resolve(nodes, parse_trail(url))
         if bad is not None:
-            st.warning(escape(f"{level_title(bad[0]).rstrip('s')} {bad[1]} does not exist "
-                              "here; showing its parent instead.", "markdown"))
+            st.warning(escape(f"The {level_noun(bad[0])} numbered {bad[1]} does not exist "
+                              "here (inside the step before it); showing that step instead.",
+                              "markdown"))
         st.session_state[TOPIC_KEY] = key
     key = str(st.session_state[TOPIC_KEY])
     if key and node(nodes, key) is None:
@@ -94,23 +96,25 @@ def name_and_provenance(context: MapContext, row: pd.Series, n_children: int,
 
 
 def why_this_name(row: pd.Series) -> None:
-    """The phrases the name was chosen from, as bars (their naming scores), and how far
-    its papers bear the name out (support and contrast)."""
+    """The phrases the name was chosen from, as bars of their naming scores (only real
+    scores: a candidate the namer did not score is listed, not drawn), and every
+    provenance sentence the node's row gives (``ui.core.provenance.name_evidence``)."""
     st.markdown("**Why this name:** the phrases it was chosen from (score: how many more of "
                 "its papers than of its siblings' write them, and how close they are in meaning)")
-    support, contrast = row.get("support"), row.get("contrast")
-    if pd.notna(support) and pd.notna(contrast):
-        st.caption(f"Its name's most specific word is written by {float(support):.0%} of its "
-                   f"papers and by {1 - float(contrast):.0%} of its siblings' papers"
-                   + (" — a weak name: read its papers with care." if row.get("weak_name")
-                      else "."))
-    terms, weights = list(row["terms"]), list(row["weights"])
-    if not terms:
-        st.caption("No terms were found for this group.")
+    evidence = name_evidence(row)
+    for fact in evidence.facts:
+        st.caption(escape(fact, "markdown"))
+    unscored = escape(", ".join(evidence.unscored[:12]), "markdown", limit=400)
+    if not evidence.phrases:
+        st.caption("None of its candidate phrases has a naming score"
+                   + (f" (the namer listed them without scoring them: {unscored})."
+                      if evidence.unscored else "; no candidates were found for it."))
         return
     colour = next(iter(theme_colours([int(row["theme"])]).values()))
-    st.plotly_chart(terms_figure(terms, weights, colour=colour), key="drill_terms",
-                    theme=None, config={"displayModeBar": False})
+    st.plotly_chart(terms_figure(evidence.phrases, evidence.scores, colour=colour),
+                    key="drill_terms", theme=None, config={"displayModeBar": False})
+    if evidence.unscored:
+        st.caption(f"Also considered, without a score (not short-listed): {unscored}.")
 
 
 def representative_papers(row: pd.Series, documents: pd.DataFrame, *, n: int = 5) -> None:

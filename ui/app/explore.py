@@ -1,4 +1,4 @@
-"""The map page's fragment: the filters, semantic search and everything that follows them.
+"""The map page's fragment: the filters, search and everything that follows them.
 
 A filter change or a search reruns only :func:`explore` (``st.fragment``), never the page:
 the map's figure stays in the browser as it is, zoom included; the papers left out are
@@ -28,11 +28,12 @@ from .context import MapContext
 from .exports import download_buttons, take_it_away
 from .paper import CHART_KEY, SELECTION_KEY, add_to_reading_list_button
 from .search import (
-    hit_markers,
+    run_search,
     search_box,
     search_hits,
+    search_marks,
+    search_note,
     search_pending,
-    semantic_search_results,
     wait_for_model,
 )
 from .sidebar import FOCUS_KEY, FOCUS_URL_KEY, filter_widgets
@@ -118,13 +119,12 @@ def explore(context: MapContext, slots: Slots, full: FullRun, label_mode: str) -
     # The search model loads in the background from the moment the map was drawn: a
     # query typed before it is there shows the map at once and its hits a moment later.
     pending = search_pending(context, query)
-    found, scores, search_error = semantic_search_results(
-        context, "" if pending else query, k=k, rows=np.flatnonzero(mask))
+    search = run_search(context, "" if pending else query, k=k, rows=np.flatnonzero(mask))
+    found = search.rows
     # An outside container must get the fragment's writes on every run: a placeholder.
     note = slots.notices.empty()
-    if search_error:
-        note.warning(escape(search_error, "markdown"))
-    elif pending:
+    search_note(note, search)
+    if pending:
         note.info("The search model is still loading (once per server); your results appear "
                   "here in a moment.")
     counts = visible_counts(docs, nodes, mask if filtered else None)
@@ -137,14 +137,14 @@ def explore(context: MapContext, slots: Slots, full: FullRun, label_mode: str) -
     with slots.overlay:
         overlay(CHART_KEY, assets.overlay,
                 {**state, "reveal": reveal, "zoom": dict(st.session_state.get(ZOOM_KEY) or {})
-                 or None,
-                 "hits": hit_markers(docs, found, scores)},
+                 or None, "hits": []},
                 key="view_overlay")
+        search_marks(CHART_KEY, docs, search, key="view_search_marks")
     tree_box = slots.tree
     if slots.side is not None and len(found):
         hits_tab, tree_box = slots.side.tabs(["Search results", "Topics"])
         with hits_tab:
-            search_hits(docs, found, scores)
+            search_hits(docs, search)
     elif slots.side is not None:
         tree_box = slots.side
     with tree_box:
@@ -152,7 +152,8 @@ def explore(context: MapContext, slots: Slots, full: FullRun, label_mode: str) -
     with slots.below:
         if len(found):
             st.subheader("Search results")
-            papers_table(docs.iloc[found], assets, key="view_hits_table", scores=scores)
+            papers_table(docs.iloc[found], assets, key="view_hits_table",
+                         scores=search.similarity)
         _selection(context, mask)
         take_it_away(view, assets, full.figure, name=context.name, overlay_state=state)
     set_focus(focus)

@@ -17,6 +17,7 @@ from ui.core.escape import escape
 from ui.core.events import table_rows
 from ui.core.latex import readable
 from ui.core.nodes import node_table
+from ui.core.wording import level_noun
 
 from .loaders import MapAssets
 
@@ -173,7 +174,7 @@ def trends_frame(table: pd.DataFrame, level: str) -> pd.DataFrame:
         share_start=(100 * table["share_start"]).round(1),
         share_end=(100 * table["share_end"]).round(1),
         share_overall=(100 * table["share_overall"]).round(1),
-    ).rename(columns={"group": level, "slope_pp_per_year": "slope (points/year)",
+    ).rename(columns={"group": level_noun(level), "slope_pp_per_year": "slope (points/year)",
                       "share_start": "share at start %", "share_end": "share at end %",
                       "share_overall": "share overall %", "papers_in_window": "papers in window"})
 

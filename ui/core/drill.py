@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
+from .beside import beside
 from .escape import escape
 from .nodes import ancestors, children, member_mask, node, parse_key
-from .view import level_title, map_levels
+from .view import map_levels
+from .wording import a_topic, level_noun
 
 #: Level names a trail may hold: the two every map has, and the layers between them
 #: (``layer_1`` ...) of a map with a deeper hierarchy.
@@ -68,11 +71,44 @@ def child_colours(children_of_topic: pd.DataFrame) -> dict[int, int]:
     return {int(c): i for i, c in enumerate(children_of_topic["id"])}
 
 
+#: A paper is a stray of its topic when its distance to its ``STRAY_K``-th nearest paper of
+#: the topic is over ``STRAY_FACTOR`` times the topic's median such distance.
+STRAY_K, STRAY_FACTOR = 8, 5.0
+
+
+def fit_box(x: np.ndarray, y: np.ndarray, *, pad: float = 0.04) -> tuple[list[float], int]:
+    """The view that fits a topic's papers: the extent of all but its strays (papers far
+    from any group of its others, by their nearest neighbours on the map), widened by
+    ``pad`` of its span on each side, so a few stray papers do not shrink the topic into
+    a corner. A group of strays together is a group, and stays in view. Returns
+    ``[x0, x1, y0, y1]`` and how many papers lie outside it."""
+    points = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
+    if not len(points):
+        return [0.0, 1.0, 0.0, 1.0], 0
+    keep = np.ones(len(points), dtype=bool)
+    if len(points) > 2 * STRAY_K:
+        from scipy.spatial import cKDTree
+
+        far = cKDTree(points).query(points, k=STRAY_K + 1)[0][:, -1]
+        keep = far <= STRAY_FACTOR * max(float(np.median(far)), 1e-12)
+    low, high = points[keep].min(axis=0), points[keep].max(axis=0)
+    span = np.maximum(high - low, 1e-6)
+    low, high = low - pad * span, high + pad * span
+    box = [float(low[0]), float(high[0]), float(low[1]), float(high[1])]
+    outside = ((points < low) | (points > high)).any(axis=1)
+    return box, int(outside.sum())
+
+
 def subtree_payload(payload: dict, nodes: pd.DataFrame, documents: pd.DataFrame,
-                    key: str, colours: dict[int, str] | None = None) -> dict:
+                    key: str, colours: dict[int, str] | None = None,
+                    extent: list[float] | None = None) -> dict:
     """The overlay payload (``ui.figures.overlay.label_payload``) for the map of topic ``key``:
-    the names of the topics inside it, its sub-topics as the broadest layer, each name
-    in ``colours`` of the sub-topic that holds it (by sub-topic id) when given."""
+    the names of the topics inside it, each in ``colours`` of the sub-topic that holds it
+    (by sub-topic id) when given. Its sub-topics are the second layer of names (the size
+    of a layer's names under the themes, not the themes' large type, which covered the
+    topic's points), written beside their papers (:func:`ui.core.beside.beside`): give
+    their keys to the overlay's ``reveal`` to show them at once.
+    ``extent`` is the view the map opens on (:func:`fit_box`; default: all its papers)."""
     if not key or not payload:
         return payload
     top = node(nodes, key)
@@ -84,22 +120,31 @@ def subtree_payload(payload: dict, nodes: pd.DataFrame, documents: pd.DataFrame,
         holder = inside[ids >= 0].groupby(level)[levels[0]].agg(lambda v: v.mode().iat[0])
         for i, child in holder.items():
             keep[f"{level}:{int(i)}"] = (colours or {}).get(int(child))
-    shift = int(top["depth"]) + 1
+    shift = int(top["depth"])
     labels = [{**item, "d": item["d"] - shift, "c": keep[item["k"]] or item["c"]}
               for item in payload["labels"] if item["k"] in keep]
-    xs, ys = inside["x"].to_numpy(float), inside["y"].to_numpy(float)
-    extent = [float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max())] if len(xs) \
-        else payload["extent"]
-    return {**payload, "id": f"{payload['id']}-{key}", "extent": extent, "labels": labels}
+    points = inside[["x", "y"]].to_numpy(float)
+    if extent is None:
+        extent = [float(points[:, 0].min()), float(points[:, 0].max()),
+                  float(points[:, 1].min()), float(points[:, 1].max())] if len(points) \
+            else payload["extent"]
+    # Its sub-topics' names beside their papers, not over them (ui.core.beside).
+    owner = [f"{levels[0]}:{int(c)}" if c >= 0 else "" for c in inside[levels[0]]] \
+        if levels else [""] * len(points)
+    subs = [item for item in labels if item["d"] == 1]
+    placed = {item["k"]: item for item in beside(subs, points, owner, extent)}
+    labels = [placed.get(item["k"], item) for item in labels]
+    return {**payload, "id": f"{payload['id']}-{key}", "extent": list(extent), "labels": labels}
 
 
 def describe(row: pd.Series, n_children: int, child_level: str | None) -> str:
-    """"Layer 1 topic of 1,234 papers · 5 sub-topics in Clusters" (markdown-safe)."""
-    level = level_title(str(row["level"])).rstrip("s").lower()
-    text = f"A {escape(level, 'markdown')} of {int(row['size']):,} papers"
+    """"A topic in layer 1 with 1,234 papers · 5 sub-topics in the next layer (clusters)"
+    (markdown-safe)."""
+    kind = escape(a_topic(str(row["level"])), "markdown")
+    text = f"{kind[:1].upper()}{kind[1:]} with {int(row['size']):,} papers"
     if child_level:
         text += (f" · {n_children} sub-topic{'s' if n_children != 1 else ''} in the next "
-                 f"layer ({escape(level_title(child_level).lower(), 'markdown')})")
+                 f"layer ({escape(level_noun(child_level, 2), 'markdown')})")
     return text
 
 

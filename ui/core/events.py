@@ -58,6 +58,13 @@ def selected_rows_from_event(event: object) -> tuple[str, list[int]]:
     return ("area", rows) if rows else ("none", [])
 
 
+def first_point(event: object) -> dict | None:
+    """The first point of a chart's selection event, if any (a dict)."""
+    selection = _selection(event)
+    points = list(selection.get("points", []) or []) if selection else []
+    return points[0] if points and isinstance(points[0], dict) else None
+
+
 def clicked_id(event: object) -> int | None:
     """The id of the first point clicked or selected in a chart, if any."""
     ids = point_ids(event)

@@ -58,6 +58,8 @@ _SUBSCRIPT = dict(zip("0123456789+-=()aeijkmnoprstuvx", "₀₁₂₃₄₅₆�
 _MATH = re.compile(r"\$\$(.+?)\$\$|\$(\S(?:[^$]{0,300}?\S)?)\$", re.DOTALL)
 _COMMAND = re.compile(r"\\([A-Za-z]+|[^A-Za-z\n])\*?")
 _SPACE = re.compile(r"[ \t]{2,}")
+#: A tie after a command or a group, or before a command ("\\eg~progress", "by~\\cite{x}").
+_TIE = re.compile(r"(\\[A-Za-z]+|\})~|~(?=\\[A-Za-z])")
 _DOLLAR = "\ue000"  # stands for an escaped dollar while maths is found
 
 
@@ -79,8 +81,12 @@ def readable(value: object) -> str:
 
 
 def _text(text: str) -> str:
-    """Text mode: commands lose their backslash, keep their argument."""
-    return _commands(text, math=False) if "\\" in text else text
+    """Text mode: commands lose their backslash, keep their argument; a tie (``~``, a
+    space that does not break) beside a command is a space ("web~\\cite{x}" reads
+    "web […]")."""
+    if "\\" not in text:
+        return text
+    return _commands(_TIE.sub(lambda m: (m.group(1) or "") + " ", text), math=False)
 
 
 def _math(text: str) -> str:
