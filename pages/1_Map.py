@@ -37,7 +37,7 @@ filters, focus = filters_from_state(context), focus_key(context)
 visible_rows = np.flatnonzero(view_mask(context, filters, focus))
 
 # ---- header; the search box, like the filters, belongs to the fragment below
-st.markdown(f"## {escape(context.name, 'markdown')}")
+st.markdown(f"## {escape(context.title, 'markdown')}")
 caption_slot = st.empty()
 search_slot = st.container()
 notices = st.container()

@@ -17,6 +17,7 @@ import streamlit as st
 
 from pipeline import TopicMap
 from pipeline.errors import PipelineError
+from pipeline.mapdir.manifest import map_title
 from ui.core import querymodel
 from ui.core.escape import escape
 from ui.core.nodes import names_modes, names_title
@@ -64,7 +65,14 @@ class MapContext:
 
     @property
     def name(self) -> str:
+        """The map's folder name (file names of downloads)."""
         return self.path.name
+
+    @property
+    def title(self) -> str:
+        """The map's title: the corpus's (``build --title``, or made from its input file),
+        never the folder's unless the map records nothing else. Raw text: escape it."""
+        return map_title(self.topic_map.manifest, self.path)
 
 
 def open_map_context() -> MapContext:

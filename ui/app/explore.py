@@ -154,7 +154,8 @@ def explore(context: MapContext, slots: Slots, full: FullRun, label_mode: str) -
             st.subheader("Search results")
             papers_table(docs.iloc[found], assets, key="view_hits_table", scores=scores)
         _selection(context, mask)
-        take_it_away(view, assets, full.figure, name=context.name, overlay_state=state)
+        take_it_away(view, assets, full.figure, name=context.name, title=context.title,
+                     overlay_state=state)
     set_focus(focus)
     if pending:
         wait_for_model(context)

@@ -1,0 +1,84 @@
+"""The map page at first sight, in headless Chromium (issue 20): the corpus's title, the
+whole map above the fold and wide, names of several layers at once that never cover each
+other nor the hover box, and links that keep the view.
+
+One app on a copy of the 240-paper three-layer map (fake embedder) with a title of its
+own. Screenshots go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from test_browser import Tab, loads_nothing_external, opened, serve
+
+from pipeline import load_map
+from pipeline.mapdir.store import rewrite_map
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+WAIT = 180_000  # ms: a shared test machine can be slow
+TITLE = "Synthetic <b>papers</b> of five fields"
+GD = "document.querySelector('.st-key-map_chart .js-plotly-plot')"
+# The plot area (Plotly's drag layer) in page pixels, and the window.
+PLOT_JS = f"""() => {{ const r = {GD}.querySelector('.nsewdrag').getBoundingClientRect();
+  return {{left: r.left, top: r.top + scrollY, right: r.right, bottom: r.bottom + scrollY,
+           width: r.width, height: r.height, winW: innerWidth, winH: innerHeight}}; }}"""
+# The names drawn: key, depth, text, box (page pixels).
+LABELS_JS = f"""() => Array.from({GD}.querySelectorAll('.tm-label')).filter(e => !e.hidden)
+  .map(e => ({{k: e.dataset.key, d: Number(e.dataset.depth), t: e.textContent,
+              focus: e.classList.contains('tm-focus'), r: e.getBoundingClientRect().toJSON()}}))"""
+
+
+@pytest.fixture(scope="module")
+def map_path(layers_map, tmp_path_factory) -> Path:
+    """The three-layer map under a folder name that is not its title."""
+    target = tmp_path_factory.mktemp("map_app") / "maps" / "layers"
+    shutil.copytree(layers_map, target)
+    topic_map = load_map(target)
+    topic_map.manifest["title"] = TITLE
+    rewrite_map(topic_map, target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def server(map_path, tmp_path_factory, browser):
+    yield from serve(map_path, tmp_path_factory.mktemp("cwd"), fake_search=True)
+
+
+@pytest.fixture
+def tab(browser, server):
+    with opened(browser, server.url, check=loads_nothing_external) as page:
+        yield page
+
+
+def open_map(tab: Tab, path: str = "/", *, size: tuple[int, int] | None = None) -> None:
+    if size is not None:
+        tab.page.set_viewport_size({"width": size[0], "height": size[1]})
+    tab.open(path, min_points=240)
+    tab.page.wait_for_function(f"() => {GD}.dataset.tmDraws", timeout=WAIT)
+    tab.settle(800)
+
+
+def labels(tab: Tab) -> list[dict]:
+    return tab.page.evaluate(LABELS_JS)
+
+
+def overlapping(boxes: list[dict]) -> list[tuple[dict, dict]]:
+    """Pairs of boxes that overlap by more than a pixel."""
+    return [(a, b) for i, a in enumerate(boxes) for b in boxes[:i]
+            if a["left"] + 1 < b["right"] and b["left"] + 1 < a["right"]
+            and a["top"] + 1 < b["bottom"] and b["top"] + 1 < a["bottom"]]
+
+
+# --------------------------------------------------------------------------- first sight
+
+
+def test_the_page_is_titled_with_the_corpus_not_the_folder(tab):
+    open_map(tab)
+    heading = tab.page.locator("[data-testid='stMainBlockContainer'] h2").first.inner_text()
+    assert heading.strip() == TITLE  # shown as the characters it is: no markup
+    assert TITLE in tab.page.title() and "layers" not in tab.page.title()
+    assert tab.page.locator("h2 b").count() == 0
