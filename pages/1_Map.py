@@ -37,11 +37,12 @@ filters, focus = filters_from_state(context), focus_key(context)
 visible_rows = np.flatnonzero(view_mask(context, filters, focus))
 
 # ---- header; the search box, like the filters, belongs to the fragment below
-st.markdown(f"## {escape(context.title, 'markdown')}")
-caption_slot = st.empty()
-search_slot = st.container()
+head_col, search_slot = st.container(key="view_head").columns([1.25, 1],
+                                                               vertical_alignment="bottom")
+head_col.markdown(f"## {escape(context.title, 'markdown')}")
+caption_slot = head_col.empty()
 notices = st.container()
-map_col, side_col = st.columns([2.6, 1], gap="medium")
+map_col, side_col = st.columns([3, 1], gap="small")
 map_slot = map_col.empty()
 if "view_drawn" not in st.session_state:
     # First run of a session: a tiny placeholder chart makes the browser fetch Plotly
@@ -66,7 +67,7 @@ fig = map_figure(drawn, hover=assets.hover, colour_by=colour_by,
                  cluster_parent=assets.cluster_parent, level_themes=assets.level_themes,
                  selected=paper_row, uirevision=str(context.path))
 add_reading_list(fig, docs, assets.hover, reading_list_rows(context.path, assets))
-map_slot.plotly_chart(fig, key=CHART_KEY,
+map_slot.plotly_chart(fig, key=CHART_KEY, height="stretch",
                       on_select=map_select_callback(docs, sampled_view=docs if sampled else None),
                       selection_mode=("points", "box", "lasso"), theme=None,
                       config={"displaylogo": False, "scrollZoom": True,

@@ -82,3 +82,13 @@ def test_the_page_is_titled_with_the_corpus_not_the_folder(tab):
     assert heading.strip() == TITLE  # shown as the characters it is: no markup
     assert TITLE in tab.page.title() and "layers" not in tab.page.title()
     assert tab.page.locator("h2 b").count() == 0
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1400, 900)])
+def test_the_whole_map_is_above_the_fold_and_at_least_half_the_window_wide(tab, size):
+    open_map(tab, size=size)
+    plot = tab.page.evaluate(PLOT_JS)
+    tab.shot(f"map-landing-{size[0]}x{size[1]}")
+    assert plot["bottom"] <= size[1], plot  # nothing of the map below the fold
+    assert plot["width"] >= size[0] / 2, plot
+    assert plot["height"] >= 400, plot

@@ -34,11 +34,14 @@ def _component(name: str) -> Callable:
     return _COMPONENTS[name]
 
 
-def overlay(chart: str, payload: dict, view: dict, *, key: str) -> None:
-    """Names and dimming on the chart whose key is ``chart`` (see ``ui.figures.overlay``)."""
+def overlay(chart: str, payload: dict, view: dict, *, key: str, fit_window: bool = False,
+            ) -> None:
+    """Names and dimming on the chart whose key is ``chart`` (see ``ui.figures.overlay``);
+    ``fit_window``: the chart's height is the window's below its top (the page's CSS reads
+    ``--tm-map-top``, which the script sets)."""
     if payload:
         _component("topicmap_overlay")(key=key, data={"chart": chart, "payload": payload,
-                                                      "state": view})
+                                                      "state": view, "fit": fit_window})
 
 
 def tree_nodes(nodes: pd.DataFrame, counts: np.ndarray | None) -> list[dict]:

@@ -33,7 +33,12 @@ CONTEXT_KEY = "topicmap_context"
 # Lists of papers as buttons (search hits, nearest papers) wrap long titles instead of
 # cutting them with an ellipsis (which hid the scores).
 _STYLE = """<style>
-[data-testid="stMainBlockContainer"] { padding-top: 4rem; }
+[data-testid="stMainBlockContainer"] { padding-top: 4rem; padding-left: 1.5rem;
+  padding-right: 1.5rem; }
+.st-key-view_head h2 { font-size: 1.75rem; padding: 0 0 0.25rem 0; }
+.st-key-view_head [data-testid="stCaptionContainer"] { margin-bottom: 0; }
+.st-key-map_chart, [class*="st-key-view_panel_"] {
+  height: max(420px, calc(100vh - var(--tm-map-top, 11rem) - 12px)) !important; }
 [class*="st-key-view_hit_"] button, [class*="st-key-view_nb_"] button {
   justify-content: flex-start; text-align: left; }
 [class*="st-key-view_hit_"] [data-testid="stMarkdownContainer"],

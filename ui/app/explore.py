@@ -139,7 +139,7 @@ def explore(context: MapContext, slots: Slots, full: FullRun, label_mode: str) -
                 {**state, "reveal": reveal, "zoom": dict(st.session_state.get(ZOOM_KEY) or {})
                  or None,
                  "hits": hit_markers(docs, found, scores)},
-                key="view_overlay")
+                key="view_overlay", fit_window=True)
     tree_box = slots.tree
     if slots.side is not None and len(found):
         hits_tab, tree_box = slots.side.tabs(["Search results", "Topics"])

@@ -333,10 +333,26 @@
     return ch;
   }
 
+  // The page's CSS sizes the chart to the window below its top (--tm-map-top): the whole
+  // map above the fold whatever the header above it takes.
+  function fitWindow(key) {
+    const box = document.querySelector(".st-key-" + key);
+    if (!box) return;
+    const top = Math.round(box.getBoundingClientRect().top + window.scrollY);
+    const root = document.documentElement;
+    const now = parseFloat(root.style.getPropertyValue("--tm-map-top"));
+    if (!(Math.abs(top - now) <= 2)) root.style.setProperty("--tm-map-top", top + "px");
+    if (!window.__tmFitHooked) {
+      window.__tmFitHooked = true;
+      window.addEventListener("resize", () => fitWindow(key));
+    }
+  }
+
   // Streamlit: find the chart by its key, follow it when a rerun mounts a new graph.
   function mount(component) {
     const data = component.data || {};
     const selector = ".st-key-" + data.chart + " .js-plotly-plot";
+    if (data.fit) fitWindow(data.chart);
     let tries = 0, stopped = false, observer = null;
     const tryAttach = () => {
       if (stopped) return;
