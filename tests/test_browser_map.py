@@ -92,3 +92,37 @@ def test_the_whole_map_is_above_the_fold_and_at_least_half_the_window_wide(tab, 
     assert plot["bottom"] <= size[1], plot  # nothing of the map below the fold
     assert plot["width"] >= size[0] / 2, plot
     assert plot["height"] >= 400, plot
+
+
+def test_the_landing_view_names_several_layers_without_overlap(tab, map_path):
+    """Broad names and finer ones at once, larger broad ones, none covering another, none
+    cut by the plot's edge; a wheel zoom into the centre always has names."""
+    open_map(tab, size=(1366, 768))
+    plot = tab.page.evaluate(PLOT_JS)
+    shown = labels(tab)
+    depths = {item["d"] for item in shown}
+    assert {0, 1} <= depths, shown  # the themes and the layer below, from the start
+    n_nodes = sum(len(load_map(map_path).level(level)) for level in ("theme", "layer_1"))
+    assert len(shown) >= min(n_nodes, 6), shown
+    assert not overlapping([item["r"] for item in shown])
+    top = tab.page.evaluate("() => window.scrollY")
+    for item in shown:  # inside the plot
+        r = item["r"]
+        assert plot["left"] <= r["left"] and r["right"] <= plot["right"], item
+        assert plot["top"] <= r["top"] + top and r["bottom"] + top <= plot["bottom"], item
+    height = {d: max(i["r"]["height"] / max(1, round(i["r"]["height"] / 16)) for i in shown
+                     if i["d"] == d) for d in depths}
+    assert height[0] > height[1], height  # broad names are written larger
+    # Wheel steps into the centre: names at every step, never covering each other.
+    tab.page.mouse.move(plot["left"] + plot["width"] / 2, plot["top"] + plot["height"] / 2 - top)
+    counts = []
+    for _ in range(8):
+        for _ in range(3):
+            tab.page.mouse.wheel(0, -100)
+            tab.page.wait_for_timeout(40)
+        tab.page.wait_for_timeout(400)
+        now = labels(tab)
+        counts.append(len(now))
+        assert not overlapping([item["r"] for item in now])
+    tab.shot("map-zoomed-centre")
+    assert min(counts) >= 3, counts

@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from ui.core.escape import clean
-from ui.figures.overlay import LABEL_CHARS, static_js
+from ui.figures.overlay import LABEL_CHARS, overlay_js, static_js
 
 _MOUNT = "\nexport default (component) => window.TopicMapOverlay.mount(component);\n"
 _COMPONENTS: dict[str, object] = {}
@@ -27,7 +27,7 @@ def _component(name: str) -> Callable:
     """Register a component once per process (its script is read from ``ui/static``)."""
     if name not in _COMPONENTS:
         if name == "topicmap_overlay":
-            js = static_js("zoomlabels.js") + _MOUNT
+            js = overlay_js() + _MOUNT
         else:
             js = static_js("topictree.js")
         _COMPONENTS[name] = st.components.v2.component(name, js=js)

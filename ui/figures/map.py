@@ -193,10 +193,13 @@ def _marker_size(n: int) -> float:
 
 
 def _trace(part: pd.DataFrame, hover: np.ndarray, *, name: str, marker: dict,
-           legend: bool = False) -> dict:
-    """A scattergl trace of ``part``: float32 coordinates, int32 row ids, hover labels."""
+           legend: bool = False, node: str | None = None) -> dict:
+    """A scattergl trace of ``part``: float32 coordinates, int32 row ids, hover labels;
+    ``node``: the topic (``"level:id"``) all its papers belong to, in ``meta`` (the names
+    that follow the zoom find a topic's papers in view by it)."""
     rows = part.index.to_numpy()
-    return {
+    extra = {"meta": node} if node is not None else {}
+    return {**extra,
         "type": "scattergl", "mode": "markers", "name": name,
         "x": part["x"].to_numpy(dtype=np.float32), "y": part["y"].to_numpy(dtype=np.float32),
         "customdata": rows.astype(np.int32), "hovertext": hover[rows],
@@ -223,7 +226,7 @@ def _add_groups(traces: list[dict], part: pd.DataFrame, hover: np.ndarray, colou
         members = part[ids == group_id]
         traces.append(_trace(members, hover, name=f"{colour_by} {int(group_id)}", marker={
             "size": size, "color": colours.get(int(group_id), THEME_PALETTE[0]),
-            "opacity": 0.85, "line": {"width": 0}}))
+            "opacity": 0.85, "line": {"width": 0}}, node=f"{colour_by}:{int(group_id)}"))
 
 
 def _add_numeric(traces: list[dict], view: pd.DataFrame, hover: np.ndarray, column: str,

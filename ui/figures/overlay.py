@@ -38,9 +38,15 @@ NO_LABELS = "none"
 
 
 @lru_cache(maxsize=4)
-def static_js(name: str = "zoomlabels.js") -> str:
+def static_js(name: str) -> str:
     """A script of ``ui/static`` (read once per process)."""
     return (STATIC / name).read_text(encoding="utf-8")
+
+
+def overlay_js() -> str:
+    """The overlay's script: where names go (``namelayout.js``) and the rest
+    (``zoomlabels.js``: names, dimming, zoom; ``window.TopicMapOverlay``)."""
+    return static_js("namelayout.js") + "\n" + static_js("zoomlabels.js")
 
 
 def label_payload(documents: pd.DataFrame, nodes: pd.DataFrame) -> dict:
@@ -126,6 +132,6 @@ def _inert_json(value: object) -> str:
 
 def export_script(payload: dict, state: dict) -> str:
     """The overlay for the standalone HTML map: run by Plotly once the plot is drawn."""
-    return (static_js() + "\nwindow.TopicMapOverlay.attach('export', "
+    return (overlay_js() + "\nwindow.TopicMapOverlay.attach('export', "
             "document.getElementById('{plot_id}'), " + _inert_json(payload) + ", "
             + _inert_json(state) + ");\n")
