@@ -126,3 +126,90 @@ def test_the_landing_view_names_several_layers_without_overlap(tab, map_path):
         assert not overlapping([item["r"] for item in now])
     tab.shot("map-zoomed-centre")
     assert min(counts) >= 3, counts
+
+
+# --------------------------------------------------------------------------- hover over names
+
+# Hover the point nearest the centre of the name `k`, then, at the middle of each part of
+# the hover box that a name overlaps, which is painted on top: the hover box or a name.
+HOVER_UNDER_NAME_JS = """([sel, k]) => {
+  const gd = document.querySelector(sel);
+  const el = Array.from(gd.querySelectorAll('.tm-label')).find(e => e.dataset.key === k);
+  const r = el.getBoundingClientRect(), box = gd.querySelector('.nsewdrag').getBoundingClientRect();
+  const fl = gd._fullLayout, cx = (r.left + r.right) / 2 - box.left, cy = (r.top + r.bottom) / 2 - box.top;
+  let best = null;
+  for (const t of gd._fullData) {
+    if (!t.customdata || t.type !== 'scattergl') continue;
+    for (let i = 0; i < t._length; i++) {
+      const d = Math.hypot(fl.xaxis.d2p(t.x[i]) - cx, fl.yaxis.d2p(t.y[i]) - cy);
+      if (!best || d < best.d) best = {d, x: t.x[i], y: t.y[i]};
+    }
+  }
+  window.Plotly.Fx.hover(gd, {xval: best.x, yval: best.y});
+  return best.d;
+}"""
+ON_TOP_JS = """(sel) => {
+  const gd = document.querySelector(sel);
+  const hover = gd.querySelector('.hoverlayer .hovertext');
+  if (!hover) return null;
+  const h = hover.getBoundingClientRect(), out = [];
+  const style = document.createElement('style');  // hit-testing follows the painting order
+  style.textContent = '.tm-overlay, .tm-label, .hoverlayer, .hoverlayer * {pointer-events: auto !important}';
+  document.head.appendChild(style);
+  for (const el of gd.querySelectorAll('.tm-label')) {
+    if (el.hidden) continue;
+    const r = el.getBoundingClientRect();
+    // (inside the box less its pointer, a small triangle on its left or right side)
+    const x0 = Math.max(r.left, h.left + 10), x1 = Math.min(r.right, h.right - 10);
+    const y0 = Math.max(r.top, h.top), y1 = Math.min(r.bottom, h.bottom);
+    if (x1 - x0 < 4 || y1 - y0 < 4) continue;
+    const top = document.elementFromPoint((x0 + x1) / 2, (y0 + y1) / 2);
+    out.push({name: el.textContent, hover: !!(top && top.closest('.hoverlayer')),
+              top: top ? top.tagName + '.' + (top.getAttribute('class') || '') : null});
+  }
+  style.remove();
+  return out;
+}"""
+
+
+def hover_checks(page, sel: str, keys: list[str]) -> list[dict]:
+    """For each name, hover the point under it: is the hover box on top of every name?"""
+    found = []
+    for key in keys:
+        page.evaluate("(sel) => window.Plotly.Fx.unhover(document.querySelector(sel))", sel)
+        page.evaluate(HOVER_UNDER_NAME_JS, [sel, key])
+        page.wait_for_function(f"() => document.querySelector({sel!r} + ' .hoverlayer .hovertext')",
+                               timeout=10_000)
+        found += page.evaluate(ON_TOP_JS, sel) or []
+    return found
+
+
+def test_the_hover_box_is_above_every_name(tab, tmp_path):
+    """On the page and in the exported HTML map (issue 20, item 1)."""
+    open_map(tab)
+    sel = ".st-key-map_chart .js-plotly-plot"
+    keys = [item["k"] for item in labels(tab)]
+    found = hover_checks(tab.page, sel, keys)
+    tab.shot("map-hover-over-names")
+    assert found, "no hover box met a name"
+    assert [item for item in found if not item["hover"]] == []
+    tab.page.evaluate("(sel) => window.Plotly.Fx.unhover(document.querySelector(sel))", sel)
+    tab.page.get_by_text("Take it away", exact=False).first.click()
+    with tab.page.expect_download(timeout=WAIT) as download:
+        tab.page.get_by_role("button", name="Interactive map (HTML)").click()
+    target = tmp_path / "map.html"
+    download.value.save_as(target)
+    offline = Tab(tab.page.context.browser, "file://")
+    try:
+        offline.page.goto(target.as_uri())
+        offline.page.wait_for_function("() => document.querySelector('.js-plotly-plot')"
+                                       " && document.querySelector('.js-plotly-plot')"
+                                       ".dataset.tmDraws", timeout=WAIT)
+        keys = offline.page.evaluate("() => Array.from(document.querySelectorAll('.tm-label'))"
+                                     ".filter(e => !e.hidden).map(e => e.dataset.key)")
+        exported = hover_checks(offline.page, ".js-plotly-plot", keys)
+        offline.shot("map-export-hover-over-names")
+    finally:
+        offline.close()
+    assert exported, "no hover box met a name"
+    assert [item for item in exported if not item["hover"]] == []

@@ -20,7 +20,7 @@
   const DIM = 0.1; // opacity factor of papers a filter leaves out
   const SPECIAL = new Set(["search results", "open paper", "reading list"]);
   const CSS = `
-.tm-overlay{position:absolute;overflow:hidden;pointer-events:none;z-index:1}
+.tm-overlay{position:absolute;overflow:hidden;pointer-events:none}
 .tm-label{position:absolute;left:0;top:0;width:max-content;text-align:center;
   line-height:1.12;white-space:normal;overflow-wrap:anywhere;will-change:transform;
   text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff,0 0 5px #fff;}
@@ -96,9 +96,13 @@
     const gd = ch.gd, fl = gd._fullLayout;
     const host = gd.querySelector(".svg-container");
     if (!host) return false;
-    if (!ch.layer.isConnected || ch.layer.parentNode !== host) {
-      const top = host.querySelectorAll("svg.main-svg");
-      host.insertBefore(ch.layer, top.length > 1 ? top[top.length - 1] : null);
+    // Above the points, below all that Plotly draws over them: a box or lasso being drawn,
+    // the modebar, and the hover box (in the last of its svg layers). Without a z-index:
+    // the page paints positioned siblings in document order.
+    const svgs = host.querySelectorAll(":scope > svg.main-svg");
+    const before = svgs.length > 1 ? svgs[1] : null;
+    if (!ch.layer.isConnected || ch.layer.nextSibling !== before || ch.layer.parentNode !== host) {
+      host.insertBefore(ch.layer, before);
       ch.measured = false;
     }
     const s = fl._size;
