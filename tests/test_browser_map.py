@@ -213,3 +213,35 @@ def test_the_hover_box_is_above_every_name(tab, tmp_path):
         offline.close()
     assert exported, "no hover box met a name"
     assert [item for item in exported if not item["hover"]] == []
+
+
+# --------------------------------------------------------------------------- filtered names
+
+
+def test_a_theme_and_its_cluster_kept_on_the_map_never_cover_each_other(tab, map_path):
+    """Filter to a theme, then to its largest cluster (whose name sits where the theme's
+    does): both names stay on the map, apart, also after "Fit the map to the filter"."""
+    topic_map = load_map(map_path)
+    theme = topic_map.level("theme").sort_values("size").iloc[-1]
+    clusters = topic_map.level("cluster")
+    docs = topic_map.documents
+    inside = clusters[clusters["id"].isin(docs.loc[docs["theme"] == theme["id"], "cluster"])]
+    cluster = inside.sort_values("size").iloc[-1]
+    open_map(tab, f"/?theme={theme['id']}&cluster={cluster['id']}")
+    tab.page.wait_for_function(f"() => Number({GD}.dataset.tmDimmed) > 0", timeout=WAIT)
+    tab.settle(500)
+    wanted = {f"theme:{theme['id']}", f"cluster:{cluster['id']}"}
+
+    def kept() -> list[dict]:
+        shown = [item for item in labels(tab) if item["focus"]]
+        assert {item["k"] for item in shown} == wanted, shown
+        return shown
+
+    assert not overlapping([item["r"] for item in labels(tab)]), labels(tab)
+    assert not overlapping([item["r"] for item in kept()])
+    tab.page.locator(".tm-fit").click()
+    tab.page.wait_for_function(f"() => Number({GD}.dataset.tmZoom) > 1.5", timeout=WAIT)
+    tab.settle(500)
+    tab.shot("map-theme-and-cluster-fitted")
+    assert not overlapping([item["r"] for item in kept()])
+    assert not overlapping([item["r"] for item in labels(tab)]), labels(tab)
