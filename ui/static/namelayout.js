@@ -78,7 +78,7 @@
   }
 
   // Place names in `order` (most wanted first). Returns [{item, box}] in drawing order.
-  // opts: {zoom, mode, focus: Set, reveal: Set, ppx, ppy, w, h, seen}
+  // opts: {zoom, mode, focus: Set, reveal: Set, ppx, ppy, w, h, xa, ya, seen, counts}
   function place(order, opts) {
     const {zoom, mode, focus, reveal, ppx, ppy, w, h, seen} = opts;
     const placed = [], out = [], texts = new Map();
@@ -127,6 +127,7 @@
     for (const item of order) {
       const L = item.L;
       if (written.has(L.t) || zoom < ZOOM[Math.min(L.d, ZOOM.length - 1)]) continue;
+      if (opts.counts && opts.counts[item.i] === 0) continue; // none of it passes the filter
       const ax = xa.l2p(L.x), ay = ya.l2p(L.y);
       if (!Number.isFinite(ax) || !Number.isFinite(ay)) continue;
       if (ax >= 0 && ax <= w && ay >= 0 && ay <= h) continue;

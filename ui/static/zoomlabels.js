@@ -129,7 +129,7 @@
     const placed = window.TopicMapLayout.place(ch.order, {
       zoom, mode, focus: new Set(st.focus || []), reveal: new Set(st.reveal || []),
       ppx: Math.abs(xa.l2p(1) - xa.l2p(0)), ppy: Math.abs(ya.l2p(1) - ya.l2p(0)),
-      w: s.w, h: s.h, xa, ya, seen});
+      w: s.w, h: s.h, xa, ya, seen, counts});
     const finerShown = placed.some((p) => p.item.L.d > 0);
     for (const item of ch.labels) item.el.hidden = true;
     let finer = 0, deepest = -1;
