@@ -35,10 +35,8 @@ from .search import (
     semantic_search_results,
     wait_for_model,
 )
-from .sidebar import FOCUS_KEY, FOCUS_URL_KEY, filter_widgets
+from .sidebar import FOCUS_KEY, FOCUS_URL_KEY, ZOOM_KEY, filter_widgets
 from .tables import papers_table
-
-ZOOM_KEY = "view_zoom"  # a one-off zoom the overlay applies: {"seq": n, "box": [...]}
 
 
 @dataclass

@@ -34,6 +34,25 @@ from .context import MapContext
 COLOUR_FIXED = {"cluster": "Cluster", "theme": "Theme"}
 FOCUS_KEY = "view_node"
 FOCUS_URL_KEY = "view_node_url"  # the ?node= this session last wrote or read
+ZOOM_KEY = "view_zoom"  # a one-off zoom the overlay applies: {"seq": n, "box": [...]}
+
+
+def years_param(text: str) -> tuple[int, int] | None:
+    """``?years=2015-2020`` (or one year, ``2018``) as an inclusive range; None if malformed."""
+    parts = [p.strip() for p in text.split("-", 1)]
+    if not all(p.isdigit() and len(p) <= 4 for p in parts):
+        return None
+    low, high = int(parts[0]), int(parts[-1])
+    return (min(low, high), max(low, high))
+
+
+def zoom_to(context: MapContext, key: str) -> None:
+    """Ask the overlay to zoom the map once to topic ``key``'s papers (a link's ``?node=``)."""
+    boxes = {item["k"]: item["b"] for item in context.assets.overlay.get("labels", [])}
+    box = boxes.get(key)
+    if box is not None and all(v is not None for v in box):
+        seq = int((st.session_state.get(ZOOM_KEY) or {}).get("seq", 0)) + 1
+        st.session_state[ZOOM_KEY] = {"seq": seq, "box": box}
 
 
 def seed_filters(context: MapContext) -> None:
@@ -48,12 +67,15 @@ def seed_filters(context: MapContext) -> None:
     state.seed("view_minprob", 0.0)
     wanted = state.param("node")
     if st.session_state.get(FOCUS_URL_KEY, "") != wanted:  # a link brought a topic
-        st.session_state[FOCUS_KEY] = wanted if node(assets.nodes, wanted) is not None else ""
+        known = node(assets.nodes, wanted) is not None
+        st.session_state[FOCUS_KEY] = wanted if known else ""
         st.session_state[FOCUS_URL_KEY] = wanted
+        if known:  # and its view: the map zooms to it, as a click in the tree does
+            zoom_to(context, wanted)
     state.seed(FOCUS_KEY, "")
     bounds = year_bounds(context.documents)
     if bounds and bounds[0] < bounds[1]:
-        state.seed("view_years", bounds)
+        state.seed("view_years", years_param(state.param("years")) or bounds)
         low, high = st.session_state["view_years"]
         st.session_state["view_years"] = (max(bounds[0], min(low, bounds[1])),
                                           min(bounds[1], max(high, bounds[0])))
@@ -96,6 +118,7 @@ def filter_widgets(context: MapContext, where: object) -> Filters:
     if bounds and bounds[0] < bounds[1]:
         chosen = where.slider("Years", bounds[0], bounds[1], key="view_years")
         years = None if tuple(chosen) == tuple(bounds) else (int(chosen[0]), int(chosen[1]))
+    state.set_params(years=f"{years[0]}-{years[1]}" if years else "")
     text = where.text_input("Words in title or abstract", key="view_find",
                             placeholder='e.g. graph "neural network"', max_chars=200)
     min_probability = where.slider(
@@ -134,8 +157,8 @@ def display_controls(context: MapContext) -> tuple[str, str]:
         "Names on the map", label_options, key="view_labels",
         format_func=lambda v: {ZOOM_MODE: "Follow the zoom", NO_LABELS: "None"}.get(
             v, level_title(v)),
-        help="Follow the zoom: the broadest topics' names at first; zoom in and the names "
-             "of finer topics appear where there is room.")
+        help="Follow the zoom: the two broadest layers' names at first, where there is room; "
+             "zoom in and the names of finer topics appear.")
     return colour_by, labels
 
 

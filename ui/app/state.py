@@ -9,9 +9,11 @@ URL parameters (all optional; reloading or sharing a link restores the view):
 ``paper``  id of the paper whose panel is open
 ``q``      semantic search query
 ``find``   text filter over titles and abstracts
+``years``  year range, inclusive: ``2015-2020`` (filter)
 ``drill``  drill-down topic, e.g. ``layer_1:5`` (drill-down page; a trail
            ``theme:2,layer_1:5`` down the map's layers is read too)
-``node``   the topic in focus on the map page (clicked in the topic tree)
+``node``   the topic in focus on the map page (clicked in the topic tree); a link
+           with it opens the map zoomed to that topic, as the click did
 ``names``  ``offline``: show the offline names, not a language model's
 =========  ============================================================
 
@@ -141,7 +143,7 @@ def choose_map(path: Path | str) -> None:
     for key in list(st.session_state.keys()):
         if str(key).startswith("view_"):
             del st.session_state[key]
-    for name in ("theme", "cluster", "paper", "q", "find", "drill", "node"):
+    for name in ("theme", "cluster", "years", "paper", "q", "find", "drill", "node"):
         if name in st.query_params:
             del st.query_params[name]
     sync_map_param(Path(path))
