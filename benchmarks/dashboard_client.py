@@ -148,7 +148,8 @@ def trace_length(trace: dict) -> int:
 def points_in(spec: str) -> int:
     figure = json.loads(spec)
     return sum(trace_length(t) for t in figure.get("data", [])
-               if t.get("name") not in SPECIAL_TRACES and t.get("type") == "scattergl")
+               if t.get("name") not in SPECIAL_TRACES
+               and t.get("type") in ("scattergl", "scatter"))
 
 
 def papers_shown(overlay_json: str, total: int) -> int:

@@ -139,7 +139,7 @@ HOVER_UNDER_NAME_JS = """([sel, k]) => {
   const fl = gd._fullLayout, cx = (r.left + r.right) / 2 - box.left, cy = (r.top + r.bottom) / 2 - box.top;
   let best = null;
   for (const t of gd._fullData) {
-    if (!t.customdata || t.type !== 'scattergl') continue;
+    if (!t.customdata || !['scatter', 'scattergl'].includes(t.type)) continue;
     for (let i = 0; i < t._length; i++) {
       const d = Math.hypot(fl.xaxis.d2p(t.x[i]) - cx, fl.yaxis.d2p(t.y[i]) - cy);
       if (!best || d < best.d) best = {d, x: t.x[i], y: t.y[i]};
@@ -290,3 +290,55 @@ def test_a_link_brings_back_the_zoom_the_topic_and_the_years(tab, map_path):
     tab.page.wait_for_function(f"() => {GD} && {GD}.dataset.tmDraws", timeout=WAIT)
     tab.page.wait_for_function(f"() => ({SHOWN_JS})() === {shown}", timeout=WAIT)
     assert f"years={low + 1}-{high}" in tab.page.url
+
+
+# --------------------------------------------------------------------------- scrolled
+
+
+def inked(png: bytes, box: dict) -> int:
+    """How many pixels of ``box`` (window pixels) in a screenshot of the window are not
+    white. (A screenshot clipped to the box would be drawn anew for the capture, not
+    taken from what the window shows.)"""
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("L").crop(
+        (round(box["x"]), round(box["y"]), round(box["x"] + box["width"]),
+         round(box["y"] + box["height"])))
+    return sum(image.histogram()[:235])
+
+
+def test_the_map_stays_drawn_when_scrolled_partly_out_of_view(tab):
+    """After a box selection lists papers below the map, scrolling the map partly out of the
+    window leaves what is still in it drawn (issue 20, item 10: a WebGL canvas went blank
+    there under software compositing, as in headless Chromium)."""
+    open_map(tab, size=(1366, 768))
+    tab.page.locator(".js-plotly-plot").first.hover()
+    tab.page.locator(".js-plotly-plot [data-title='Box Select']").first.click()
+    plot = tab.page.evaluate(PLOT_JS)
+    tab.page.mouse.move(plot["left"] + 3, plot["top"] + 3)
+    tab.page.mouse.down()
+    tab.page.mouse.move(plot["right"] - 3, plot["bottom"] - 3, steps=8)
+    tab.page.mouse.up()
+    tab.page.get_by_text("Selected papers", exact=False).first.wait_for(timeout=WAIT)
+    tab.settle(1500)
+    # Only the points count: names and the selection's outline are drawn in HTML and SVG.
+    tab.page.add_style_tag(content=".tm-overlay, .selectionlayer, .zoomlayer, .modebar "
+                                   "{visibility: hidden !important}")
+    scroller = "document.querySelector('[data-testid=stMain]')"
+    tab.page.evaluate(f"() => {scroller}.scrollTo(0, 0)")
+    tab.page.wait_for_timeout(800)
+    top = tab.page.evaluate(PLOT_JS)
+    band = {"x": top["left"], "width": top["width"], "height": top["height"] * 0.33,
+            "y": top["top"] + top["height"] * 0.65}  # the lower third, before the scroll
+    before = inked(tab.page.screenshot(), band)
+    shift = round(top["height"] * 0.45)
+    tab.page.evaluate(f"() => {scroller}.scrollBy(0, {shift})")
+    tab.page.wait_for_timeout(1500)
+    moved = tab.page.evaluate(PLOT_JS)
+    assert moved["top"] < top["top"] - shift / 2, (top, moved)  # it did scroll
+    after = inked(tab.page.screenshot(), {**band, "y": band["y"] - (top["top"] - moved["top"])})
+    tab.shot("map-scrolled-partly-out")
+    assert before > 300
+    assert after > 0.8 * before, (after, before)

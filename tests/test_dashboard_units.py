@@ -34,11 +34,13 @@ from ui.core.view import (
 )
 from ui.figures.map import (
     NOISE_COLOUR,
+    SVG_POINTS,
     cluster_colours,
     hover_texts,
     map_figure,
     standalone_html,
 )
+from ui.figures.readinglist import add_reading_list
 from ui.figures.topics import terms_figure, topics_treemap
 
 PAYLOADS = [
@@ -186,7 +188,7 @@ def _spec(fig) -> dict:
     return json.loads(pio.to_json(fig, validate=False))
 
 
-def test_map_figure_is_compact_scattergl_with_noise_behind(small):
+def test_map_figure_is_compact_with_noise_behind(small):
     docs = small.documents.copy()
     docs.loc[docs.index[:7], "cluster"] = -1  # make sure there is noise
     names = dict(zip(small.level("cluster")["id"], small.level("cluster")["label"], strict=True))
@@ -195,7 +197,7 @@ def test_map_figure_is_compact_scattergl_with_noise_behind(small):
     fig = map_figure(docs, hover=hover, labels=label_positions(docs, small.clusters, "theme"))
     spec = _spec(fig)
     traces = spec["data"]
-    assert all(t["type"] == "scattergl" for t in traces)
+    assert all(t["type"] == "scatter" for t in traces)  # SVG: a small map
     assert traces[0]["name"] == "unclustered" and traces[0]["marker"]["color"] == NOISE_COLOUR
     assert traces[0]["marker"]["size"] < traces[1]["marker"]["size"]
     # Coordinates and row ids travel as binary float32 / int32.
@@ -205,6 +207,22 @@ def test_map_figure_is_compact_scattergl_with_noise_behind(small):
     assert total == len(docs)
     assert len(spec["layout"]["annotations"]) == docs["theme"].nunique()
     assert len(json.dumps(spec["layout"])) < 6000
+    # Each topic's trace names its node, for the names that follow the zoom.
+    assert {t.get("meta") for t in traces[1:]} == {f"cluster:{c}" for c in
+                                                    docs.loc[docs["cluster"] >= 0, "cluster"]}
+
+
+def test_big_views_are_drawn_with_webgl_small_ones_in_svg(small):
+    """A WebGL canvas scrolled partly out of the window goes blank under software
+    compositing; small views are drawn in SVG, which never does (issue 20, item 10)."""
+    docs = small.documents
+    hover = np.array(["h"] * (SVG_POINTS + 1), dtype=object)
+    big = pd.concat([docs] * (SVG_POINTS // len(docs) + 1), ignore_index=True)
+    for view, kind in ((docs, "scatter"), (big.iloc[:SVG_POINTS], "scatter"),
+                       (big.iloc[:SVG_POINTS + 1], "scattergl")):
+        fig = map_figure(view, hover=hover, selected=int(view.index[0]))
+        add_reading_list(fig, view, hover, [int(view.index[1])])
+        assert {t["type"] for t in _spec(fig)["data"]} == {kind}, len(view)
 
 
 def test_hover_text_is_escaped_and_short():

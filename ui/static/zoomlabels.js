@@ -19,6 +19,7 @@
   const WIDTH = ["12em", "11em", "10em", "9em"];
   const DIM = 0.1; // opacity factor of papers a filter leaves out
   const SPECIAL = new Set(["search results", "open paper", "reading list"]);
+  const POINTS = new Set(["scattergl", "scatter"]); // WebGL, or SVG for small views
   const CSS = `
 .tm-overlay{position:absolute;overflow:hidden;pointer-events:none}
 .tm-label{position:absolute;left:0;top:0;width:max-content;text-align:center;
@@ -193,14 +194,14 @@
   // Traces of papers: Plotly's decoded copies (customdata = row in the map), with the
   // index of the trace given (whose object keeps our marks until a rerun replaces it).
   function paperTraces(gd) {
-    return (gd._fullData || []).filter((t) => t.type === "scattergl" && t.customdata &&
+    return (gd._fullData || []).filter((t) => POINTS.has(t.type) && t.customdata &&
                                               !SPECIAL.has(t.name) && gd.data[t.index]);
   }
 
   // Whether Plotly has finished drawing the graph (its traces have their lengths).
   function drawn(gd) {
     return !!(gd && gd.on && gd._fullLayout && gd._fullLayout._size && gd._fullData &&
-              gd._fullData.every((t) => t._length !== undefined || t.type !== "scattergl"));
+              gd._fullData.every((t) => t._length !== undefined || !POINTS.has(t.type)));
   }
 
   function dim(ch) {
