@@ -37,9 +37,9 @@ def maps_dir(small_map, monkeypatch):
 
 
 @pytest.fixture
-def fake_query_model(monkeypatch):
-    """Semantic search with the fake embedder the test map was built with."""
-    monkeypatch.setattr(ui.core.querymodel, "make_query_embedder", lambda name: FakeEmbedder())
+def fake_query_model(fake_backend):
+    """Semantic search with the fake embedder the test map was built with: the backend the
+    map records (``fake``) is registered for the test, as any backend is."""
 
 
 def run_app(**params: str) -> AppTest:
@@ -212,10 +212,14 @@ def test_semantic_search_highlights_nearest_papers(maps_dir, fake_query_model):
 
 
 def test_search_embeds_queries_with_the_maps_backend(maps_dir, monkeypatch):
-    """Queries go through the backend the map's papers were embedded with (manifest)."""
+    """Queries go through the backend the map's papers were embedded with (manifest), made
+    by the backends' registry."""
+    from pipeline.embed.registry import BACKENDS, Backend
+
     asked = []
-    monkeypatch.setattr(ui.core.querymodel, "make_query_embedder",
-                        lambda model: asked.append(model) or FakeEmbedder())
+    monkeypatch.setitem(BACKENDS, "torch-bf16", Backend(
+        "records what it is asked to run", lambda model, **_: asked.append(model) or FakeEmbedder(),
+        lambda device: True))
     manifest_path = maps_dir / "small" / "manifest.json"
     original = manifest_path.read_text()
     manifest = json.loads(original)
@@ -227,8 +231,7 @@ def test_search_embeds_queries_with_the_maps_backend(maps_dir, monkeypatch):
     finally:
         manifest_path.write_text(original)  # the map is shared by the session's tests
     assert_ok(at)
-    assert asked and asked[0]["backend"] == "torch-bf16", asked
-    assert asked[0]["name"] == manifest["model"]["name"]
+    assert asked == [manifest["model"]["name"]], asked  # the map's model, on its backend
 
 
 def test_search_within_filtered_view(maps_dir, fake_query_model):
@@ -422,3 +425,4 @@ def test_big_view_opens_on_an_overview_that_fills_in_when_filtered(maps_dir, mon
     at.checkbox(key="view_all_points").check().run()
     assert_ok(at)
     assert n_points(map_spec(at)) == 100
+
