@@ -426,3 +426,21 @@ def test_big_view_opens_on_an_overview_that_fills_in_when_filtered(maps_dir, mon
     assert_ok(at)
     assert n_points(map_spec(at)) == 100
 
+
+def test_the_map_path_is_resolved_and_stamped_once_per_run(maps_dir, monkeypatch):
+    """The map context takes the open map's path and its manifest's stamp once per run;
+    the cached loaders key on them (issue 18)."""
+    from ui.core.paths import MapRef
+
+    made = []
+    of = MapRef.of.__func__
+
+    def counted(cls, path):
+        made.append(path)
+        return of(cls, path)
+
+    monkeypatch.setattr(MapRef, "of", classmethod(counted))
+    for runs in (1, 2):
+        at = run_app(paper=str(load_map(maps_dir / "small").documents["id"].iat[3]))
+        assert_ok(at)
+        assert len(made) == runs, made

@@ -17,7 +17,7 @@ from ui.app.state import cli_map_arg, int_list, overview_limit
 from ui.core.drill import group_choices, parse_trail, trail_param
 from ui.core.escape import clean, escape, safe_url, wrap_html
 from ui.core.events import selection_region
-from ui.core.paths import map_by_name, resolve_cli_map
+from ui.core.paths import MapRef, map_by_name, resolve_cli_map
 from ui.core.view import (
     OVERVIEW_POINTS,
     Filters,
@@ -530,10 +530,10 @@ def test_a_remapped_topic_is_shown_without_asking_only_for_the_map_it_was_made_f
     monkeypatch.setattr(loaders, "build_assets", lambda documents, clusters: None)
     theme = int(load_map(path).level("theme").sort_values("size").iloc[-1]["id"])
     key = f"theme:{theme}"
-    assert not loaders.remapped_if_cached(path, key)
-    loaders.remapped(path, key)
-    assert loaders.remapped_if_cached(path, key)
+    assert not loaders.remapped_if_cached(MapRef.of(path), key)
+    loaders.remapped(MapRef.of(path), key)
+    assert loaders.remapped_if_cached(MapRef.of(path), key)
     manifest = load_map(path).manifest
     manifest["rebuilt"] = True  # as a rebuild rewrites it
     write_manifest(path, manifest)
-    assert not loaders.remapped_if_cached(path, key)
+    assert not loaders.remapped_if_cached(MapRef.of(path), key)

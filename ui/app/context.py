@@ -21,6 +21,7 @@ from pipeline.mapdir.manifest import map_title
 from ui.core import querymodel
 from ui.core.escape import escape
 from ui.core.nodes import names_modes, names_title
+from ui.core.paths import MapRef
 
 from . import state
 from .loaders import MapAssets, load_topic_map, map_assets
@@ -54,8 +55,13 @@ class MapContext:
     """The open map: what every page starts from. Treat it as read-only."""
 
     topic_map: TopicMap
-    path: Path
+    ref: MapRef  # the map's folder, resolved, and its stamp: what caches key on
     assets: MapAssets
+
+    @property
+    def path(self) -> Path:
+        """The map's folder (resolved)."""
+        return self.ref.path
 
     @property
     def documents(self) -> pd.DataFrame:
@@ -96,16 +102,17 @@ def open_map_context() -> MapContext:
             "`streamlit run dashboard.py -- --map maps/NAME`."
         )
         st.stop()
+    ref = MapRef.of(path)  # resolved and stat'ed once per run
     try:
-        topic_map = load_topic_map(path)
+        topic_map = load_topic_map(ref)
     except PipelineError as exc:
         st.error(escape(str(exc), "markdown"))
-        map_picker(path)
+        map_picker(ref.path)
         st.stop()
-    state.sync_map_param(path)
-    map_picker(path)
+    state.sync_map_param(ref.path)
+    map_picker(ref.path)
     names = names_switch(topic_map.clusters)
-    context = MapContext(topic_map, Path(path), map_assets(path, names))
+    context = MapContext(topic_map, ref, map_assets(ref, names))
     st.session_state[CONTEXT_KEY] = context
     return context
 
@@ -145,12 +152,13 @@ def _run_through_the_entry() -> None:
 
 
 def map_picker(current: Path | None) -> None:
-    """Sidebar select box listing the maps under ``maps/`` (and the open one)."""
+    """Sidebar select box listing the maps under ``maps/`` (and the open one, ``current``,
+    resolved)."""
     choices = state.map_choices(current)
     if len(choices) <= 1:
         return
-    names = [str(p.resolve()) for p in choices]
-    current_name = str(Path(current).resolve()) if current else names[0]
+    names = [str(p) for p in choices]
+    current_name = str(current) if current else names[0]
     index = names.index(current_name) if current_name in names else 0
 
     def _switch() -> None:

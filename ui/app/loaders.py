@@ -4,23 +4,21 @@ Maps, the query model and re-mapped topics are held with
 ``st.cache_resource``: one copy per process, shared by all sessions, never
 copied per rerun. Callers must treat what they get as read-only.
 
-Public entry points (other pages use these):
+Public entry points (other pages use these); a map is given as a
+:class:`ui.core.paths.MapRef` (its resolved folder and its manifest's stamp, taken once
+per run by the map context), so a rebuilt map is picked up without restarting the app:
 
-- :func:`load_topic_map` ``(path) -> pipeline.TopicMap``
-- :func:`map_assets` ``(path) -> MapAssets``: hover texts, names, search text
+- :func:`load_topic_map` ``(ref) -> pipeline.TopicMap``
+- :func:`map_assets` ``(ref) -> MapAssets``: hover texts, names, search text
 - :func:`embed_query`: semantic search with the map's own model, loaded once per
   process in the background when a map opens (``ui.core.querymodel``)
-- :func:`remapped` ``(path, key) -> SubMap``: a topic's papers mapped again on their own
+- :func:`remapped` ``(ref, key) -> SubMap``: a topic's papers mapped again on their own
   (an explicit action of the drill-down page: the saved layers need no re-mapping)
-
-A cache entry is keyed by the map's path *and* its manifest's modification
-stamp, so a rebuilt map is picked up without restarting the app.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,8 +26,8 @@ import streamlit as st
 
 from pipeline import BuildConfig, TopicMap, load_map, map_papers
 from pipeline.errors import PipelineError
-from pipeline.mapdir.store import MANIFEST
 from ui.core.nodes import NAMES_OFFLINE, names_by_level, names_modes, node_table
+from ui.core.paths import MapRef
 from ui.core.querymodel import query_model
 from ui.core.view import BROADEST, FINEST, lowered_text, sample_priority
 from ui.figures.map import hover_abstract_chars, hover_texts
@@ -39,24 +37,13 @@ from ui.figures.overlay import label_payload
 MIN_DRILL_PAPERS = 12
 
 
-
-def map_stamp(path: Path) -> tuple[int, int]:
-    """(mtime_ns, size) of the map's manifest: changes whenever the map is rebuilt."""
-    try:
-        stat = (Path(path) / MANIFEST).stat()
-    except OSError:
-        return (0, 0)
-    return (stat.st_mtime_ns, stat.st_size)
-
-
-def load_topic_map(path: Path | str) -> TopicMap:
-    """The map at ``path``, loaded (and hash-checked) once per process and build.
+def load_topic_map(ref: MapRef) -> TopicMap:
+    """The map ``ref`` points to, loaded (and hash-checked) once per process and build.
 
     Raises ``pipeline.MapFormatError`` with a message for the user when the
     map is missing, corrupt or of another schema version.
     """
-    resolved = Path(path).resolve()
-    return _load_topic_map(str(resolved), map_stamp(resolved))
+    return _load_topic_map(*ref.key)
 
 
 @st.cache_resource(max_entries=6, show_spinner="Loading the map…")
@@ -97,12 +84,10 @@ def names_mode(clusters: pd.DataFrame, wanted: str | None) -> str:
     return wanted if wanted in modes else modes[0] if wanted is None else NAMES_OFFLINE
 
 
-def map_assets(path: Path | str, names: str | None = None) -> MapAssets:
-    """Hover texts, names and lookups for the map at ``path`` (cached per names)."""
-    resolved = Path(path).resolve()
-    stamp = map_stamp(resolved)
-    mode = names_mode(_load_topic_map(str(resolved), stamp).clusters, names)
-    return _map_assets(str(resolved), stamp, mode)
+def map_assets(ref: MapRef, names: str | None = None) -> MapAssets:
+    """Hover texts, names and lookups for the map ``ref`` points to (cached per names)."""
+    mode = names_mode(_load_topic_map(*ref.key).clusters, names)
+    return _map_assets(*ref.key, mode)
 
 
 @st.cache_resource(max_entries=12, show_spinner="Preparing the map…")
@@ -208,19 +193,17 @@ def drill_config(manifest: dict, n_papers: int) -> BuildConfig:
     return config.validate()
 
 
-def remapped(path: Path | str, key: str) -> SubMap | None:
+def remapped(ref: MapRef, key: str) -> SubMap | None:
     """The papers of topic ``key`` (``"level:id"``) mapped again on their own, as an
     explicit, costly action (UMAP, clustering, names; cached per map and topic for every
     session). ``None`` when the topic has fewer than :data:`MIN_DRILL_PAPERS` papers."""
-    resolved = Path(path).resolve()
-    return _remapped(str(resolved), map_stamp(resolved), str(key))
+    return _remapped(*ref.key, str(key))
 
 
-def remapped_if_cached(path: Path | str, key: str) -> bool:
+def remapped_if_cached(ref: MapRef, key: str) -> bool:
     """Whether ``key`` of the map as it is now (a rebuilt map is another) was already
     re-mapped in this process (shown without asking)."""
-    resolved = Path(path).resolve()
-    return (str(resolved), map_stamp(resolved), str(key)) in _REMAPPED
+    return (*ref.key, str(key)) in _REMAPPED
 
 
 _REMAPPED: set[tuple[str, tuple[int, int], str]] = set()

@@ -109,7 +109,8 @@ def seed(key: str, value: object) -> None:
 
 
 def current_map_path() -> tuple[Path | None, str | None]:
-    """The map this session shows, and a warning to display if the URL was refused.
+    """The map this session shows (a resolved path), and a warning to display if the URL
+    was refused.
 
     Chosen in order: the map picked in this session; ``?map=NAME`` from the
     URL (only names inside the maps folder); ``--map`` from the command line;
@@ -138,8 +139,9 @@ def current_map_path() -> tuple[Path | None, str | None]:
 
 
 def choose_map(path: Path | str) -> None:
-    """Switch this session to another map and forget the previous map's view."""
-    st.session_state[MAP_KEY] = str(Path(path).resolve())
+    """Switch this session to another map (one of :func:`map_choices`, resolved) and forget
+    the previous map's view."""
+    st.session_state[MAP_KEY] = str(path)
     for key in list(st.session_state.keys()):
         if str(key).startswith("view_"):
             del st.session_state[key]
@@ -155,8 +157,8 @@ def sync_map_param(path: Path) -> None:
 
 
 def map_choices(current: Path | None) -> list[Path]:
-    """Maps the picker offers: those in the maps folder, plus the current one."""
+    """Maps the picker offers (resolved): those in the maps folder, plus the current one."""
     maps = paths.available_maps()
-    if current is not None and all(p.resolve() != Path(current).resolve() for p in maps):
-        maps.append(Path(current))
+    if current is not None and current not in maps:
+        maps.append(current)
     return maps
