@@ -13,6 +13,7 @@ import streamlit as st
 from ui.app import state
 from ui.app.context import map_context
 from ui.app.explore import FullRun, Slots, explore, focus_key, view_mask
+from ui.app.loaders import main_figure
 from ui.app.paper import (
     CHART_KEY,
     current_paper_row,
@@ -63,12 +64,18 @@ else:
                  "named. Filter, or tick *Draw every paper* in the sidebar, to see them all. A "
                  "box or lasso selects every paper inside it, drawn or not.")
 sampled = len(drawn) < len(docs)
-fig = map_figure(drawn, hover=assets.hover, colour_by=colour_by,
-                 cluster_parent=assets.cluster_parent, level_themes=assets.level_themes,
-                 selected=paper_row, uirevision=str(context.path))
-add_reading_list(fig, docs, assets.hover, reading_list_rows(context.path, assets))
+reading = reading_list_rows(context.path, assets)
+if sampled:
+    fig = map_figure(drawn, hover=assets.hover, colour_by=colour_by,
+                     cluster_parent=assets.cluster_parent, level_themes=assets.level_themes,
+                     selected=paper_row, uirevision=str(context.path))
+    add_reading_list(fig, docs, assets.hover, reading)
+else:  # the same for every reader of the map: made once
+    fig = main_figure(context.ref, assets.names, colour_by=colour_by, selected=paper_row,
+                      reading=reading)
 map_slot.plotly_chart(fig, key=CHART_KEY, height="stretch",
-                      on_select=map_select_callback(docs, sampled_view=docs if sampled else None),
+                      on_select=map_select_callback(assets.ids,
+                                                              sampled_view=docs if sampled else None),
                       selection_mode=("points", "box", "lasso"), theme=None,
                       config={"displaylogo": False, "scrollZoom": True,
                               "modeBarButtonsToRemove": ["toImage", "autoScale2d"]})

@@ -429,9 +429,10 @@ def test_area_selection_on_an_overview_takes_every_paper_in_the_region(monkeypat
                            "box": [{"x": [0.5, 2.5], "y": [-1, 1]}], "lasso": []}}
     session: dict = {widgets.CHART_KEY: event}
     monkeypatch.setattr(widgets.st, "session_state", session)
-    widgets.map_select_callback(docs)()
+    ids = docs["id"].to_numpy(dtype=object)
+    widgets.map_select_callback(ids)()
     assert session[widgets.SELECTION_KEY] == [1]
-    widgets.map_select_callback(docs, sampled_view=docs.iloc[:5])()
+    widgets.map_select_callback(ids, sampled_view=docs.iloc[:5])()
     assert sorted(session[widgets.SELECTION_KEY]) == [1, 2, 4]
 
 

@@ -19,7 +19,6 @@ import streamlit as st
 from ui.core.escape import escape
 from ui.core.nodes import children, member_mask, node, visible_counts
 from ui.core.view import BROADEST, FINEST, Filters, describe_counts, filter_mask
-from ui.figures.map import shade, theme_colours
 from ui.figures.overlay import view_state
 
 from . import nav, state
@@ -77,7 +76,7 @@ def focus_key(context: MapContext) -> str:
 def view_mask(context: MapContext, filters: Filters, focus: str) -> np.ndarray:
     """Which papers the filters and the topic in focus let through."""
     docs = context.documents
-    mask = filter_mask(docs, filters, search_text=context.assets.search_text)
+    mask = filter_mask(docs, filters, word_mask=context.assets.word_masks)
     return mask & member_mask(docs, focus) if focus else mask
 
 
@@ -189,12 +188,10 @@ def _tree(context: MapContext, focus: str, counts: np.ndarray | None) -> None:
             st.button("Let go", icon=":material/close:", key="view_focus_clear",
                       type="tertiary", help="Show the whole map again (the zoom stays)",
                       on_click=_clear_focus)
-    base = theme_colours(sorted(set(nodes["theme"].astype(int))))
-    colours = {str(k): shade(base[int(t)], 0.0 if d == 0 else 0.12 * min(d, 3))
-               for k, t, d in zip(nodes["key"], nodes["theme"], nodes["depth"], strict=True)}
-    boxes = {str(item["k"]): item["b"] for item in context.assets.overlay.get("labels", [])}
-    topic_tree(CHART_KEY, tree_nodes(nodes, counts), boxes, colours, selected=focus,
-               key="view_tree", on_select=lambda: _choose("view_tree"))
+    assets = context.assets
+    boxes = {str(item["k"]): item["b"] for item in assets.overlay.get("labels", [])}
+    topic_tree(CHART_KEY, tree_nodes(assets.tree, counts), boxes, assets.tree_colours,
+               selected=focus, key="view_tree", on_select=lambda: _choose("view_tree"))
 
 
 def _selection(context: MapContext, mask: np.ndarray) -> None:

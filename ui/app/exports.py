@@ -52,12 +52,15 @@ def download_buttons(documents: pd.DataFrame, assets: MapAssets, *, stem: str, k
     """Download buttons for ``documents``; files are generated only when clicked."""
     target = where or st
     stem = file_stem(stem)
-    table = export_table(documents, assets)
+
+    def table() -> pd.DataFrame:  # made when a button is clicked, not on every rerun
+        return export_table(documents, assets)
+
     makers = {
-        "csv": ("CSV", "text/csv", lambda: to_csv(table)),
-        "bib": ("BibTeX", "application/x-bibtex", lambda: to_bibtex(table).encode("utf-8")),
+        "csv": ("CSV", "text/csv", lambda: to_csv(table())),
+        "bib": ("BibTeX", "application/x-bibtex", lambda: to_bibtex(table()).encode("utf-8")),
         "ris": ("RIS", "application/x-research-info-systems",
-                lambda: to_ris(table).encode("utf-8")),
+                lambda: to_ris(table()).encode("utf-8")),
     }
     columns = target.columns(len(formats))
     for column, fmt in zip(columns, formats, strict=True):

@@ -18,23 +18,42 @@ per run by the map context), so a rebuilt map is picked up without restarting th
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from pipeline import BuildConfig, TopicMap, load_map, map_papers
 from pipeline.errors import PipelineError
+from ui.core.escape import escape
+from ui.core.latex import readable
 from ui.core.nodes import NAMES_OFFLINE, names_by_level, names_modes, node_table
 from ui.core.paths import MapRef
 from ui.core.querymodel import query_model
-from ui.core.view import BROADEST, FINEST, lowered_text, sample_priority
-from ui.figures.map import hover_abstract_chars, hover_texts
-from ui.figures.overlay import label_payload
+from ui.core.view import (
+    BROADEST,
+    FINEST,
+    WordMasks,
+    colour_columns,
+    lowered_text,
+    map_levels,
+    sample_priority,
+    year_bounds,
+)
+from ui.figures.map import hover_abstract_chars, hover_texts, map_figure
+from ui.figures.overlay import label_payload, tree_colours, tree_rows
+from ui.figures.readinglist import add_reading_list
+
+from .frozen import freeze
 
 #: Fewer papers than this are listed, not re-mapped, by the drill-down.
 MIN_DRILL_PAPERS = 12
+#: What tables show of a paper's text: characters of its title, authors and abstract.
+TABLE_CHARS = {"title": 300, "authors": 200, "abstract": 600}
 
 
 def load_topic_map(ref: MapRef) -> TopicMap:
@@ -74,6 +93,28 @@ class MapAssets:
     level_themes: dict[str, dict[int, int]] = field(default_factory=dict)
     names: str = NAMES_OFFLINE
     overlay: dict = field(default_factory=dict)  # ui.figures.overlay.label_payload
+    word_masks: WordMasks | None = None  # the text filter's papers per word
+    years: tuple[int, int] | None = None  # ui.core.view.year_bounds
+    colour_columns: list[str] = field(default_factory=list)  # ui.core.view.colour_columns
+    levels: list[str] = field(default_factory=list)  # broadest first (map_levels)
+    ids: np.ndarray | None = None  # each paper's id as text, by row position
+    tree: list[dict] = field(default_factory=list)  # ui.figures.overlay.tree_rows
+    tree_colours: dict[str, str] = field(default_factory=dict)
+    documents: pd.DataFrame | None = field(default=None, repr=False)
+    _table_text: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def table_text(self, column: str) -> np.ndarray:
+        """``title``, ``authors`` or ``abstract`` of every paper as tables show them (LaTeX
+        as readable text, escaped as plain text, cut), made once per map on first use."""
+        with self._lock:
+            if self._table_text is None:
+                docs = self.documents
+                self._table_text = {
+                    name: np.array([escape(v if name == "authors" else readable(v), "plain",
+                                           limit=limit) for v in docs[name]], dtype=object)
+                    for name, limit in TABLE_CHARS.items()}
+        return self._table_text[column]
 
 
 def names_mode(clusters: pd.DataFrame, wanted: str | None) -> str:
@@ -105,9 +146,12 @@ def _base_assets(path: str, stamp: tuple[int, int]) -> dict:
 
 def _shared_parts(documents: pd.DataFrame) -> dict:
     """What does not depend on the names shown."""
-    return {"search_text": lowered_text(documents),
-            "row_of_id": {str(v): i for i, v in enumerate(documents["id"].tolist())},
-            "priority": sample_priority(len(documents))}
+    text = lowered_text(documents)
+    ids = documents["id"].astype(str).to_numpy(dtype=object)
+    return {"search_text": text, "word_masks": WordMasks(text),
+            "row_of_id": {v: i for i, v in enumerate(ids)}, "ids": ids,
+            "years": year_bounds(documents), "colour_columns": colour_columns(documents),
+            "priority": sample_priority(len(documents)), "documents": documents}
 
 
 def build_assets(documents: pd.DataFrame, clusters: pd.DataFrame, *,
@@ -132,8 +176,28 @@ def build_assets(documents: pd.DataFrame, clusters: pd.DataFrame, *,
         nodes=nodes, level_names=by_level, level_themes=level_themes, names=names,
         overlay=label_payload(documents, nodes) if {"x", "y"} <= set(documents.columns)
         else {},
+        tree=tree_rows(nodes), tree_colours=tree_colours(nodes), levels=map_levels(clusters),
         **(base or _shared_parts(documents)),
     )
+
+
+def main_figure(ref: MapRef, names: str, *, colour_by: str, selected: int | None,
+                reading: Sequence[int]) -> go.Figure:
+    """The map page's figure of every paper (no overview sample): made and serialized once
+    per map, names, colouring, open paper and reading list, for every session
+    (``ui.app.frozen``). Read-only."""
+    return _main_figure(*ref.key, names, colour_by, selected, tuple(int(r) for r in reading))
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _main_figure(path: str, stamp: tuple[int, int], names: str, colour_by: str,
+                 selected: int | None, reading: tuple[int, ...]) -> go.Figure:
+    docs = _load_topic_map(path, stamp).documents
+    assets = _map_assets(path, stamp, names)
+    fig = map_figure(docs, hover=assets.hover, colour_by=colour_by,
+                     cluster_parent=assets.cluster_parent, level_themes=assets.level_themes,
+                     selected=selected, uirevision=path)
+    return freeze(add_reading_list(fig, docs, assets.hover, list(reading)))
 
 
 # --------------------------------------------------------------------------- query model

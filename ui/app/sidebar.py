@@ -20,11 +20,8 @@ from ui.core.escape import escape
 from ui.core.nodes import node
 from ui.core.view import (
     Filters,
-    colour_columns,
     level_title,
-    map_levels,
     overview_view,
-    year_bounds,
 )
 from ui.figures.overlay import NO_LABELS, ZOOM_MODE
 
@@ -73,7 +70,7 @@ def seed_filters(context: MapContext) -> None:
         if known:  # and its view: the map zooms to it, as a click in the tree does
             zoom_to(context, wanted)
     state.seed(FOCUS_KEY, "")
-    bounds = year_bounds(context.documents)
+    bounds = assets.years
     if bounds and bounds[0] < bounds[1]:
         state.seed("view_years", years_param(state.param("years")) or bounds)
         low, high = st.session_state["view_years"]
@@ -85,7 +82,7 @@ def filters_from_state(context: MapContext) -> Filters:
     """The filters as the session holds them (what the widgets will show)."""
     seed_filters(context)
     get = st.session_state.get
-    bounds = year_bounds(context.documents)
+    bounds = context.assets.years
     years = get("view_years") if bounds and bounds[0] < bounds[1] else None
     years = None if years is None or tuple(years) == tuple(bounds) else \
         (int(years[0]), int(years[1]))
@@ -97,7 +94,7 @@ def filters_from_state(context: MapContext) -> Filters:
 
 def filter_widgets(context: MapContext, where: object) -> Filters:
     """The filter widgets, drawn in ``where`` (the sidebar's filter box); returns them."""
-    docs, assets = context.documents, context.assets
+    assets = context.assets
     seed_filters(context)
     theme_options = sorted(assets.theme_names, key=lambda t: (-assets.theme_sizes.get(t, 0), t))
     themes = where.multiselect(
@@ -114,7 +111,7 @@ def filter_widgets(context: MapContext, where: object) -> Filters:
         format_func=lambda c: f"{escape(assets.cluster_names.get(c, c), 'plain', limit=60)} "
                               f"({assets.cluster_sizes.get(c, 0):,})")
     years = None
-    bounds = year_bounds(docs)
+    bounds = assets.years
     if bounds and bounds[0] < bounds[1]:
         chosen = where.slider("Years", bounds[0], bounds[1], key="view_years")
         years = None if tuple(chosen) == tuple(bounds) else (int(chosen[0]), int(chosen[1]))
@@ -136,14 +133,13 @@ def display_controls(context: MapContext) -> tuple[str, str]:
 
     The label mode is ``"zoom"`` (names follow the zoom, broad to fine), a level of the
     map (only that layer's names) or ``"none"``."""
-    docs = context.documents
     sidebar = st.sidebar
-    levels = map_levels(context.clusters)
+    levels = context.assets.levels
     state.seed("view_labels", ZOOM_MODE)
     state.seed("view_colour", "cluster")
     sidebar.header("Display")
     colours = ["cluster", "theme", *[lv for lv in levels if lv not in COLOUR_FIXED],
-               *colour_columns(docs)]
+               *context.assets.colour_columns]
     if st.session_state["view_colour"] not in colours:
         st.session_state["view_colour"] = "cluster"
     colour_by = sidebar.selectbox(
