@@ -33,6 +33,7 @@ PAGES = [
 page = st.navigation(PAGES)
 st.set_page_config(page_title=f"{page.title} · Topic map", page_icon="🗺️", layout="wide")
 context = open_map_context()
+st.set_page_config(page_title=f"{page.title} · {context.title}")
 try:
     page.run()
 finally:

@@ -19,8 +19,8 @@ Debian's /usr/bin/chromium, 1500x1000 viewport), medians of ``--runs``:
   the points drawn where filters redraw the figure; the papers not dimmed where the
   browser dims them (``data-tm-dimmed`` on the graph, set by ``ui/static/zoomlabels.js``);
 - **zoom with labels**: from a zoom into a quarter of the map (``Plotly.relayout``, as a
-  wheel does) to the frame with the finer layer's names drawn (where names follow the
-  zoom), or to Plotly's redraw (where they do not: 0 finer names); and back;
+  wheel does) to the frame with a finer layer's names drawn than at landing (where names
+  follow the zoom), or to Plotly's redraw (where they do not: 0 finer names); and back;
 - **drill-down, first visit**: a new tab opening the drill-down of the largest broad topic,
   to the frame in which its sub-topics are shown (the sub-topics table where they are
   read from the map's layers; the re-mapped sub-map where they are computed); and, where
@@ -77,6 +77,10 @@ ZOOM_JS = f"""async ([cx, cy]) => {{
 BACK_JS = f"""() => {{ const gd = {GRAPH}; window.__drawn = false; window.__t0 = performance.now();
   window.Plotly.relayout(gd, {{'xaxis.autorange': true, 'yaxis.autorange': true}}); }}"""
 FINER_JS = f"() => Number(({GRAPH}).dataset.tmFiner || 0)"
+# The finest layer named in view (apps before layers' names at landing: 1 when any finer
+# name is drawn, else 0).
+DEEPEST_JS = f"""() => {{ const d = ({GRAPH}).dataset;
+  return d.tmDeepest !== undefined ? Number(d.tmDeepest) : Number(d.tmFiner || 0) > 0 ? 1 : 0; }}"""
 ANNOTATIONS_JS = "() => document.querySelectorAll('.js-plotly-plot g.annotation').length"
 
 
@@ -180,8 +184,9 @@ def filter_changes(page: Page, server: Server, targets, n_all: int) -> tuple[lis
 def zooms(page: Page, server: Server, centre: tuple[float, float], runs: int) -> dict:
     """Zoom into a quarter of the map around ``centre`` and back, ``runs`` times."""
     labels = page.overlay()
-    done = f"() => ({FINER_JS})() > 0" if labels else "() => window.__drawn"
-    undone = f"() => ({FINER_JS})() === 0" if labels else "() => window.__drawn"
+    start = int(page.page.evaluate(DEEPEST_JS)) if labels else 0
+    done = f"() => ({DEEPEST_JS})() > {start}" if labels else "() => window.__drawn"
+    undone = f"() => ({DEEPEST_JS})() === {start}" if labels else "() => window.__drawn"
     ins, outs, finer, broad = [], [], [], []
     for _ in range(runs):
         def zoom_in() -> float:

@@ -53,16 +53,19 @@ class Server:
     """``streamlit run dashboard.py -- --map MAP`` on 127.0.0.1, with an RSS sampler."""
 
     def __init__(self, map_path: Path, log_path: Path, *, app: Path = ROOT,
-                 extra: list[str] | tuple[str, ...] = ()) -> None:
+                 extra: list[str] | tuple[str, ...] = (),
+                 streamlit: tuple[str, ...] = ("-m", "streamlit")) -> None:
         """The ``dashboard.py`` of checkout ``app`` (its own code and settings) on the map;
-        ``extra``: more arguments for the app (``--overview-points N``)."""
+        ``extra``: more arguments for the app (``--overview-points N``); ``streamlit``: how
+        Python starts Streamlit (the tests' ``tests/fake_streamlit.py`` registers their
+        fake embedding backend first)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self._log = open(log_path, "w")  # closed in stop()
         env = dict(os.environ, TOPICMAP_MAPS_DIR=str(map_path.parent))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(app / "dashboard.py"),
+            [sys.executable, *streamlit, "run", str(app / "dashboard.py"),
              "--server.headless", "true", "--server.address", "127.0.0.1",
              "--server.port", str(self.port), "--server.fileWatcherType", "none",
              "--browser.gatherUsageStats", "false", "--", "--map", str(map_path), *extra],
@@ -148,7 +151,8 @@ def trace_length(trace: dict) -> int:
 def points_in(spec: str) -> int:
     figure = json.loads(spec)
     return sum(trace_length(t) for t in figure.get("data", [])
-               if t.get("name") not in SPECIAL_TRACES and t.get("type") == "scattergl")
+               if t.get("name") not in SPECIAL_TRACES
+               and t.get("type") in ("scattergl", "scatter"))
 
 
 def papers_shown(overlay_json: str, total: int) -> int:

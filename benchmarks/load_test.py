@@ -325,11 +325,13 @@ async def run(args: argparse.Namespace, server: Server, expected: dict) -> tuple
     return results, memory
 
 
-def load_test(args: argparse.Namespace) -> dict:
-    """Start the app on ``args.map``, run the sessions, stop it; the numbers as a dict."""
+def load_test(args: argparse.Namespace, *, streamlit: tuple[str, ...] = ("-m", "streamlit"),
+              ) -> dict:
+    """Start the app on ``args.map``, run the sessions, stop it; the numbers as a dict.
+    ``streamlit``: how Python starts Streamlit (see ``dashboard_client.Server``)."""
     expected = expectations(args.map)
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"load_test_streamlit_{os.getpid()}.log"
-    server = Server(args.map, log)
+    server = Server(args.map, log, streamlit=streamlit)
     try:
         server.wait_healthy()
         results, memory = asyncio.run(run(args, server, expected))

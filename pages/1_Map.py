@@ -13,6 +13,7 @@ import streamlit as st
 from ui.app import state
 from ui.app.context import map_context
 from ui.app.explore import FullRun, Slots, explore, focus_key, view_mask
+from ui.app.loaders import main_figure
 from ui.app.paper import (
     CHART_KEY,
     current_paper_row,
@@ -37,11 +38,12 @@ filters, focus = filters_from_state(context), focus_key(context)
 visible_rows = np.flatnonzero(view_mask(context, filters, focus))
 
 # ---- header; the search box, like the filters, belongs to the fragment below
-st.markdown(f"## {escape(context.name, 'markdown')}")
-caption_slot = st.empty()
-search_slot = st.container()
+head_col, search_slot = st.container(key="view_head").columns([1.25, 1],
+                                                               vertical_alignment="bottom")
+head_col.markdown(f"## {escape(context.title, 'markdown')}")
+caption_slot = head_col.empty()
 notices = st.container()
-map_col, side_col = st.columns([2.6, 1], gap="medium")
+map_col, side_col = st.columns([3, 1], gap="small")
 map_slot = map_col.empty()
 if "view_drawn" not in st.session_state:
     # First run of a session: a tiny placeholder chart makes the browser fetch Plotly
@@ -62,12 +64,18 @@ else:
                  "named. Filter, or tick *Draw every paper* in the sidebar, to see them all. A "
                  "box or lasso selects every paper inside it, drawn or not.")
 sampled = len(drawn) < len(docs)
-fig = map_figure(drawn, hover=assets.hover, colour_by=colour_by,
-                 cluster_parent=assets.cluster_parent, level_themes=assets.level_themes,
-                 selected=paper_row, uirevision=str(context.path))
-add_reading_list(fig, docs, assets.hover, reading_list_rows(context.path, assets))
-map_slot.plotly_chart(fig, key=CHART_KEY,
-                      on_select=map_select_callback(docs, sampled_view=docs if sampled else None),
+reading = reading_list_rows(context.path, assets)
+if sampled:
+    fig = map_figure(drawn, hover=assets.hover, colour_by=colour_by,
+                     cluster_parent=assets.cluster_parent, level_themes=assets.level_themes,
+                     selected=paper_row, uirevision=str(context.path))
+    add_reading_list(fig, docs, assets.hover, reading)
+else:  # the same for every reader of the map: made once
+    fig = main_figure(context.ref, assets.names, colour_by=colour_by, selected=paper_row,
+                      reading=reading)
+map_slot.plotly_chart(fig, key=CHART_KEY, height="stretch",
+                      on_select=map_select_callback(assets.ids,
+                                                              sampled_view=docs if sampled else None),
                       selection_mode=("points", "box", "lasso"), theme=None,
                       config={"displaylogo": False, "scrollZoom": True,
                               "modeBarButtonsToRemove": ["toImage", "autoScale2d"]})

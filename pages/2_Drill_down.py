@@ -125,7 +125,7 @@ if row is not None:
     st.markdown("### A fresh map of these papers")
     if remap_offer(context, key, len(part)):
         with stop_on_error():
-            sub = remapped(context.path, key)
+            sub = remapped(context.ref, key)
         labels = label_positions(sub.documents, sub.clusters, "cluster")
         sub_fig = map_figure(sub.documents, hover=sub.assets.hover, colour_by="cluster",
                              cluster_parent=sub.assets.cluster_parent, labels=labels,

@@ -30,9 +30,14 @@ COMMON = "we study a method for the results show our approach and with novel".sp
 
 
 class FakeEmbedder:
-    """Hashed bag of words: texts sharing words land close. Fast and deterministic."""
+    """Hashed bag of words: texts sharing words land close. Fast and deterministic.
+
+    Maps built with it record the backend ``fake``; where that backend is registered
+    (:func:`register_fake_backend`) the dashboard embeds search queries with it, as it does
+    with any map's own backend."""
 
     name = "fake-hash-embedder"
+    backend = "fake"
 
     def __init__(self, dimension: int = 64) -> None:
         self._dimension = dimension
@@ -54,6 +59,28 @@ class FakeEmbedder:
                 out[row, h % self._dimension] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms == 0, 1, norms)
+
+
+FAKE_BACKEND = FakeEmbedder.backend
+
+
+def register_fake_backend() -> None:
+    """Put the fake embedder in the embedding backends' registry (one line, as any backend
+    is added): the dashboard then searches maps built with it. ``tests/fake_streamlit.py``
+    does this in the app's process; in-process tests use the ``fake_backend`` fixture."""
+    from pipeline.embed.registry import BACKENDS, Backend
+
+    BACKENDS.setdefault(FAKE_BACKEND, Backend("the tests' hashed bag of words",
+                                              lambda model, **_: FakeEmbedder()))
+
+
+@pytest.fixture
+def fake_backend(monkeypatch):
+    """The fake embedder registered as a backend for this test only."""
+    from pipeline.embed.registry import BACKENDS, Backend
+
+    monkeypatch.setitem(BACKENDS, FAKE_BACKEND, Backend("the tests' hashed bag of words",
+                                                        lambda model, **_: FakeEmbedder()))
 
 
 class PaperCounter(FakeEmbedder):

@@ -123,10 +123,11 @@ def test_zooming_in_shows_finer_names_without_a_rerun(tab, map_path):
     topic_map = load_map(map_path)
     open_map(tab)
     whole = labels(tab)
-    assert whole and {item["d"] for item in whole} == {0}  # the broad layer only
+    # The two broadest layers from the start (issue 20), the finest one as you zoom in.
+    assert whole and {item["d"] for item in whole} == {0, 1}
     names = dict(zip(topic_map.level("theme")["id"], topic_map.level("theme")["llm_label"],
                      strict=True))
-    assert {item["t"] for item in whole} <= set(names.values())  # the LLM names by default
+    assert {item["t"] for item in whole if item["d"] == 0} <= set(names.values())  # LLM's
     shot(tab, "zoom-whole")
     # Zoom into a quarter of the map around the largest topic of the layer below the top.
     middle = topic_map.level("layer_1").sort_values("size").iloc[-1]
@@ -134,10 +135,10 @@ def test_zooming_in_shows_finer_names_without_a_rerun(tab, map_path):
     before = tab.reruns.count
     started = time.monotonic()
     tab.page.evaluate(QUARTER_JS, anchor)
-    tab.page.wait_for_function(f"() => Number({GD}.dataset.tmFiner) > 0", timeout=5_000)
+    tab.page.wait_for_function(f"() => Number({GD}.dataset.tmDeepest) === 2", timeout=5_000)
     elapsed = time.monotonic() - started
     zoomed = labels(tab)
-    finer = {item["k"] for item in zoomed if item["d"] > 0}
+    finer = {item["k"] for item in zoomed if item["d"] == 2}
     assert finer and not finer & {item["k"] for item in whole}
     assert elapsed < 1.0, elapsed
     shot(tab, "zoom-quarter")
@@ -149,7 +150,7 @@ def test_zooming_in_shows_finer_names_without_a_rerun(tab, map_path):
     # Back to the whole map: the broad names again.
     tab.page.evaluate(f"() => window.Plotly.relayout({GD}, {{'xaxis.autorange': true, "
                       "'yaxis.autorange': true})")
-    tab.page.wait_for_function(f"() => Number({GD}.dataset.tmFiner) === 0", timeout=5_000)
+    tab.page.wait_for_function(f"() => Number({GD}.dataset.tmDeepest) === 1", timeout=5_000)
     assert {item["k"] for item in labels(tab)} == {item["k"] for item in whole}
     tab.page.wait_for_timeout(500)
     assert tab.reruns.count == before  # zooming asked the server for nothing
@@ -355,13 +356,14 @@ def test_the_exported_map_names_follow_the_zoom_offline(tab, map_path, tmp_path)
         offline.page.wait_for_function(f"() => Number({gd}.dataset.tmDimmed) === "
                                        f"{len(docs) - kept}", timeout=WAIT)
         whole = offline.page.evaluate(LABELS_JS, "body")
-        assert whole and {item["d"] for item in whole} == {0}
+        assert whole and {item["d"] for item in whole} == {0, 1}
         middle = load_map(map_path).level("layer_1").sort_values("size").iloc[-1]
         anchor = offline.page.evaluate("""(k) => { const ch = window.TopicMapOverlay.charts
           .get('export'); const L = ch.payload.labels.find(l => l.k === k); return [L.x, L.y]; }""",
                                        f"layer_1:{middle['id']}")
         offline.page.evaluate(QUARTER_JS.replace(GD, gd), anchor)
-        offline.page.wait_for_function(f"() => Number({gd}.dataset.tmFiner) > 0", timeout=5_000)
+        offline.page.wait_for_function(f"() => Number({gd}.dataset.tmDeepest) === 2",
+                                       timeout=5_000)
         offline.shot("layers-export-zoomed")
         assert [u for u in offline.requests if not u.startswith(("file:", "data:", "blob:"))] \
             == []

@@ -49,3 +49,29 @@ def test_help_describes_the_commands():
     assert result.returncode == 0
     for option in ("--out", "--model", "--seed", "--min-cluster-size", "--embeddings"):
         assert option in result.stdout
+
+
+def test_build_records_a_readable_title(tmp_path):
+    """``--title`` goes in the manifest; without it the title comes from the input's file
+    name, never from the output folder's (issue 20)."""
+    import numpy as np
+    from conftest import FakeEmbedder, make_corpus
+
+    from pipeline import load_map
+    from pipeline.mapdir.manifest import map_title
+
+    corpus = make_corpus(10)
+    source = tmp_path / "cs_venues_balanced.csv.gz"
+    corpus.to_csv(source, index=False)
+    vectors = FakeEmbedder().encode((corpus["title"] + ". " + corpus["abstract"]).tolist())
+    np.save(tmp_path / "v.npy", vectors)
+    common = ["build", str(source), "--embeddings", str(tmp_path / "v.npy"), "-q"]
+    assert main([*common, "--out", str(tmp_path / "cs10k")]) == 0
+    default = load_map(tmp_path / "cs10k")
+    assert default.manifest["title"] == "Cs venues balanced"
+    assert main([*common, "--out", str(tmp_path / "m2"), "--title", " Venues\tof CS "]) == 0
+    titled = load_map(tmp_path / "m2")
+    assert map_title(titled.manifest, titled.path) == "Venues of CS"
+    # A map built before titles: made from its input files, else its folder's name.
+    assert map_title({"inputs": [{"path": "/data/arxiv-2024_ml.jsonl.gz"}]}) == "Arxiv 2024 ml"
+    assert map_title({}, tmp_path / "old") == "old"

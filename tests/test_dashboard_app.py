@@ -37,9 +37,9 @@ def maps_dir(small_map, monkeypatch):
 
 
 @pytest.fixture
-def fake_query_model(monkeypatch):
-    """Semantic search with the fake embedder the test map was built with."""
-    monkeypatch.setattr(ui.core.querymodel, "make_query_embedder", lambda name: FakeEmbedder())
+def fake_query_model(fake_backend):
+    """Semantic search with the fake embedder the test map was built with: the backend the
+    map records (``fake``) is registered for the test, as any backend is."""
 
 
 def run_app(**params: str) -> AppTest:
@@ -219,10 +219,14 @@ def test_semantic_search_highlights_nearest_papers(maps_dir, fake_query_model):
 
 
 def test_search_embeds_queries_with_the_maps_backend(maps_dir, monkeypatch):
-    """Queries go through the backend the map's papers were embedded with (manifest)."""
+    """Queries go through the backend the map's papers were embedded with (manifest), made
+    by the backends' registry."""
+    from pipeline.embed.registry import BACKENDS, Backend
+
     asked = []
-    monkeypatch.setattr(ui.core.querymodel, "make_query_embedder",
-                        lambda model: asked.append(model) or FakeEmbedder())
+    monkeypatch.setitem(BACKENDS, "torch-bf16", Backend(
+        "records what it is asked to run", lambda model, **_: asked.append(model) or FakeEmbedder(),
+        lambda device: True))
     manifest_path = maps_dir / "small" / "manifest.json"
     original = manifest_path.read_text()
     manifest = json.loads(original)
@@ -234,8 +238,7 @@ def test_search_embeds_queries_with_the_maps_backend(maps_dir, monkeypatch):
     finally:
         manifest_path.write_text(original)  # the map is shared by the session's tests
     assert_ok(at)
-    assert asked and asked[0]["backend"] == "torch-bf16", asked
-    assert asked[0]["name"] == manifest["model"]["name"]
+    assert asked == [manifest["model"]["name"]], asked  # the map's model, on its backend
 
 
 def test_search_within_filtered_view(maps_dir, fake_query_model):
@@ -429,3 +432,22 @@ def test_big_view_opens_on_an_overview_that_fills_in_when_filtered(maps_dir, mon
     at.checkbox(key="view_all_points").check().run()
     assert_ok(at)
     assert n_points(map_spec(at)) == 100
+
+
+def test_the_map_path_is_resolved_and_stamped_once_per_run(maps_dir, monkeypatch):
+    """The map context takes the open map's path and its manifest's stamp once per run;
+    the cached loaders key on them (issue 18)."""
+    from ui.core.paths import MapRef
+
+    made = []
+    of = MapRef.of.__func__
+
+    def counted(cls, path):
+        made.append(path)
+        return of(cls, path)
+
+    monkeypatch.setattr(MapRef, "of", classmethod(counted))
+    for runs in (1, 2):
+        at = run_app(paper=str(load_map(maps_dir / "small").documents["id"].iat[3]))
+        assert_ok(at)
+        assert len(made) == runs, made

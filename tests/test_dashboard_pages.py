@@ -69,7 +69,7 @@ def test_drill_into_a_theme_walks_the_saved_layers(maps_dir, monkeypatch):
     # How far its papers bear the name out, from the map's support and contrast.
     assert escape(f"written by {theme['support']:.0%} of its papers and by "
                   f"{1 - theme['contrast']:.0%} of its siblings' papers", "markdown") in shown
-    part = next(f for f in figures if f["data"][0]["type"] == "scattergl")
+    part = next(f for f in figures if f["data"][0]["type"] in ("scatter", "scattergl"))
     assert n_points(part) == int(theme["size"])
     # Its sub-topics: the next layer's nodes inside it, with their sizes.
     levels = small.levels

@@ -17,7 +17,7 @@ from ui.app.state import cli_map_arg, int_list, overview_limit
 from ui.core.drill import group_choices, parse_trail, trail_param
 from ui.core.escape import clean, escape, safe_url, wrap_html
 from ui.core.events import selection_region
-from ui.core.paths import map_by_name, resolve_cli_map
+from ui.core.paths import MapRef, map_by_name, resolve_cli_map
 from ui.core.view import (
     OVERVIEW_POINTS,
     Filters,
@@ -34,11 +34,13 @@ from ui.core.view import (
 )
 from ui.figures.map import (
     NOISE_COLOUR,
+    SVG_POINTS,
     cluster_colours,
     hover_texts,
     map_figure,
     standalone_html,
 )
+from ui.figures.readinglist import add_reading_list
 from ui.figures.topics import terms_figure, topics_treemap
 
 PAYLOADS = [
@@ -186,7 +188,7 @@ def _spec(fig) -> dict:
     return json.loads(pio.to_json(fig, validate=False))
 
 
-def test_map_figure_is_compact_scattergl_with_noise_behind(small):
+def test_map_figure_is_compact_with_noise_behind(small):
     docs = small.documents.copy()
     docs.loc[docs.index[:7], "cluster"] = -1  # make sure there is noise
     names = dict(zip(small.level("cluster")["id"], small.level("cluster")["label"], strict=True))
@@ -195,7 +197,7 @@ def test_map_figure_is_compact_scattergl_with_noise_behind(small):
     fig = map_figure(docs, hover=hover, labels=label_positions(docs, small.clusters, "theme"))
     spec = _spec(fig)
     traces = spec["data"]
-    assert all(t["type"] == "scattergl" for t in traces)
+    assert all(t["type"] == "scatter" for t in traces)  # SVG: a small map
     assert traces[0]["name"] == "unclustered" and traces[0]["marker"]["color"] == NOISE_COLOUR
     assert traces[0]["marker"]["size"] < traces[1]["marker"]["size"]
     # Coordinates and row ids travel as binary float32 / int32.
@@ -205,6 +207,22 @@ def test_map_figure_is_compact_scattergl_with_noise_behind(small):
     assert total == len(docs)
     assert len(spec["layout"]["annotations"]) == docs["theme"].nunique()
     assert len(json.dumps(spec["layout"])) < 6000
+    # Each topic's trace names its node, for the names that follow the zoom.
+    assert {t.get("meta") for t in traces[1:]} == {f"cluster:{c}" for c in
+                                                    docs.loc[docs["cluster"] >= 0, "cluster"]}
+
+
+def test_big_views_are_drawn_with_webgl_small_ones_in_svg(small):
+    """A WebGL canvas scrolled partly out of the window goes blank under software
+    compositing; small views are drawn in SVG, which never does (issue 20, item 10)."""
+    docs = small.documents
+    hover = np.array(["h"] * (SVG_POINTS + 1), dtype=object)
+    big = pd.concat([docs] * (SVG_POINTS // len(docs) + 1), ignore_index=True)
+    for view, kind in ((docs, "scatter"), (big.iloc[:SVG_POINTS], "scatter"),
+                       (big.iloc[:SVG_POINTS + 1], "scattergl")):
+        fig = map_figure(view, hover=hover, selected=int(view.index[0]))
+        add_reading_list(fig, view, hover, [int(view.index[1])])
+        assert {t["type"] for t in _spec(fig)["data"]} == {kind}, len(view)
 
 
 def test_hover_text_is_escaped_and_short():
@@ -411,9 +429,10 @@ def test_area_selection_on_an_overview_takes_every_paper_in_the_region(monkeypat
                            "box": [{"x": [0.5, 2.5], "y": [-1, 1]}], "lasso": []}}
     session: dict = {widgets.CHART_KEY: event}
     monkeypatch.setattr(widgets.st, "session_state", session)
-    widgets.map_select_callback(docs)()
+    ids = docs["id"].to_numpy(dtype=object)
+    widgets.map_select_callback(ids)()
     assert session[widgets.SELECTION_KEY] == [1]
-    widgets.map_select_callback(docs, sampled_view=docs.iloc[:5])()
+    widgets.map_select_callback(ids, sampled_view=docs.iloc[:5])()
     assert sorted(session[widgets.SELECTION_KEY]) == [1, 2, 4]
 
 
@@ -512,10 +531,10 @@ def test_a_remapped_topic_is_shown_without_asking_only_for_the_map_it_was_made_f
     monkeypatch.setattr(loaders, "build_assets", lambda documents, clusters: None)
     theme = int(load_map(path).level("theme").sort_values("size").iloc[-1]["id"])
     key = f"theme:{theme}"
-    assert not loaders.remapped_if_cached(path, key)
-    loaders.remapped(path, key)
-    assert loaders.remapped_if_cached(path, key)
+    assert not loaders.remapped_if_cached(MapRef.of(path), key)
+    loaders.remapped(MapRef.of(path), key)
+    assert loaders.remapped_if_cached(MapRef.of(path), key)
     manifest = load_map(path).manifest
     manifest["rebuilt"] = True  # as a rebuild rewrites it
     write_manifest(path, manifest)
-    assert not loaders.remapped_if_cached(path, key)
+    assert not loaders.remapped_if_cached(MapRef.of(path), key)

@@ -240,11 +240,13 @@ def test_search_filter_and_legend_show_payloads_as_text(tab, docs):
 # --------------------------------------------------------------------------- other pages
 
 
-# The map among the page's plots (a drill-down page also has a bar chart): the plot
-# drawn with scattergl. Points are found by their customdata (a row of that map).
+# The map among the page's plots (a drill-down page also has a bar chart): the plot drawn
+# with scattergl, or scatter (SVG) when small. Points are found by their customdata (a row
+# of that map) and hovered by their trace and index (SVG markers tie at coordinates).
 MAP_POINT_JS = """(row) => {
   const plots = Array.from(document.querySelectorAll('.js-plotly-plot'));
-  const k = plots.findIndex(gd => gd._fullData && gd._fullData.some(t => t.type === 'scattergl'));
+  const k = plots.findIndex(gd => gd._fullData && gd._fullData.some(t => t.type === 'scattergl'
+                                                                  || t.type === 'scatter'));
   if (k < 0) return null;
   const gd = plots[k];
   for (const t of gd._fullData) {
@@ -257,8 +259,7 @@ MAP_POINT_JS = """(row) => {
 }""".replace("SPECIAL", json.dumps(SPECIAL_TRACES))
 MAP_HOVER_JS = """(p) => {
   const gd = document.querySelectorAll('.js-plotly-plot')[p.plot];
-  const t = gd._fullData[p.curve];
-  window.Plotly.Fx.hover(gd, {xval: t.x[p.point], yval: t.y[p.point]});
+  window.Plotly.Fx.hover(gd, [{curveNumber: p.curve, pointNumber: p.point}]);
 }"""
 
 

@@ -17,7 +17,8 @@ from pipeline.cli import review as cli_review
 from pipeline.config import DEFAULT_MODEL, BuildConfig
 from pipeline.embed.registry import BACKENDS, DEFAULT_BACKEND
 from pipeline.errors import PipelineError
-from pipeline.mapdir.store import load_map
+from pipeline.mapdir.manifest import TITLE, TITLE_CHARS, map_title, readable_title
+from pipeline.mapdir.store import load_map, rewrite_map
 from pipeline.naming.llm.namer import LlmNamer, llm_settings
 
 EXIT_USAGE = 2
@@ -39,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("paths", nargs="+", metavar="PATH", help="input file(s) of papers")
     build.add_argument("--out", required=True, metavar="DIR",
                        help="map directory to write (replaced atomically if it exists)")
+    build.add_argument("--title", metavar="TEXT",
+                       help="the map's title, which the dashboard shows (default: made from "
+                            "the first input's file name: cs_venues.csv gives 'Cs venues')")
     build.add_argument("--model", default=DEFAULT_MODEL,
                        help="sentence-transformers model name or local path "
                             f"(default: the bundled {DEFAULT_MODEL})")
@@ -128,6 +132,7 @@ def run_build(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     llm = llm_settings(args)  # checked before the build, used after it
+    title = " ".join(str(args.title or "").split())[:TITLE_CHARS] or readable_title(args.paths)
     if getattr(args, "engine", "local") == "ray":
         from pipeline.engines.ray import build_ray
 
@@ -137,7 +142,9 @@ def run_build(args: argparse.Namespace) -> int:
     else:
         topic_map = build(args.paths, args.out, config, cache_dir=args.cache_dir,
                           show_progress=not args.quiet and sys.stderr.isatty())
-    print(f"Map written to {topic_map.path}: {describe_counts(topic_map.manifest['counts'])}.")
+    topic_map = record_title(topic_map.path, title)
+    print(f"Map {title!r} written to {topic_map.path}: "
+          f"{describe_counts(topic_map.manifest['counts'])}.")
     if llm is not None:
         from pipeline.naming.llm.client import Endpoint
         from pipeline.naming.registry import rename_path
@@ -157,6 +164,14 @@ def run_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def record_title(path, title: str):
+    """The map at ``path`` with ``title`` in its manifest (written back atomically)."""
+    topic_map = load_map(path)
+    topic_map.manifest[TITLE] = title
+    rewrite_map(topic_map, path)
+    return load_map(path)
+
+
 def describe_counts(counts: dict) -> str:
     """``"600 papers, layers of 19 / 7 topics (finest first), 90 in no cluster"``."""
     layers = " / ".join(str(n) for n in counts.get("layers", []))
@@ -171,7 +186,7 @@ def run_info(args: argparse.Namespace) -> int:
         print(json.dumps(manifest, indent=2))
         return 0
     counts = manifest.get("counts", {})
-    print(f"Map {topic_map.path}")
+    print(f"Map {map_title(manifest, topic_map.path)!r} at {topic_map.path}")
     print(f"  created {manifest.get('created')}, schema {manifest.get('schema_version')}, "
           f"model {manifest.get('model', {}).get('name')} "
           f"({manifest.get('model', {}).get('dimension')}-d)")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,11 @@ FORMAT_NAME = "topicmap"
 MANIFEST = "manifest.json"
 #: The manifest's own checksum (of its other entries, see :func:`manifest_digest`).
 MANIFEST_HASH = "manifest_sha256"
+#: The map's title (``build --title``; by default made from the input's file name).
+TITLE = "title"
+TITLE_CHARS = 120
+_SUFFIXES = {".gz", ".csv", ".tsv", ".json", ".jsonl", ".parquet", ".txt", ".bib", ".ris",
+             ".xml", ".zip", ".bz2", ".xz", ".npy"}
 
 
 def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
@@ -74,3 +81,30 @@ def read_manifest(path: Path | str) -> dict[str, Any]:
             f"{manifest_path} is damaged (its checksum does not match its content); "
             f"rebuild the map with `python -m pipeline build ... --out {path}`")
     return manifest
+
+
+def readable_title(paths: Sequence[Path | str]) -> str:
+    """A title made from input file names: ``cs_venues_balanced.csv.gz`` gives "Cs venues
+    balanced"; several files give the first one's and how many more."""
+    if not paths:
+        return "Topic map"
+    name = Path(str(paths[0])).name
+    while Path(name).suffix.lower() in _SUFFIXES:
+        name = name[: -len(Path(name).suffix)]
+    words = " ".join(re.sub(r"[_\-.]+", " ", name).split()) or "Topic map"
+    title = words[0].upper() + words[1:]
+    more = len(paths) - 1
+    return f"{title} and {more} more file{'s' * (more > 1)}" if more else title
+
+
+def map_title(manifest: dict[str, Any], path: Path | str | None = None) -> str:
+    """The title a map is shown with: its own (``build --title``), else one made from its
+    input files (maps built before titles), else its folder's name."""
+    title = " ".join(str(manifest.get(TITLE) or "").split())
+    if title:
+        return title[:TITLE_CHARS]
+    inputs = [str(item.get("path")) for item in manifest.get("inputs") or []
+              if isinstance(item, dict) and item.get("path")]
+    if inputs:
+        return readable_title(inputs)
+    return Path(path).name if path is not None else "Topic map"

@@ -11,6 +11,7 @@ from pipeline import TopicMap
 from pipeline.review.compare import Comparison, compare_maps, shared_papers
 from pipeline.review.trends import TrendReport, TrendRule, theme_trends
 from ui.core.escape import escape
+from ui.core.paths import MapRef
 
 from .context import MapContext, stop_on_error
 from .loaders import load_topic_map
@@ -37,7 +38,7 @@ def trend_report(context: MapContext, *, level: str, rule: TrendRule,
 def open_map(path: Path | str) -> TopicMap:
     """The map at ``path`` (the page ends with the reason if it cannot be read)."""
     with stop_on_error():
-        return load_topic_map(path)
+        return load_topic_map(MapRef.of(path))
 
 
 def check_overlap(current: TopicMap, other: TopicMap) -> None:

@@ -13,11 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
-from ui.core.escape import clean
-from ui.figures.overlay import LABEL_CHARS, static_js
+from ui.figures.overlay import overlay_js, static_js
 
 _MOUNT = "\nexport default (component) => window.TopicMapOverlay.mount(component);\n"
 _COMPONENTS: dict[str, object] = {}
@@ -27,38 +25,29 @@ def _component(name: str) -> Callable:
     """Register a component once per process (its script is read from ``ui/static``)."""
     if name not in _COMPONENTS:
         if name == "topicmap_overlay":
-            js = static_js("zoomlabels.js") + _MOUNT
+            js = overlay_js() + _MOUNT
         else:
             js = static_js("topictree.js")
         _COMPONENTS[name] = st.components.v2.component(name, js=js)
     return _COMPONENTS[name]
 
 
-def overlay(chart: str, payload: dict, view: dict, *, key: str) -> None:
-    """Names and dimming on the chart whose key is ``chart`` (see ``ui.figures.overlay``)."""
+def overlay(chart: str, payload: dict, view: dict, *, key: str, fit_window: bool = False,
+            ) -> None:
+    """Names and dimming on the chart whose key is ``chart`` (see ``ui.figures.overlay``);
+    ``fit_window``: the chart's height is the window's below its top (the page's CSS reads
+    ``--tm-map-top``, which the script sets)."""
     if payload:
         _component("topicmap_overlay")(key=key, data={"chart": chart, "payload": payload,
-                                                      "state": view})
+                                                      "state": view, "fit": fit_window})
 
 
-def tree_nodes(nodes: pd.DataFrame, counts: np.ndarray | None) -> list[dict]:
-    """The tree's rows (``nodes``' order, broad to fine): key, parent key, name, the offline
-    name and key phrases as its provenance, sizes, flags, the box to zoom to."""
-    levels = nodes.sort_values("depth")["level"].drop_duplicates().tolist()
-    rows = []
-    for i, row in enumerate(nodes.itertuples(index=False)):
-        depth = int(row.depth)
-        parent = f"{levels[depth - 1]}:{int(row.parent)}" if depth > 0 else ""
-        terms = [clean(t, limit=40) for t in list(row.terms)[:6]] if row.terms is not None \
-            else []
-        rows.append({
-            "k": str(row.key), "p": parent, "d": depth, "t": clean(row.label, limit=LABEL_CHARS),
-            "o": clean(row.offline_label, limit=LABEL_CHARS) if row.alt_name else "",
-            "desc": clean(row.description, limit=240) if row.alt_name else "",
-            "terms": terms, "s": int(row.size),
-            "v": None if counts is None else int(counts[i]),
-            "w": bool(row.weak_name), "f": bool(row.fragile)})
-    return rows
+def tree_nodes(rows: list[dict], counts: np.ndarray | None) -> list[dict]:
+    """The tree's rows (``ui.figures.overlay.tree_rows``, cached per map) with the visible
+    papers of each node (``counts``, in the same order; None when nothing is filtered)."""
+    if counts is None:
+        return rows
+    return [{**row, "v": int(n)} for row, n in zip(rows, counts, strict=True)]
 
 
 def topic_tree(chart: str, rows: list[dict], boxes: dict[str, list], colours: dict[str, str],

@@ -17,9 +17,11 @@ import streamlit as st
 
 from pipeline import TopicMap
 from pipeline.errors import PipelineError
+from pipeline.mapdir.manifest import map_title
 from ui.core import querymodel
 from ui.core.escape import escape
 from ui.core.nodes import names_modes, names_title
+from ui.core.paths import MapRef
 
 from . import state
 from .loaders import MapAssets, load_topic_map, map_assets
@@ -32,7 +34,12 @@ CONTEXT_KEY = "topicmap_context"
 # Lists of papers as buttons (search hits, nearest papers) wrap long titles instead of
 # cutting them with an ellipsis (which hid the scores).
 _STYLE = """<style>
-[data-testid="stMainBlockContainer"] { padding-top: 4rem; }
+[data-testid="stMainBlockContainer"] { padding-top: 4rem; padding-left: 1.5rem;
+  padding-right: 1.5rem; }
+.st-key-view_head h2 { font-size: 1.75rem; padding: 0 0 0.25rem 0; }
+.st-key-view_head [data-testid="stCaptionContainer"] { margin-bottom: 0; }
+.st-key-map_chart, [class*="st-key-view_panel_"] {
+  height: max(420px, calc(100vh - var(--tm-map-top, 11rem) - 12px)) !important; }
 [class*="st-key-view_hit_"] button, [class*="st-key-view_nb_"] button {
   justify-content: flex-start; text-align: left; }
 [class*="st-key-view_hit_"] [data-testid="stMarkdownContainer"],
@@ -48,8 +55,13 @@ class MapContext:
     """The open map: what every page starts from. Treat it as read-only."""
 
     topic_map: TopicMap
-    path: Path
+    ref: MapRef  # the map's folder, resolved, and its stamp: what caches key on
     assets: MapAssets
+
+    @property
+    def path(self) -> Path:
+        """The map's folder (resolved)."""
+        return self.ref.path
 
     @property
     def documents(self) -> pd.DataFrame:
@@ -64,7 +76,14 @@ class MapContext:
 
     @property
     def name(self) -> str:
+        """The map's folder name (file names of downloads)."""
         return self.path.name
+
+    @property
+    def title(self) -> str:
+        """The map's title: the corpus's (``build --title``, or made from its input file),
+        never the folder's unless the map records nothing else. Raw text: escape it."""
+        return map_title(self.topic_map.manifest, self.path)
 
 
 def open_map_context() -> MapContext:
@@ -83,16 +102,17 @@ def open_map_context() -> MapContext:
             "`streamlit run dashboard.py -- --map maps/NAME`."
         )
         st.stop()
+    ref = MapRef.of(path)  # resolved and stat'ed once per run
     try:
-        topic_map = load_topic_map(path)
+        topic_map = load_topic_map(ref)
     except PipelineError as exc:
         st.error(escape(str(exc), "markdown"))
-        map_picker(path)
+        map_picker(ref.path)
         st.stop()
-    state.sync_map_param(path)
-    map_picker(path)
+    state.sync_map_param(ref.path)
+    map_picker(ref.path)
     names = names_switch(topic_map.clusters)
-    context = MapContext(topic_map, Path(path), map_assets(path, names))
+    context = MapContext(topic_map, ref, map_assets(ref, names))
     st.session_state[CONTEXT_KEY] = context
     return context
 
@@ -132,12 +152,13 @@ def _run_through_the_entry() -> None:
 
 
 def map_picker(current: Path | None) -> None:
-    """Sidebar select box listing the maps under ``maps/`` (and the open one)."""
+    """Sidebar select box listing the maps under ``maps/`` (and the open one, ``current``,
+    resolved)."""
     choices = state.map_choices(current)
     if len(choices) <= 1:
         return
-    names = [str(p.resolve()) for p in choices]
-    current_name = str(Path(current).resolve()) if current else names[0]
+    names = [str(p) for p in choices]
+    current_name = str(current) if current else names[0]
     index = names.index(current_name) if current_name in names else 0
 
     def _switch() -> None:

@@ -154,7 +154,7 @@ def remap_offer(context: MapContext, key: str, n_papers: int) -> bool:
     True when the reader asked for it (or it is already cached for everyone)."""
     if n_papers < MIN_DRILL_PAPERS:
         return False
-    if remapped_if_cached(context.path, key):
+    if remapped_if_cached(context.ref, key):
         return True
     seconds = remap_seconds(context.topic_map.manifest, n_papers)
     asked = st.session_state.setdefault("drill_remap", set())

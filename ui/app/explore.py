@@ -19,7 +19,6 @@ import streamlit as st
 from ui.core.escape import escape
 from ui.core.nodes import children, member_mask, node, visible_counts
 from ui.core.view import BROADEST, FINEST, Filters, describe_counts, filter_mask
-from ui.figures.map import shade, theme_colours
 from ui.figures.overlay import view_state
 
 from . import nav, state
@@ -36,10 +35,8 @@ from .search import (
     search_pending,
     wait_for_model,
 )
-from .sidebar import FOCUS_KEY, FOCUS_URL_KEY, filter_widgets
+from .sidebar import FOCUS_KEY, FOCUS_URL_KEY, ZOOM_KEY, filter_widgets
 from .tables import papers_table
-
-ZOOM_KEY = "view_zoom"  # a one-off zoom the overlay applies: {"seq": n, "box": [...]}
 
 
 @dataclass
@@ -80,7 +77,7 @@ def focus_key(context: MapContext) -> str:
 def view_mask(context: MapContext, filters: Filters, focus: str) -> np.ndarray:
     """Which papers the filters and the topic in focus let through."""
     docs = context.documents
-    mask = filter_mask(docs, filters, search_text=context.assets.search_text)
+    mask = filter_mask(docs, filters, word_mask=context.assets.word_masks)
     return mask & member_mask(docs, focus) if focus else mask
 
 
@@ -138,7 +135,7 @@ def explore(context: MapContext, slots: Slots, full: FullRun, label_mode: str) -
         overlay(CHART_KEY, assets.overlay,
                 {**state, "reveal": reveal, "zoom": dict(st.session_state.get(ZOOM_KEY) or {})
                  or None, "hits": []},
-                key="view_overlay")
+                key="view_overlay", fit_window=True)
         search_marks(CHART_KEY, docs, search, key="view_search_marks")
     tree_box = slots.tree
     if slots.side is not None and len(found):
@@ -155,7 +152,8 @@ def explore(context: MapContext, slots: Slots, full: FullRun, label_mode: str) -
             papers_table(docs.iloc[found], assets, key="view_hits_table",
                          scores=search.similarity)
         _selection(context, mask)
-        take_it_away(view, assets, full.figure, name=context.name, overlay_state=state)
+        take_it_away(view, assets, full.figure, name=context.name, title=context.title,
+                     overlay_state=state)
     set_focus(focus)
     if pending:
         wait_for_model(context)
@@ -191,12 +189,10 @@ def _tree(context: MapContext, focus: str, counts: np.ndarray | None) -> None:
             st.button("Let go", icon=":material/close:", key="view_focus_clear",
                       type="tertiary", help="Show the whole map again (the zoom stays)",
                       on_click=_clear_focus)
-    base = theme_colours(sorted(set(nodes["theme"].astype(int))))
-    colours = {str(k): shade(base[int(t)], 0.0 if d == 0 else 0.12 * min(d, 3))
-               for k, t, d in zip(nodes["key"], nodes["theme"], nodes["depth"], strict=True)}
-    boxes = {str(item["k"]): item["b"] for item in context.assets.overlay.get("labels", [])}
-    topic_tree(CHART_KEY, tree_nodes(nodes, counts), boxes, colours, selected=focus,
-               key="view_tree", on_select=lambda: _choose("view_tree"))
+    assets = context.assets
+    boxes = {str(item["k"]): item["b"] for item in assets.overlay.get("labels", [])}
+    topic_tree(CHART_KEY, tree_nodes(assets.tree, counts), boxes, assets.tree_colours,
+               selected=focus, key="view_tree", on_select=lambda: _choose("view_tree"))
 
 
 def _selection(context: MapContext, mask: np.ndarray) -> None:

@@ -52,12 +52,15 @@ def download_buttons(documents: pd.DataFrame, assets: MapAssets, *, stem: str, k
     """Download buttons for ``documents``; files are generated only when clicked."""
     target = where or st
     stem = file_stem(stem)
-    table = export_table(documents, assets)
+
+    def table() -> pd.DataFrame:  # made when a button is clicked, not on every rerun
+        return export_table(documents, assets)
+
     makers = {
-        "csv": ("CSV", "text/csv", lambda: to_csv(table)),
-        "bib": ("BibTeX", "application/x-bibtex", lambda: to_bibtex(table).encode("utf-8")),
+        "csv": ("CSV", "text/csv", lambda: to_csv(table())),
+        "bib": ("BibTeX", "application/x-bibtex", lambda: to_bibtex(table()).encode("utf-8")),
         "ris": ("RIS", "application/x-research-info-systems",
-                lambda: to_ris(table).encode("utf-8")),
+                lambda: to_ris(table()).encode("utf-8")),
     }
     columns = target.columns(len(formats))
     for column, fmt in zip(columns, formats, strict=True):
@@ -76,9 +79,10 @@ def csv_download_button(table: pd.DataFrame, *, label: str, file_name: str, key:
 
 
 def take_it_away(view: pd.DataFrame, assets: MapAssets, fig: go.Figure | None, *, name: str,
-                 overlay_state: dict | None = None) -> None:
+                 title: str, overlay_state: dict | None = None) -> None:
     """The expander under the map: the view's papers and the map as offline HTML (with the
-    names that follow the zoom and the papers outside the filter dimmed, as on screen)."""
+    names that follow the zoom and the papers outside the filter dimmed, as on screen);
+    ``name`` makes the files' names, ``title`` (raw text) the HTML page's title."""
     with st.expander(f"Take it away: the current view ({len(view):,} papers)"):
         st.caption("The HTML file is the map as shown, with Plotly embedded: it opens offline, "
                    "without any network access. CSV cells that a spreadsheet would run as "
@@ -90,7 +94,7 @@ def take_it_away(view: pd.DataFrame, assets: MapAssets, fig: go.Figure | None, *
         def html() -> str:
             script = export_script(assets.overlay, overlay_state or {}) if assets.overlay \
                 else None
-            return standalone_html(fig, title=f"Topic map: {name}", post_script=script)
+            return standalone_html(fig, title=f"Topic map: {title}", post_script=script)
 
         st.download_button("Interactive map (HTML)", key="dl_view_html", on_click="ignore",
                            data=html,

@@ -4,59 +4,65 @@ Maps, the query model and re-mapped topics are held with
 ``st.cache_resource``: one copy per process, shared by all sessions, never
 copied per rerun. Callers must treat what they get as read-only.
 
-Public entry points (other pages use these):
+Public entry points (other pages use these); a map is given as a
+:class:`ui.core.paths.MapRef` (its resolved folder and its manifest's stamp, taken once
+per run by the map context), so a rebuilt map is picked up without restarting the app:
 
-- :func:`load_topic_map` ``(path) -> pipeline.TopicMap``
-- :func:`map_assets` ``(path) -> MapAssets``: hover texts, names, search text
+- :func:`load_topic_map` ``(ref) -> pipeline.TopicMap``
+- :func:`map_assets` ``(ref) -> MapAssets``: hover texts, names, search text
 - :func:`embed_query`: semantic search with the map's own model, loaded once per
   process in the background when a map opens (``ui.core.querymodel``)
-- :func:`remapped` ``(path, key) -> SubMap``: a topic's papers mapped again on their own
+- :func:`remapped` ``(ref, key) -> SubMap``: a topic's papers mapped again on their own
   (an explicit action of the drill-down page: the saved layers need no re-mapping)
-
-A cache entry is keyed by the map's path *and* its manifest's modification
-stamp, so a rebuilt map is picked up without restarting the app.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from pipeline import BuildConfig, TopicMap, load_map, map_papers
 from pipeline.errors import PipelineError
-from pipeline.mapdir.store import MANIFEST
+from ui.core.escape import escape
+from ui.core.latex import readable
 from ui.core.nodes import NAMES_OFFLINE, names_by_level, names_modes, node_table
+from ui.core.paths import MapRef
 from ui.core.querymodel import query_model
-from ui.core.view import BROADEST, FINEST, lowered_text, sample_priority
-from ui.figures.map import hover_abstract_chars, hover_texts
-from ui.figures.overlay import label_payload
+from ui.core.view import (
+    BROADEST,
+    FINEST,
+    WordMasks,
+    colour_columns,
+    lowered_text,
+    map_levels,
+    sample_priority,
+    year_bounds,
+)
+from ui.figures.map import hover_abstract_chars, hover_texts, map_figure
+from ui.figures.overlay import label_payload, tree_colours, tree_rows
+from ui.figures.readinglist import add_reading_list
+
+from .frozen import freeze
 
 #: Fewer papers than this are listed, not re-mapped, by the drill-down.
 MIN_DRILL_PAPERS = 12
+#: What tables show of a paper's text: characters of its title, authors and abstract.
+TABLE_CHARS = {"title": 300, "authors": 200, "abstract": 600}
 
 
-
-def map_stamp(path: Path) -> tuple[int, int]:
-    """(mtime_ns, size) of the map's manifest: changes whenever the map is rebuilt."""
-    try:
-        stat = (Path(path) / MANIFEST).stat()
-    except OSError:
-        return (0, 0)
-    return (stat.st_mtime_ns, stat.st_size)
-
-
-def load_topic_map(path: Path | str) -> TopicMap:
-    """The map at ``path``, loaded (and hash-checked) once per process and build.
+def load_topic_map(ref: MapRef) -> TopicMap:
+    """The map ``ref`` points to, loaded (and hash-checked) once per process and build.
 
     Raises ``pipeline.MapFormatError`` with a message for the user when the
     map is missing, corrupt or of another schema version.
     """
-    resolved = Path(path).resolve()
-    return _load_topic_map(str(resolved), map_stamp(resolved))
+    return _load_topic_map(*ref.key)
 
 
 @st.cache_resource(max_entries=6, show_spinner="Loading the map…")
@@ -87,6 +93,28 @@ class MapAssets:
     level_themes: dict[str, dict[int, int]] = field(default_factory=dict)
     names: str = NAMES_OFFLINE
     overlay: dict = field(default_factory=dict)  # ui.figures.overlay.label_payload
+    word_masks: WordMasks | None = None  # the text filter's papers per word
+    years: tuple[int, int] | None = None  # ui.core.view.year_bounds
+    colour_columns: list[str] = field(default_factory=list)  # ui.core.view.colour_columns
+    levels: list[str] = field(default_factory=list)  # broadest first (map_levels)
+    ids: np.ndarray | None = None  # each paper's id as text, by row position
+    tree: list[dict] = field(default_factory=list)  # ui.figures.overlay.tree_rows
+    tree_colours: dict[str, str] = field(default_factory=dict)
+    documents: pd.DataFrame | None = field(default=None, repr=False)
+    _table_text: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def table_text(self, column: str) -> np.ndarray:
+        """``title``, ``authors`` or ``abstract`` of every paper as tables show them (LaTeX
+        as readable text, escaped as plain text, cut), made once per map on first use."""
+        with self._lock:
+            if self._table_text is None:
+                docs = self.documents
+                self._table_text = {
+                    name: np.array([escape(v if name == "authors" else readable(v), "plain",
+                                           limit=limit) for v in docs[name]], dtype=object)
+                    for name, limit in TABLE_CHARS.items()}
+        return self._table_text[column]
 
 
 def names_mode(clusters: pd.DataFrame, wanted: str | None) -> str:
@@ -97,12 +125,10 @@ def names_mode(clusters: pd.DataFrame, wanted: str | None) -> str:
     return wanted if wanted in modes else modes[0] if wanted is None else NAMES_OFFLINE
 
 
-def map_assets(path: Path | str, names: str | None = None) -> MapAssets:
-    """Hover texts, names and lookups for the map at ``path`` (cached per names)."""
-    resolved = Path(path).resolve()
-    stamp = map_stamp(resolved)
-    mode = names_mode(_load_topic_map(str(resolved), stamp).clusters, names)
-    return _map_assets(str(resolved), stamp, mode)
+def map_assets(ref: MapRef, names: str | None = None) -> MapAssets:
+    """Hover texts, names and lookups for the map ``ref`` points to (cached per names)."""
+    mode = names_mode(_load_topic_map(*ref.key).clusters, names)
+    return _map_assets(*ref.key, mode)
 
 
 @st.cache_resource(max_entries=12, show_spinner="Preparing the map…")
@@ -120,9 +146,12 @@ def _base_assets(path: str, stamp: tuple[int, int]) -> dict:
 
 def _shared_parts(documents: pd.DataFrame) -> dict:
     """What does not depend on the names shown."""
-    return {"search_text": lowered_text(documents),
-            "row_of_id": {str(v): i for i, v in enumerate(documents["id"].tolist())},
-            "priority": sample_priority(len(documents))}
+    text = lowered_text(documents)
+    ids = documents["id"].astype(str).to_numpy(dtype=object)
+    return {"search_text": text, "word_masks": WordMasks(text),
+            "row_of_id": {v: i for i, v in enumerate(ids)}, "ids": ids,
+            "years": year_bounds(documents), "colour_columns": colour_columns(documents),
+            "priority": sample_priority(len(documents)), "documents": documents}
 
 
 def build_assets(documents: pd.DataFrame, clusters: pd.DataFrame, *,
@@ -147,8 +176,28 @@ def build_assets(documents: pd.DataFrame, clusters: pd.DataFrame, *,
         nodes=nodes, level_names=by_level, level_themes=level_themes, names=names,
         overlay=label_payload(documents, nodes) if {"x", "y"} <= set(documents.columns)
         else {},
+        tree=tree_rows(nodes), tree_colours=tree_colours(nodes), levels=map_levels(clusters),
         **(base or _shared_parts(documents)),
     )
+
+
+def main_figure(ref: MapRef, names: str, *, colour_by: str, selected: int | None,
+                reading: Sequence[int]) -> go.Figure:
+    """The map page's figure of every paper (no overview sample): made and serialized once
+    per map, names, colouring, open paper and reading list, for every session
+    (``ui.app.frozen``). Read-only."""
+    return _main_figure(*ref.key, names, colour_by, selected, tuple(int(r) for r in reading))
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _main_figure(path: str, stamp: tuple[int, int], names: str, colour_by: str,
+                 selected: int | None, reading: tuple[int, ...]) -> go.Figure:
+    docs = _load_topic_map(path, stamp).documents
+    assets = _map_assets(path, stamp, names)
+    fig = map_figure(docs, hover=assets.hover, colour_by=colour_by,
+                     cluster_parent=assets.cluster_parent, level_themes=assets.level_themes,
+                     selected=selected, uirevision=path)
+    return freeze(add_reading_list(fig, docs, assets.hover, list(reading)))
 
 
 # --------------------------------------------------------------------------- query model
@@ -208,19 +257,17 @@ def drill_config(manifest: dict, n_papers: int) -> BuildConfig:
     return config.validate()
 
 
-def remapped(path: Path | str, key: str) -> SubMap | None:
+def remapped(ref: MapRef, key: str) -> SubMap | None:
     """The papers of topic ``key`` (``"level:id"``) mapped again on their own, as an
     explicit, costly action (UMAP, clustering, names; cached per map and topic for every
     session). ``None`` when the topic has fewer than :data:`MIN_DRILL_PAPERS` papers."""
-    resolved = Path(path).resolve()
-    return _remapped(str(resolved), map_stamp(resolved), str(key))
+    return _remapped(*ref.key, str(key))
 
 
-def remapped_if_cached(path: Path | str, key: str) -> bool:
+def remapped_if_cached(ref: MapRef, key: str) -> bool:
     """Whether ``key`` of the map as it is now (a rebuilt map is another) was already
     re-mapped in this process (shown without asking)."""
-    resolved = Path(path).resolve()
-    return (str(resolved), map_stamp(resolved), str(key)) in _REMAPPED
+    return (*ref.key, str(key)) in _REMAPPED
 
 
 _REMAPPED: set[tuple[str, tuple[int, int], str]] = set()

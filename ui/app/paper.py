@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -121,14 +122,14 @@ def paper_panel(context: MapContext, row: int, *, height: int = PANEL_HEIGHT) ->
 # --------------------------------------------------------------------------- the map's clicks
 
 
-def map_select_callback(documents: pd.DataFrame, *, sampled_view: pd.DataFrame | None = None,
+def map_select_callback(ids: np.ndarray, *, sampled_view: pd.DataFrame | None = None,
                         ) -> Callable[[], None]:
     """The ``on_select`` callback of the map: a click opens a paper, an area selects papers.
 
-    ``sampled_view``: the whole view when the map draws only a sample of it (overview);
-    a box or lasso then selects every paper of the view inside the region.
+    ``ids``: each paper's id by row position (``MapAssets.ids``). ``sampled_view``: the
+    whole view when the map draws only a sample of it (overview); a box or lasso then
+    selects every paper of the view inside the region.
     """
-    ids = documents["id"].astype(str).to_numpy()
 
     def _callback() -> None:
         event = st.session_state.get(CHART_KEY)

@@ -251,10 +251,3 @@ def search_hits(documents: pd.DataFrame, outcome: SearchOutcome) -> None:
         st.button(f"{rank}. {number}{' ★' if hit else ''} · {title}", key=f"view_hit_{rank}",
                   type="tertiary", width="stretch", on_click=open_paper,
                   args=(str(documents["id"].iat[row]),))
-
-
-def largest_topics(labels: pd.DataFrame, *, n: int = 12) -> None:
-    """The biggest groups in view with their sizes (when no paper or search is open)."""
-    st.markdown("**Largest topics in view**")
-    for row in labels.head(n).itertuples():
-        st.markdown(f"- {escape(row.label, 'markdown', limit=80)} · {row.size:,}")

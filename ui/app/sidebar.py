@@ -20,11 +20,8 @@ from ui.core.escape import escape
 from ui.core.nodes import node
 from ui.core.view import (
     Filters,
-    colour_columns,
     level_title,
-    map_levels,
     overview_view,
-    year_bounds,
 )
 from ui.figures.overlay import NO_LABELS, ZOOM_MODE
 
@@ -34,6 +31,25 @@ from .context import MapContext
 COLOUR_FIXED = {"cluster": "Cluster", "theme": "Theme"}
 FOCUS_KEY = "view_node"
 FOCUS_URL_KEY = "view_node_url"  # the ?node= this session last wrote or read
+ZOOM_KEY = "view_zoom"  # a one-off zoom the overlay applies: {"seq": n, "box": [...]}
+
+
+def years_param(text: str) -> tuple[int, int] | None:
+    """``?years=2015-2020`` (or one year, ``2018``) as an inclusive range; None if malformed."""
+    parts = [p.strip() for p in text.split("-", 1)]
+    if not all(p.isdigit() and len(p) <= 4 for p in parts):
+        return None
+    low, high = int(parts[0]), int(parts[-1])
+    return (min(low, high), max(low, high))
+
+
+def zoom_to(context: MapContext, key: str) -> None:
+    """Ask the overlay to zoom the map once to topic ``key``'s papers (a link's ``?node=``)."""
+    boxes = {item["k"]: item["b"] for item in context.assets.overlay.get("labels", [])}
+    box = boxes.get(key)
+    if box is not None and all(v is not None for v in box):
+        seq = int((st.session_state.get(ZOOM_KEY) or {}).get("seq", 0)) + 1
+        st.session_state[ZOOM_KEY] = {"seq": seq, "box": box}
 
 
 def seed_filters(context: MapContext) -> None:
@@ -48,12 +64,15 @@ def seed_filters(context: MapContext) -> None:
     state.seed("view_minprob", 0.0)
     wanted = state.param("node")
     if st.session_state.get(FOCUS_URL_KEY, "") != wanted:  # a link brought a topic
-        st.session_state[FOCUS_KEY] = wanted if node(assets.nodes, wanted) is not None else ""
+        known = node(assets.nodes, wanted) is not None
+        st.session_state[FOCUS_KEY] = wanted if known else ""
         st.session_state[FOCUS_URL_KEY] = wanted
+        if known:  # and its view: the map zooms to it, as a click in the tree does
+            zoom_to(context, wanted)
     state.seed(FOCUS_KEY, "")
-    bounds = year_bounds(context.documents)
+    bounds = assets.years
     if bounds and bounds[0] < bounds[1]:
-        state.seed("view_years", bounds)
+        state.seed("view_years", years_param(state.param("years")) or bounds)
         low, high = st.session_state["view_years"]
         st.session_state["view_years"] = (max(bounds[0], min(low, bounds[1])),
                                           min(bounds[1], max(high, bounds[0])))
@@ -63,7 +82,7 @@ def filters_from_state(context: MapContext) -> Filters:
     """The filters as the session holds them (what the widgets will show)."""
     seed_filters(context)
     get = st.session_state.get
-    bounds = year_bounds(context.documents)
+    bounds = context.assets.years
     years = get("view_years") if bounds and bounds[0] < bounds[1] else None
     years = None if years is None or tuple(years) == tuple(bounds) else \
         (int(years[0]), int(years[1]))
@@ -75,7 +94,7 @@ def filters_from_state(context: MapContext) -> Filters:
 
 def filter_widgets(context: MapContext, where: object) -> Filters:
     """The filter widgets, drawn in ``where`` (the sidebar's filter box); returns them."""
-    docs, assets = context.documents, context.assets
+    assets = context.assets
     seed_filters(context)
     theme_options = sorted(assets.theme_names, key=lambda t: (-assets.theme_sizes.get(t, 0), t))
     themes = where.multiselect(
@@ -92,10 +111,11 @@ def filter_widgets(context: MapContext, where: object) -> Filters:
         format_func=lambda c: f"{escape(assets.cluster_names.get(c, c), 'plain', limit=60)} "
                               f"({assets.cluster_sizes.get(c, 0):,})")
     years = None
-    bounds = year_bounds(docs)
+    bounds = assets.years
     if bounds and bounds[0] < bounds[1]:
         chosen = where.slider("Years", bounds[0], bounds[1], key="view_years")
         years = None if tuple(chosen) == tuple(bounds) else (int(chosen[0]), int(chosen[1]))
+    state.set_params(years=f"{years[0]}-{years[1]}" if years else "")
     text = where.text_input("Words in title or abstract", key="view_find",
                             placeholder='e.g. graph "neural network"', max_chars=200)
     min_probability = where.slider(
@@ -113,14 +133,13 @@ def display_controls(context: MapContext) -> tuple[str, str]:
 
     The label mode is ``"zoom"`` (names follow the zoom, broad to fine), a level of the
     map (only that layer's names) or ``"none"``."""
-    docs = context.documents
     sidebar = st.sidebar
-    levels = map_levels(context.clusters)
+    levels = context.assets.levels
     state.seed("view_labels", ZOOM_MODE)
     state.seed("view_colour", "cluster")
     sidebar.header("Display")
     colours = ["cluster", "theme", *[lv for lv in levels if lv not in COLOUR_FIXED],
-               *colour_columns(docs)]
+               *context.assets.colour_columns]
     if st.session_state["view_colour"] not in colours:
         st.session_state["view_colour"] = "cluster"
     colour_by = sidebar.selectbox(
@@ -134,8 +153,8 @@ def display_controls(context: MapContext) -> tuple[str, str]:
         "Names on the map", label_options, key="view_labels",
         format_func=lambda v: {ZOOM_MODE: "Follow the zoom", NO_LABELS: "None"}.get(
             v, level_title(v)),
-        help="Follow the zoom: the broadest topics' names at first; zoom in and the names "
-             "of finer topics appear where there is room.")
+        help="Follow the zoom: the two broadest layers' names at first, where there is room; "
+             "zoom in and the names of finer topics appear.")
     return colour_by, labels
 
 

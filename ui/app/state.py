@@ -9,9 +9,11 @@ URL parameters (all optional; reloading or sharing a link restores the view):
 ``paper``  id of the paper whose panel is open
 ``q``      semantic search query
 ``find``   text filter over titles and abstracts
+``years``  year range, inclusive: ``2015-2020`` (filter)
 ``drill``  drill-down topic, e.g. ``layer_1:5`` (drill-down page; a trail
            ``theme:2,layer_1:5`` down the map's layers is read too)
-``node``   the topic in focus on the map page (clicked in the topic tree)
+``node``   the topic in focus on the map page (clicked in the topic tree); a link
+           with it opens the map zoomed to that topic, as the click did
 ``names``  ``offline``: show the offline names, not a language model's
 =========  ============================================================
 
@@ -107,7 +109,8 @@ def seed(key: str, value: object) -> None:
 
 
 def current_map_path() -> tuple[Path | None, str | None]:
-    """The map this session shows, and a warning to display if the URL was refused.
+    """The map this session shows (a resolved path), and a warning to display if the URL
+    was refused.
 
     Chosen in order: the map picked in this session; ``?map=NAME`` from the
     URL (only names inside the maps folder); ``--map`` from the command line;
@@ -136,12 +139,13 @@ def current_map_path() -> tuple[Path | None, str | None]:
 
 
 def choose_map(path: Path | str) -> None:
-    """Switch this session to another map and forget the previous map's view."""
-    st.session_state[MAP_KEY] = str(Path(path).resolve())
+    """Switch this session to another map (one of :func:`map_choices`, resolved) and forget
+    the previous map's view."""
+    st.session_state[MAP_KEY] = str(path)
     for key in list(st.session_state.keys()):
         if str(key).startswith("view_"):
             del st.session_state[key]
-    for name in ("theme", "cluster", "paper", "q", "find", "drill", "node"):
+    for name in ("theme", "cluster", "years", "paper", "q", "find", "drill", "node"):
         if name in st.query_params:
             del st.query_params[name]
     sync_map_param(Path(path))
@@ -153,8 +157,8 @@ def sync_map_param(path: Path) -> None:
 
 
 def map_choices(current: Path | None) -> list[Path]:
-    """Maps the picker offers: those in the maps folder, plus the current one."""
+    """Maps the picker offers (resolved): those in the maps folder, plus the current one."""
     maps = paths.available_maps()
-    if current is not None and all(p.resolve() != Path(current).resolve() for p in maps):
-        maps.append(Path(current))
+    if current is not None and current not in maps:
+        maps.append(current)
     return maps

@@ -21,8 +21,6 @@ from ui.core.wording import level_noun
 
 from .loaders import MapAssets
 
-TABLE_ABSTRACT_CHARS = 600
-
 
 def _plain(values: object, limit: int | None = None) -> list[str]:
     return [escape(v, "plain", limit=limit) for v in values]
@@ -50,12 +48,16 @@ def papers_frame(documents: pd.DataFrame, assets: MapAssets, *,
     ``topic`` is the finest topic holding the paper ("unclustered" for noise); with
     ``sub_level`` (a broader layer, e.g. the sub-topics a drill-down lists) a
     ``sub-topic`` column names the paper's node there too: both hold the paper."""
+    # Their rows in the map ``assets`` belong to (by id: a re-mapped topic's table is
+    # indexed by the papers' rows in the whole map).
+    rows = np.fromiter((assets.row_of_id[str(i)] for i in documents["id"]), dtype=np.int64,
+                       count=len(documents))
     table = pd.DataFrame({
-        "title": _text(documents["title"], 300),
+        "title": assets.table_text("title")[rows],
         "topic": topic_names(documents["cluster"], assets),
         "year": _years(documents["year"]),
-        "authors": _plain(documents["authors"], 200),
-        "abstract": _text(documents["abstract"], TABLE_ABSTRACT_CHARS),
+        "authors": assets.table_text("authors")[rows],
+        "abstract": assets.table_text("abstract")[rows],
     })
     if sub_level is not None and sub_level in documents.columns:
         names = assets.level_names.get(sub_level, {})

@@ -117,8 +117,8 @@ def parse_key(key: str) -> tuple[str, int] | None:
 
 def node(nodes: pd.DataFrame, key: str) -> pd.Series | None:
     """The row of node ``key`` (``"level:id"``), or ``None`` when the map has none."""
-    rows = nodes[nodes["key"] == key]
-    return None if rows.empty else rows.iloc[0]
+    hit = np.flatnonzero(nodes["key"].to_numpy(dtype=object) == key)  # (10x a str Series' ==)
+    return nodes.iloc[int(hit[0])] if len(hit) else None
 
 
 def children(nodes: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -126,7 +126,8 @@ def children(nodes: pd.DataFrame, key: str) -> pd.DataFrame:
     parent = node(nodes, key)
     if parent is None:
         return nodes.iloc[0:0]
-    finer = nodes[(nodes["depth"] == parent["depth"] + 1) & (nodes["parent"] == parent["id"])]
+    finer = nodes[(nodes["depth"].to_numpy() == parent["depth"] + 1)
+                  & (nodes["parent"].to_numpy() == parent["id"])]
     return finer.sort_values(["size", "id"], ascending=[False, True])
 
 

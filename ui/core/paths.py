@@ -2,20 +2,49 @@
 
 The maps folder is ``<project>/maps`` (``project`` being the folder that holds
 ``dashboard.py``), or ``$TOPICMAP_MAPS_DIR`` when set (tests and deployments).
-Map names that come from a URL are checked to stay inside it.
+Map names that come from a URL are checked to stay inside it. Every path these
+functions return is resolved; the open map is a :class:`MapRef`, resolved and stamped
+once per run, which the cached loaders key on.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import MapFormatError
+from pipeline.mapdir.manifest import MANIFEST
 from pipeline.mapdir.store import list_maps, resolve_inside
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 MAPS_ENV = "TOPICMAP_MAPS_DIR"
 DEFAULT_MAP_NAME = "sample"
+
+
+@dataclass(frozen=True)
+class MapRef:
+    """A map folder (resolved) and its manifest's stamp, ``(mtime_ns, size)``: the stamp
+    changes whenever the map is rebuilt, so caches keyed on :attr:`key` read it anew."""
+
+    path: Path
+    stamp: tuple[int, int]
+
+    @classmethod
+    def of(cls, path: Path | str) -> MapRef:
+        """The map at ``path``, resolved, with its manifest stat'ed once."""
+        resolved = Path(path).resolve()
+        try:
+            stat = (resolved / MANIFEST).stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            stamp = (0, 0)
+        return cls(resolved, stamp)
+
+    @property
+    def key(self) -> tuple[str, tuple[int, int]]:
+        """``(path, stamp)``: the key of everything cached per map."""
+        return str(self.path), self.stamp
 
 
 def maps_root() -> Path:
@@ -25,8 +54,8 @@ def maps_root() -> Path:
 
 
 def available_maps() -> list[Path]:
-    """Every map directly under :func:`maps_root`, sorted by name."""
-    return list_maps(maps_root())
+    """Every map directly under :func:`maps_root` (resolved), sorted by name."""
+    return [path.resolve() for path in list_maps(maps_root())]
 
 
 def map_by_name(name: str) -> Path:
@@ -40,8 +69,8 @@ def map_by_name(name: str) -> Path:
 
 
 def name_in_root(path: Path) -> str | None:
-    """``path``'s name when it is a map directly under the maps folder, else ``None``."""
-    path = Path(path).resolve()
+    """``path``'s (a resolved path) name when it is a map directly under the maps folder,
+    else ``None``."""
     return path.name if path.parent == maps_root() else None
 
 

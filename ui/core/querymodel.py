@@ -4,24 +4,23 @@ for it (15-20 s for a transformer on a small CPU). No streamlit import.
 
 :func:`warm` starts the load in a daemon thread and returns at once; :func:`query_model`
 gives the loaded model, waiting for a load under way (:func:`ready` says whether it
-would wait). Tests replace :func:`make_query_embedder` or set ``$TOPICMAP_QUERY_EMBEDDER``
-(``module:callable``), and :func:`clear` forgets every model (a load still running when
-it is called keeps its result to itself).
+would wait); :func:`clear` forgets every model (a load still running when it is called
+keeps its result to itself).
+
+The embedder is the one the map's manifest names, made by the embedding backends'
+registry (``pipeline.embed.registry.embedder_for_map``). Tests give their maps an
+embedder of their own the same way: a backend registered in ``BACKENDS`` that the map
+records (``tests/conftest.py``, ``fake``), not a switch in this module.
 """
 
 from __future__ import annotations
 
-import importlib
-import os
 import threading
 from dataclasses import dataclass, field
 
 from pipeline.embed.base import Embedder
 from pipeline.errors import PipelineError, first_line
 
-#: ``module:callable`` returning an Embedder, used instead of the map's model.
-#: For tests and load tests only; unset in production.
-QUERY_EMBEDDER_ENV = "TOPICMAP_QUERY_EMBEDDER"
 Key = tuple[str, int, str]
 
 _lock = threading.Lock()
@@ -49,13 +48,8 @@ def make_query_embedder(model: str | dict) -> Embedder:
 
     ``model`` is the map's manifest ``model`` entry (name and backend), or just
     the model's name (then the backend is torch); see
-    ``pipeline.embed.registry.embedder_for_map``. Tests replace this function (or set
-    ``$TOPICMAP_QUERY_EMBEDDER`` to ``module:callable``) to avoid loading a real model.
+    ``pipeline.embed.registry.embedder_for_map``.
     """
-    hook = os.environ.get(QUERY_EMBEDDER_ENV)
-    if hook:
-        module_name, _, attr = hook.partition(":")
-        return getattr(importlib.import_module(module_name), attr)()
     from pipeline.embed.registry import embedder_for_map
 
     return embedder_for_map(model)

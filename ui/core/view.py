@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,11 +38,13 @@ class Filters:
 
 
 def filter_mask(documents: pd.DataFrame, filters: Filters, *,
-                search_text: pd.Series | None = None) -> np.ndarray:
+                search_text: pd.Series | None = None,
+                word_mask: Callable[[str], np.ndarray] | None = None) -> np.ndarray:
     """Boolean mask of the papers that pass ``filters``.
 
     ``search_text`` is the lower-cased ``title + abstract`` per paper (the
-    loaders cache it); computed here when not given.
+    loaders cache it); computed here when not given. ``word_mask`` gives the papers
+    containing a word (a map's :class:`WordMasks`, cached for every session).
     """
     mask = np.ones(len(documents), dtype=bool)
     if filters.themes:
@@ -58,12 +62,38 @@ def filter_mask(documents: pd.DataFrame, filters: Filters, *,
         with np.errstate(invalid="ignore"):
             mask &= (years >= low) & (years <= high)
     words = search_words(filters.text)
-    if words:
-        if search_text is None:
-            search_text = lowered_text(documents)
-        for word in words:
-            mask &= search_text.str.contains(word, regex=False).to_numpy()
+    if words and word_mask is None:
+        word_mask = WordMasks(lowered_text(documents) if search_text is None else search_text)
+    for word in words:
+        mask &= word_mask(word)
     return mask
+
+
+class WordMasks:
+    """Which papers' lower-cased title and abstract (``search_text``) contain a word,
+    remembered for the last ``size`` words: one per map, shared by every session, so a
+    word anyone filtered by before is a lookup, not a scan of every abstract."""
+
+    def __init__(self, search_text: pd.Series, size: int = 512) -> None:
+        self._text = search_text
+        self._size = size
+        self._masks: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, word: str) -> np.ndarray:
+        """The papers containing ``word`` (read-only)."""
+        with self._lock:
+            mask = self._masks.get(word)
+            if mask is not None:
+                self._masks.move_to_end(word)
+                return mask
+        mask = self._text.str.contains(word, regex=False).to_numpy(dtype=bool)
+        mask.flags.writeable = False
+        with self._lock:
+            self._masks[word] = mask
+            while len(self._masks) > self._size:
+                self._masks.popitem(last=False)
+        return mask
 
 
 def search_words(text: str) -> list[str]:

@@ -5,9 +5,10 @@ Data text reaching a figure (titles, abstracts, labels, category names) is
 escaped here with :func:`ui.core.escape.escape` / :func:`ui.core.escape.wrap_html`;
 callers pass raw text.
 
-The map is built for size: ``scattergl`` traces, float32 coordinates (sent as
-binary by Plotly), one short pre-escaped hover text per paper, and the row
-position of each paper as int32 ``customdata`` so selections map back to papers.
+The map is built for size: ``scattergl`` traces (WebGL) for big views, SVG ``scatter``
+up to :data:`SVG_POINTS` points, float32 coordinates (sent as binary by Plotly), one
+short pre-escaped hover text per paper, and the row position of each paper as int32
+``customdata`` so selections map back to papers.
 """
 
 from __future__ import annotations
@@ -37,6 +38,17 @@ CATEGORY_PALETTE = [
 ]
 MAX_LEGEND_CATEGORIES = len(CATEGORY_PALETTE)
 HOVER_CHARS = 300
+#: Views of up to this many points are drawn in SVG, bigger ones with WebGL. A WebGL canvas
+#: scrolled partly out of the window goes blank where the browser composites the page in
+#: software (a browser without GPU acceleration, headless Chromium); SVG never does, and up
+#: to this size it draws and zooms about as fast (measured in Chromium: 0.2 s first draw,
+#: 0.14 s a zoom at 3,000 points).
+SVG_POINTS = 3000
+
+
+def point_trace_type(n_points: int) -> str:
+    """The Plotly trace type of a map of ``n_points``: ``scatter`` (SVG) or ``scattergl``."""
+    return "scatter" if n_points <= SVG_POINTS else "scattergl"
 
 
 # --------------------------------------------------------------------------- colours
@@ -168,6 +180,9 @@ def map_figure(view: pd.DataFrame, *, hover: np.ndarray, colour_by: str = "clust
         traces.append(_trace(view.loc[[selected]], hover, name="open paper", marker={
             "size": 20, "symbol": "circle-open", "color": "#111827",
             "line": {"width": 3, "color": "#111827"}}))
+    kind = point_trace_type(n)
+    for trace in traces:
+        trace["type"] = kind
     annotations = (label_annotations(labels, label_size, view=view, height=height)
                    if labels is not None else [])
     if n == 0:
@@ -193,10 +208,14 @@ def _marker_size(n: int) -> float:
 
 
 def _trace(part: pd.DataFrame, hover: np.ndarray, *, name: str, marker: dict,
-           legend: bool = False) -> dict:
-    """A scattergl trace of ``part``: float32 coordinates, int32 row ids, hover labels."""
+           legend: bool = False, node: str | None = None) -> dict:
+    """A trace of ``part`` (WebGL until :func:`map_figure` says otherwise): float32
+    coordinates, int32 row ids, hover labels;
+    ``node``: the topic (``"level:id"``) all its papers belong to, in ``meta`` (the names
+    that follow the zoom find a topic's papers in view by it)."""
     rows = part.index.to_numpy()
-    return {
+    extra = {"meta": node} if node is not None else {}
+    return {**extra,
         "type": "scattergl", "mode": "markers", "name": name,
         "x": part["x"].to_numpy(dtype=np.float32), "y": part["y"].to_numpy(dtype=np.float32),
         "customdata": rows.astype(np.int32), "hovertext": hover[rows],
@@ -223,7 +242,7 @@ def _add_groups(traces: list[dict], part: pd.DataFrame, hover: np.ndarray, colou
         members = part[ids == group_id]
         traces.append(_trace(members, hover, name=f"{colour_by} {int(group_id)}", marker={
             "size": size, "color": colours.get(int(group_id), THEME_PALETTE[0]),
-            "opacity": 0.85, "line": {"width": 0}}))
+            "opacity": 0.85, "line": {"width": 0}}, node=f"{colour_by}:{int(group_id)}"))
 
 
 def _add_numeric(traces: list[dict], view: pd.DataFrame, hover: np.ndarray, column: str,

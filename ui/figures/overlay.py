@@ -38,9 +38,15 @@ NO_LABELS = "none"
 
 
 @lru_cache(maxsize=4)
-def static_js(name: str = "zoomlabels.js") -> str:
+def static_js(name: str) -> str:
     """A script of ``ui/static`` (read once per process)."""
     return (STATIC / name).read_text(encoding="utf-8")
+
+
+def overlay_js() -> str:
+    """The overlay's script: where names go (``namelayout.js``) and the rest
+    (``zoomlabels.js``: names, dimming, zoom; ``window.TopicMapOverlay``)."""
+    return static_js("namelayout.js") + "\n" + static_js("zoomlabels.js")
 
 
 def label_payload(documents: pd.DataFrame, nodes: pd.DataFrame) -> dict:
@@ -87,6 +93,33 @@ def label_payload(documents: pd.DataFrame, nodes: pd.DataFrame) -> dict:
     return {"id": digest, **payload}
 
 
+def tree_rows(nodes: pd.DataFrame) -> list[dict]:
+    """The topic tree's rows (``nodes``' order, broad to fine), the same for every session:
+    key, parent key, name, the offline name and key phrases as its provenance, size and
+    flags (``ui/static/topictree.js``; the visible papers, ``v``, are added per view)."""
+    levels = nodes.sort_values("depth")["level"].drop_duplicates().tolist()
+    rows = []
+    for row in nodes.itertuples(index=False):
+        depth = int(row.depth)
+        parent = f"{levels[depth - 1]}:{int(row.parent)}" if depth > 0 else ""
+        phrases = getattr(row, "terms", None)  # a map's nodes have them; a bare table may not
+        terms = [clean(t, limit=40) for t in list(phrases)[:6]] if phrases is not None else []
+        rows.append({
+            "k": str(row.key), "p": parent, "d": depth, "t": clean(row.label, limit=LABEL_CHARS),
+            "o": clean(row.offline_label, limit=LABEL_CHARS) if row.alt_name else "",
+            "desc": clean(row.description, limit=240) if row.alt_name else "",
+            "terms": terms, "s": int(row.size), "v": None,
+            "w": bool(row.weak_name), "f": bool(row.fragile)})
+    return rows
+
+
+def tree_colours(nodes: pd.DataFrame) -> dict[str, str]:
+    """Each node's swatch in the tree: its theme's hue, lighter the finer it is."""
+    base = theme_colours(sorted(set(nodes["theme"].astype(int))))
+    return {str(k): shade(base[int(t)], 0.0 if d == 0 else 0.12 * min(d, 3))
+            for k, t, d in zip(nodes["key"], nodes["theme"], nodes["depth"], strict=True)}
+
+
 def _num(value: object, default: float | None = None) -> float | None:
     value = float(value)
     return round(value, 5) if np.isfinite(value) else default
@@ -126,6 +159,6 @@ def _inert_json(value: object) -> str:
 
 def export_script(payload: dict, state: dict) -> str:
     """The overlay for the standalone HTML map: run by Plotly once the plot is drawn."""
-    return (static_js() + "\nwindow.TopicMapOverlay.attach('export', "
+    return (overlay_js() + "\nwindow.TopicMapOverlay.attach('export', "
             "document.getElementById('{plot_id}'), " + _inert_json(payload) + ", "
             + _inert_json(state) + ");\n")

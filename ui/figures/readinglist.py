@@ -24,7 +24,8 @@ def add_reading_list(fig: go.Figure, view: pd.DataFrame, hover: np.ndarray,
     if not len(shown):
         return fig
     part = view.loc[shown]
-    fig.add_trace(go.Scattergl(
+    kind = go.Scatter if fig.data and fig.data[0].type == "scatter" else go.Scattergl  # as the map
+    fig.add_trace(kind(
         x=part["x"].to_numpy(dtype=np.float32), y=part["y"].to_numpy(dtype=np.float32),
         mode="markers", name=TRACE_NAME, customdata=shown.astype(np.int32),
         hovertext=np.array([f"{hover[r]}<br><i>★ in your reading list</i>" for r in shown],

@@ -15,19 +15,19 @@
 (function () {
   "use strict";
   if (window.TopicMapOverlay) return;
-  // Zoom (full extent / shown extent) from which each depth's names may appear.
-  const ZOOM = [0, 1.5, 2.6, 4.5, 8, 14];
-  const FONT = [[17, 700], [13.5, 650], [11.5, 550], [10.5, 500]];
+  const FONT = [[19, 750], [13.5, 650], [11.5, 550], [10.5, 500]];
   const WIDTH = ["12em", "11em", "10em", "9em"];
   const DIM = 0.1; // opacity factor of papers a filter leaves out
-  const MIN_SPREAD = 22; // px: a finer node drawn smaller than this gets no name
   const SPECIAL = new Set(["search results", "open paper", "reading list"]);
+  const POINTS = new Set(["scattergl", "scatter"]); // WebGL, or SVG for small views
   const CSS = `
-.tm-overlay{position:absolute;overflow:hidden;pointer-events:none;z-index:1}
+.tm-overlay{position:absolute;overflow:hidden;pointer-events:none}
 .tm-label{position:absolute;left:0;top:0;width:max-content;text-align:center;
   line-height:1.12;white-space:normal;overflow-wrap:anywhere;will-change:transform;
   text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff,0 0 5px #fff;}
 .tm-label[hidden]{display:none}
+.tm-label.tm-sign::before{content:attr(data-arrow);position:absolute;right:100%;top:0;
+  padding-right:.3em}
 .tm-label.tm-focus{outline:2px solid currentColor;outline-offset:2px;border-radius:3px;
   background:rgba(255,255,255,.82)}
 .tm-hit{position:absolute;left:0;top:0;width:20px;height:20px;margin:-10px 0 0 -10px;
@@ -73,8 +73,14 @@
         (L.w ? ";font-style:italic" : ""); // a weak name: few of its papers use it
       if (L.w) el.classList.add("tm-weak");
       layer.appendChild(el);
-      return {L, el, i, w: 0, h: 0};
+      return {L, el, i, w: 0, h: 0, fs: size, up: [i]};
     });
+    ch.byKey = new Map(ch.labels.map((item) => [item.L.k, item]));
+    for (const item of ch.labels) { // itself and its ancestors, for the papers in view
+      for (let p = ch.byKey.get(item.L.pk); p && item.up.length < 12; p = ch.byKey.get(p.L.pk)) {
+        item.up.push(p.i);
+      }
+    }
     ch.measured = false;
   }
 
@@ -91,9 +97,13 @@
     const gd = ch.gd, fl = gd._fullLayout;
     const host = gd.querySelector(".svg-container");
     if (!host) return false;
-    if (!ch.layer.isConnected || ch.layer.parentNode !== host) {
-      const top = host.querySelectorAll("svg.main-svg");
-      host.insertBefore(ch.layer, top.length > 1 ? top[top.length - 1] : null);
+    // Above the points, below all that Plotly draws over them: a box or lasso being drawn,
+    // the modebar, and the hover box (in the last of its svg layers). Without a z-index:
+    // the page paints positioned siblings in document order.
+    const svgs = host.querySelectorAll(":scope > svg.main-svg");
+    const before = svgs.length > 1 ? svgs[1] : null;
+    if (!ch.layer.isConnected || ch.layer.nextSibling !== before || ch.layer.parentNode !== host) {
+      host.insertBefore(ch.layer, before);
       ch.measured = false;
     }
     const s = fl._size;
@@ -112,48 +122,31 @@
     const [ex0, ex1, ey0, ey1] = ch.home || ch.payload.extent;
     const zoom = Math.min(Math.abs(ex1 - ex0) / Math.abs(xa.range[1] - xa.range[0]),
                           Math.abs(ey1 - ey0) / Math.abs(ya.range[1] - ya.range[0]));
-    const ppx = Math.abs(xa.l2p(1) - xa.l2p(0)), ppy = Math.abs(ya.l2p(1) - ya.l2p(0));
-    const st = ch.state, focus = new Set(st.focus || []), counts = st.counts;
-    const reveal = new Set(st.reveal || []);
-    const mode = st.mode || "zoom";
-    const fine = zoom >= ZOOM[1];
-    const placed = [], texts = new Map();
-    const free = (b) => placed.every((p) => b[2] <= p[0] || p[2] <= b[0] ||
-                                           b[3] <= p[1] || p[3] <= b[1]);
-    let n = 0, finer = 0;
-    for (const item of ch.order) {
-      const {L, el} = item, isFocus = focus.has(L.k);
-      el.hidden = true;
-      if (mode === "none" && !isFocus) continue;
-      if (mode !== "zoom" && mode !== "none" && L.l !== mode && !isFocus) continue;
-      const free_ = isFocus || reveal.has(L.k); // shown whatever the zoom, if there is room
-      if (mode === "zoom" && !free_ && zoom < ZOOM[Math.min(L.d, ZOOM.length - 1)]) continue;
-      const px = xa.l2p(L.x), py = ya.l2p(L.y);
-      if (px < 0 || px > s.w || py < 0 || py > s.h) continue;
-      if (mode === "zoom" && L.d > 0 && !free_ && (L.rx * ppx + L.ry * ppy) < MIN_SPREAD) {
-        continue;
-      }
-      if (!isFocus && L.pk && texts.get(L.pk) === L.t) continue; // its parent's name, shown
-      let box = null;
-      for (const shift of [0, -1.05, 1.05]) {
-        const cy = py + shift * item.h;
-        // Kept inside the plot: a name is never cut by its edge.
-        const x0 = Math.min(Math.max(px - item.w / 2, 2), s.w - item.w - 2);
-        const y0 = Math.min(Math.max(cy - item.h / 2, 2), s.h - item.h - 2);
-        const b = [x0, y0, x0 + item.w, y0 + item.h];
-        if (isFocus || free(b)) { box = b; break; }
-      }
-      if (!box) continue;
-      placed.push(box);
-      texts.set(L.k, L.t);
+    const st = ch.state, counts = st.counts, mode = st.mode || "zoom";
+    const traces = paperTraces(gd).map((t) => ({x: t.x, y: t.y, customdata: t.customdata,
+                                                 _length: t._length, node: gd.data[t.index].meta}));
+    const seen = window.TopicMapLayout.survey(ch.labels, ch.byKey, traces, xa, ya, s.w, s.h,
+                                              (row) => shown(ch.mask, row));
+    const placed = window.TopicMapLayout.place(ch.order, {
+      zoom, mode, focus: new Set(st.focus || []), reveal: new Set(st.reveal || []),
+      ppx: Math.abs(xa.l2p(1) - xa.l2p(0)), ppy: Math.abs(ya.l2p(1) - ya.l2p(0)),
+      w: s.w, h: s.h, xa, ya, seen, counts});
+    const finerShown = placed.some((p) => p.item.L.d > 0);
+    for (const item of ch.labels) item.el.hidden = true;
+    let finer = 0, deepest = -1;
+    for (const {item, box, arrow} of placed) {
+      const {L, el} = item, isFocus = (st.focus || []).includes(L.k);
       el.hidden = false;
       el.classList.toggle("tm-focus", isFocus);
-      el.style.transform = `translate(${Math.round(box[0])}px,${Math.round(box[1])}px)`;
+      el.classList.toggle("tm-sign", !!arrow); // a topic outside the view, this way
+      if (arrow) el.dataset.arrow = arrow; else delete el.dataset.arrow;
+      const x = box[0] + (arrow ? box[2] - box[0] - item.w : 0); // the arrow sits left of it
+      el.style.transform = `translate(${Math.round(x)}px,${Math.round(box[1])}px)`;
       const empty = counts && counts[item.i] === 0;
-      el.style.opacity = isFocus ? "1" : empty ? "0.32"
-        : (L.d === 0 && fine && mode === "zoom" ? "0.6" : "1");
-      n++;
+      el.style.opacity = isFocus ? "1" : empty ? "0.32" : arrow ? "0.8"
+        : (L.d === 0 && finerShown && zoom >= 1.5 && mode === "zoom" ? "0.6" : "1");
       if (L.d > 0) finer++;
+      if (!arrow) deepest = Math.max(deepest, L.d);
     }
     for (const hit of ch.hits || []) {
       const px = xa.l2p(hit.h.x), py = ya.l2p(hit.h.y);
@@ -161,8 +154,9 @@
       hit.el.style.transform = `translate(${Math.round(px)}px,${Math.round(py)}px)`;
     }
     gd.dataset.tmHits = String((ch.hits || []).length);
-    gd.dataset.tmLabels = String(n);
+    gd.dataset.tmLabels = String(placed.length);
     gd.dataset.tmFiner = String(finer);
+    gd.dataset.tmDeepest = String(deepest); // the finest layer named in view
     gd.dataset.tmZoom = zoom.toFixed(3);
     gd.dataset.tmDraws = String(Number(gd.dataset.tmDraws || 0) + 1);
   }
@@ -200,14 +194,14 @@
   // Traces of papers: Plotly's decoded copies (customdata = row in the map), with the
   // index of the trace given (whose object keeps our marks until a rerun replaces it).
   function paperTraces(gd) {
-    return (gd._fullData || []).filter((t) => t.type === "scattergl" && t.customdata &&
+    return (gd._fullData || []).filter((t) => POINTS.has(t.type) && t.customdata &&
                                               !SPECIAL.has(t.name) && gd.data[t.index]);
   }
 
   // Whether Plotly has finished drawing the graph (its traces have their lengths).
   function drawn(gd) {
     return !!(gd && gd.on && gd._fullLayout && gd._fullLayout._size && gd._fullData &&
-              gd._fullData.every((t) => t._length !== undefined || t.type !== "scattergl"));
+              gd._fullData.every((t) => t._length !== undefined || !POINTS.has(t.type)));
   }
 
   function dim(ch) {
@@ -333,10 +327,26 @@
     return ch;
   }
 
+  // The page's CSS sizes the chart to the window below its top (--tm-map-top): the whole
+  // map above the fold whatever the header above it takes.
+  function fitWindow(key) {
+    const box = document.querySelector(".st-key-" + key);
+    if (!box) return;
+    const top = Math.round(box.getBoundingClientRect().top + window.scrollY);
+    const root = document.documentElement;
+    const now = parseFloat(root.style.getPropertyValue("--tm-map-top"));
+    if (!(Math.abs(top - now) <= 2)) root.style.setProperty("--tm-map-top", top + "px");
+    if (!window.__tmFitHooked) {
+      window.__tmFitHooked = true;
+      window.addEventListener("resize", () => fitWindow(key));
+    }
+  }
+
   // Streamlit: find the chart by its key, follow it when a rerun mounts a new graph.
   function mount(component) {
     const data = component.data || {};
     const selector = ".st-key-" + data.chart + " .js-plotly-plot";
+    if (data.fit) fitWindow(data.chart);
     let tries = 0, stopped = false, observer = null;
     const tryAttach = () => {
       if (stopped) return;
