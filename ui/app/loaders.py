@@ -250,9 +250,7 @@ def drill_config(manifest: dict, n_papers: int) -> BuildConfig:
     config.cluster.min_samples = None
     config.cluster.selection_method = "eom"
     config.label.n_themes = None
-    neighbours = config.reduce.n_neighbors or 15
-    if hasattr(config.reduce, "neighbors_for"):
-        neighbours = config.reduce.neighbors_for(n_papers)
+    neighbours = config.reduce.neighbors_for(n_papers)
     config.reduce.n_neighbors = int(max(5, min(neighbours, n_papers // 6)))
     return config.validate()
 
