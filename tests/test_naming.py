@@ -244,3 +244,38 @@ def test_precomputed_vectors_are_named_with_the_model_they_name(tmp_path, monkey
     np.save(tmp_path / "v.npy", np.hstack([vectors, vectors]))
     build([tmp_path / "p.csv"], tmp_path / "m2", config, show_progress=False)
     assert len(asked) == 1  # tried once, then not used
+
+
+def test_names_carry_their_provenance_and_old_maps_load_without_it(tmp_path):
+    """Every name says where it came from and, when weak, why; a map made before these
+    columns loads, and is named again with them."""
+    from conftest import make_corpus
+
+    from pipeline import build, load_map
+    from pipeline.mapdir.store import write_map
+    from pipeline.naming.offline import PROVENANCE, OfflineNamer
+    from pipeline.naming.registry import rename_map
+    from pipeline.naming.vocabulary import load_vocabulary
+
+    corpus = make_corpus(12)
+    corpus.to_csv(tmp_path / "p.csv", index=False)
+    topic_map = build([tmp_path / "p.csv"], tmp_path / "m", embedder=FakeEmbedder(),
+                      cache_dir=tmp_path / "c", show_progress=False)
+    clusters = topic_map.clusters
+    assert set(PROVENANCE) <= set(clusters.columns)
+    assert set(clusters["name_source"]) <= {"phrase", "openalex", "arxiv", "children", "parts"}
+    assert (clusters["weak_reason"] != "").eq(clusters["weak_name"]).all()
+    assert clusters["name_share"].between(0, 1).all()
+    assert clusters.loc[clusters["name_source"].isin(["openalex", "arxiv"]),
+                        "name_entry"].str.contains(":").all()
+    assert topic_map.manifest["names"]["label"]["vocabulary"] == load_vocabulary().version
+
+    old = load_map(tmp_path / "m")
+    old.clusters = old.clusters.drop(columns=list(PROVENANCE))
+    write_map(old, tmp_path / "old")
+    reloaded = load_map(tmp_path / "old")
+    assert not set(PROVENANCE) & set(reloaded.clusters.columns)
+    renamed = rename_map(reloaded, OfflineNamer())  # (the stand-in model is not installed)
+    assert set(PROVENANCE) <= set(renamed.clusters.columns)
+    assert renamed.clusters["label"].str.len().gt(2).all()
+    assert renamed.clusters["name_source"].ne("").all()

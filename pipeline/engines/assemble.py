@@ -32,7 +32,7 @@ from pipeline.mapdir.store import (
     level_order,
     sha256_file,
 )
-from pipeline.naming.offline import PROVENANCE
+from pipeline.naming.offline import PROVENANCE, OfflineNamer
 
 if TYPE_CHECKING:
     from pipeline.fit.layers import Layers
@@ -122,7 +122,7 @@ def new_manifest(*, config, model: dict, report, documents: pd.DataFrame,
         "created": now(),
         "config": config.to_dict(),
         "fit": fit,
-        "names": {"label": {"namer": "offline"}},
+        "names": {"label": {"namer": "offline", **OfflineNamer().describe()}},
         "model": model,
         "inputs": hashed_inputs(report.inputs),
         "counts": {**report.counts(), "embedded": embedded, **table_counts(documents, clusters)},

@@ -20,6 +20,7 @@ with the extractive phrases under one judgement (``pipeline.naming.judge``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -33,6 +34,8 @@ from .vocabulary import Vocabulary
 #: Kinds of entries that may name a node (topics only when short: a long topic name is a
 #: description, not a name).
 NAMING_KINDS = ("field", "subfield", "category", "part", "alias", "topic")
+#: What joins the terms of a name ("A and B", "A, B", "A/B").
+JOINS = re.compile(r"\s*(?:&|,|;|/|\band\b)\s*")
 #: Stems shorter than this are the word itself.
 STEM = 6
 #: Every word of a field's name is written by at least this share of a node's papers for
@@ -169,15 +172,19 @@ def spread(users: np.ndarray, share: float, leaves: Sequence[Node] | None) -> fl
 
 def word_support(index: PhraseIndex, name: str, members: np.ndarray) -> float:
     """Share of ``members`` writing the name's most specific word (its rarest in the
-    corpus, folded): what the quality benchmark measures for a leaf's name."""
-    words = [w for w in content_words(name) if w]
-    if not words:
-        return 0.0
-    found = [index.index.get(fold(w)) for w in words]
-    if any(j is None for j in found):
-        return 0.0
-    rarest = min(found, key=lambda j: index.doc_freq[j])
-    return float(index.uses(members, rarest).mean()) if len(members) else 0.0
+    corpus, folded; for a name joining terms, "A and B", its weakest term's): what the
+    quality benchmark measures for a leaf's name."""
+    shares = []
+    for part in JOINS.split(name):
+        words = content_words(part)
+        if not words:
+            continue
+        found = [index.index.get(fold(w)) for w in words]
+        if any(j is None for j in found) or not len(members):
+            return 0.0
+        rarest = min(found, key=lambda j: index.doc_freq[j])
+        shares.append(float(index.uses(members, rarest).mean()))
+    return min(shares, default=0.0)
 
 
 def vocabulary_names(node: Node, *, vocabulary: Vocabulary, vectors: np.ndarray,

@@ -6,8 +6,8 @@ same way, with the map's own model:
 - **gather**: the node's papers and its siblings' are each given to the nearest name
   among this candidate and the siblings' current names (similarities less each name's mean
   similarity to the whole corpus, so that a name near everything gathers nothing by that
-  alone); ``gather`` is the share of the node's papers the candidate gets, ``precision``
-  the share of what it gets that is the node's. A name of a minority of the node loses
+  alone; softly, ``TEMPERATURE``); ``gather`` is the share of the node's papers the
+  candidate gets, ``precision`` the share of what it gets that is the node's. A name of a minority of the node loses
   the rest to the siblings' names; a name of a sibling's topic takes the sibling's papers.
 - **meaning**: its similarity to the node's centroid, less its mean similarity to the
   corpus (``closeness``).
@@ -17,7 +17,8 @@ same way, with the map's own model:
 
 ``score = closeness x gather x breadth^2 x brevity``, scaled down in proportion where the
 candidate takes more of its siblings' papers than it gathers of its own (``precision``
-under ``min_precision``). :func:`judge_layer` judges every node of a layer against
+under ``min_precision``), and by ``OFF_TARGET`` where the name is nearer another node of
+its layer than its own (``notes["retrieved"]``). :func:`judge_layer` judges every node of a layer against
 its siblings' current best names, a few rounds, so that each name is chosen knowing its
 neighbours'. On the blind readings (FINDINGS.md in the project's notes), ``gather`` and
 ``closeness`` each tell accepted from rejected names (AUC 0.74 and 0.72; names rated
@@ -36,6 +37,13 @@ from .phrases import content_words
 
 #: Papers of a node, and of its siblings, compared in one judgement (a seeded sample).
 SAMPLE = 1500
+#: A paper goes to the names in proportion to exp(similarity / TEMPERATURE): nearly all
+#: to the nearest when the names differ clearly, shared when two names are about as near
+#: (two sibling nodes of one topic split its papers rather than one taking all).
+TEMPERATURE = 0.02
+#: A name nearer another node of its layer than its own (with the map's model) counts
+#: this much: it would point a reader to the other node.
+OFF_TARGET = 0.5
 
 
 def key_of(name: str) -> str:
@@ -100,12 +108,17 @@ def contest(papers: np.ndarray, own: np.ndarray, corpus_mean: np.ndarray,
     scores = papers @ stacked.T - corpus_mean @ stacked.T
     starts = np.cumsum([0] + [len(n) for n in names[:-1]])
     mine = np.maximum.reduceat(scores, starts, axis=1)
-    theirs = (papers @ rivals.T - corpus_mean @ rivals.T).max(axis=1) if len(rivals) \
-        else np.full(len(papers), -np.inf)
-    won = mine > theirs[:, None]
+    if len(rivals):
+        theirs = papers @ rivals.T - corpus_mean @ rivals.T
+        top = np.maximum(theirs.max(axis=1, keepdims=True), mine)
+        rest = np.exp((theirs[:, :, None] - top[:, None, :]) / TEMPERATURE).sum(axis=1)
+        mine_weight = np.exp((mine - top) / TEMPERATURE)
+        won = mine_weight / (mine_weight + rest)
+    else:
+        won = np.ones_like(mine)
     taken = won.sum(axis=0)
     gather = won[own].mean(axis=0) if own.any() else np.zeros(len(names))
-    precision = np.where(taken > 0, won[own].sum(axis=0) / np.maximum(taken, 1), 0.0)
+    precision = np.where(taken > 0, won[own].sum(axis=0) / np.maximum(taken, 1e-9), 0.0)
     return gather, precision
 
 
@@ -122,19 +135,21 @@ def score(name: Name, *, penalty: float, one_word: float, min_precision: float,
     ``two_part_gain`` less (it must gather clearly more than one name to be chosen)."""
     gather = max(name.gather - (two_part_gain if name.parts else 0.0), 0.0)
     precise = min(name.precision / min_precision, 1.0) if min_precision > 0 else 1.0
-    return max(name.closeness, 0.0) * gather * precise * name.breadth ** 2 * brevity(
+    aimed = 1.0 if name.notes.get("retrieved", True) else OFF_TARGET
+    return max(name.closeness, 0.0) * gather * precise * aimed * name.breadth ** 2 * brevity(
         name, penalty=penalty, one_word=one_word)
 
 
-def rank(names: list[Name]) -> list[Name]:
-    """Names best first: eligible before not, then by score."""
-    return sorted(names, key=lambda n: (not n.eligible, -n.score))
+def rank(names: list[Name], *, min_support: float = 0.0) -> list[Name]:
+    """Names best first: eligible before not, then by score; of names none of which is
+    eligible, those whose most specific word ``min_support`` of the papers write first."""
+    return sorted(names, key=lambda n: (not n.eligible, n.spec_support < min_support, -n.score))
 
 
 def judge_layer(row: Sequence[Node], names: list[list[Name]], vectors: np.ndarray,
                 corpus_mean: np.ndarray, centroids: np.ndarray, *, rounds: int,
                 min_precision: float, penalty: float, one_word: float,
-                two_part_gain: float = 0.0) -> list[float]:
+                two_part_gain: float = 0.0, fallback_support: float = 0.0) -> list[float]:
     """Judge every node's names against its siblings' current best (in place: each list is
     left ranked best first). The first round's rivals are each sibling's closest name.
     Returns each node's ``reach``: what its own centroid would gather against its
@@ -144,6 +159,8 @@ def judge_layer(row: Sequence[Node], names: list[list[Name]], vectors: np.ndarra
         for name in pool:
             if name.vector is not None:
                 name.closeness = float((name.vector @ (centroids[node.id] - corpus_mean)).max())
+                meant = centroids @ name.vector.mean(axis=0)
+                name.notes["retrieved"] = len(meant) < 2 or int(np.argmax(meant)) == node.id
         pool.sort(key=lambda n: (not n.eligible, -n.closeness))
     reach = [1.0] * len(row)
     for _ in range(rounds):
@@ -171,5 +188,5 @@ def judge_layer(row: Sequence[Node], names: list[list[Name]], vectors: np.ndarra
                 name.notes["reach"] = reach[node.id]
                 name.score = score(name, penalty=penalty, one_word=one_word,
                                    min_precision=min_precision, two_part_gain=two_part_gain)
-            pool[:] = rank(pool)
+            pool[:] = rank(pool, min_support=fallback_support)
     return reach

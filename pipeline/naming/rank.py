@@ -79,6 +79,7 @@ class NamingConfig:
     mixed_gather: float = 0.5  # no name gathers this share of what the node's centroid
     mixed_breadth: float = 0.5  # would, or (broad) none spreads this evenly ...
     mixed_support: float = 0.1  # ... or is one word written by less than this share: mixed
+    mixed_part: float = 0.1  # a mixed node lists its children holding this share of it
     weak_gather: float = 0.7  # weak mark: the name gathers less of what the centroid would
     weak_breadth: float = 0.7  # ... or its evidence is spread less evenly
     weak_support: float = 0.2  # ... or fewer of a leaf's papers write its specific word
@@ -126,7 +127,8 @@ def _name_layers(counts, embeddings, layers, parents, *, texts, ids, embed_phras
     if vocabulary is not None and embed_phrases is not None:
         add_fields(pools, tree, index, vocabulary, centroids, corpus_mean, config)
     settings = {"min_precision": config.min_precision, "penalty": config.length_penalty,
-                "one_word": config.one_word, "two_part_gain": config.two_part_gain}
+                "one_word": config.one_word, "two_part_gain": config.two_part_gain,
+                "fallback_support": config.weak_support}
     for k, row in enumerate(tree):
         for node, pool in zip(row, pools[k], strict=True):
             if node.broad:
@@ -143,7 +145,7 @@ def _name_layers(counts, embeddings, layers, parents, *, texts, ids, embed_phras
         reach = judge_layer(row, pools[k], vectors, corpus_mean, centroids[k],
                             rounds=config.rounds, **settings)
         for node, pool in zip(row, pools[k], strict=True):
-            if node.broad:
+            if k == len(tree) - 1 and node.broad:
                 _prefer_general(pool, config)
             _mark_mixed(node, pool, tree, pools, config, reach=reach[node.id])
     return _assign(tree, pools, ids, vectors, centroids, config)
@@ -171,13 +173,14 @@ GENERALITY = {"field": 4, "subfield": 3, "category": 3, "part": 3, "alias": 3, "
 
 
 def _prefer_general(pool: list[Name], config: NamingConfig) -> None:
-    """At a node with children, put first the most general eligible name (a field before
-    one of its topics, a topic before a phrase no field has) scoring at least
-    ``general_within`` of the best: the model tells a field from one of its parts poorly,
-    the vocabulary's levels tell it well."""
+    """At a node of the broadest layer, put first the most general eligible name (a field
+    before one of its topics, a topic before a phrase no field has) scoring at least
+    ``general_within`` of the best, if its papers confirm it broadly (``weak_breadth``):
+    the model tells a field from one of its parts poorly, the vocabulary's levels tell it
+    well."""
     if not pool or not pool[0].eligible:
         return
-    near = [n for n in pool if n.eligible and not n.parts
+    near = [n for n in pool if n.eligible and not n.parts and n.breadth >= config.weak_breadth
             and n.score >= config.general_within * pool[0].score]
     best = max(near, key=lambda n: (GENERALITY.get(n.kind, 1), n.score), default=None)
     if best is not None and GENERALITY.get(best.kind, 1) > GENERALITY.get(pool[0].kind, 1):
@@ -185,13 +188,13 @@ def _prefer_general(pool: list[Name], config: NamingConfig) -> None:
         pool.insert(0, best)
 
 
-def _single(pool: Sequence[Name]) -> Name | None:
+def _single(pool: Sequence[Name], *, one_word: bool = False) -> Name | None:
     """A node's best name if it can be part of another's: eligible, one name (not a joined
     one, a mixed node's list, or one joining two things itself), of two or three words or a
-    field's name."""
+    field's name (or, with ``one_word``, any one word)."""
     best = pool[0] if pool else None
     if best is None or not best.eligible or best.parts or best.n_words > 3 \
-            or (best.n_words == 1 and best.kind == "phrase") \
+            or (best.n_words == 1 and best.kind == "phrase" and not one_word) \
             or " and " in best.text or "," in best.text:
         return None
     return best
@@ -217,8 +220,10 @@ def _mark_mixed(node: Node, pool: list[Name], tree, pools, config, *, reach: flo
         return
     children, child_pools = tree[split.layer - 1], pools[split.layer - 1]
     ranked = sorted(split.children, key=lambda c: -len(children[c].members))
-    parts = [part_of(single, node, children[c]) for c in ranked[:config.max_parts]
-             if (single := _single(child_pools[c])) is not None]
+    parts = [part_of(single, node, children[c]) for c in ranked
+             if len(children[c].members) >= config.mixed_part * len(node.members)
+             and (single := _single(child_pools[c], one_word=True)) is not None]
+    parts = parts[:config.max_parts]
     if len(parts) < 2:
         return
     name = mixed_name(parts, len(node.members))

@@ -7,7 +7,7 @@ dashboard shows:
 - "few of its papers use it" (the name is written, or the field confirmed, by too few of
   the node's papers);
 - "closer to a neighbouring topic" (it takes more of its siblings' papers than it
-  gathers of its own, or it was never judged with the map's model and means another node);
+  gathers of its own, or with the map's model it is nearer another node of its layer);
 - "names only part of it" (it gathers less of the node's papers from its siblings' names
   than the node's own centroid would, by ``weak_gather``, or, at a node with children,
   its evidence sits in some of them only).
@@ -45,7 +45,8 @@ def weak_reason(name: Name | None, node: Node, config) -> str:
     if not name.eligible or (name.source == "phrase" and not name.parts
                              and not node.broad and name.spec_support < config.weak_support):
         return FEW
-    if name.precision < config.min_precision or name.closeness <= 0:
+    if name.precision < config.min_precision or name.closeness <= 0 \
+            or not name.notes.get("retrieved", True):
         return ELSEWHERE
     reach = name.notes.get("reach", 1.0)
     if name.gather < config.weak_gather * reach or (

@@ -172,7 +172,9 @@ class Casing:
         return low[:1].upper() + low[1:] if first else low
 
     def sentence(self, name: str) -> str:
-        """``name`` in sentence case, its proper nouns and acronyms kept."""
+        """``name`` in sentence case, its proper nouns and acronyms kept (initials closed
+        up, "W.G. Sebald" -> "W.G.Sebald": a name holds no sentence break)."""
+        name = re.sub(r"\b([A-Z])\. (?=[A-Z])", r"\1.", name)
         out, first = [], True
         for piece in re.split(r"(\s+|-)", name):
             if not piece or piece.isspace() or piece == "-":
@@ -244,9 +246,9 @@ def arxiv_entries(categories: dict[str, dict], casing: Casing) -> list[dict]:
 
 
 def characteristic_terms(entries: list[dict]) -> None:
-    """Give subfields the keywords two or more of their topics share, and fields those two
-    or more of their subfields share (in place): what papers of the field write, not of
-    one topic."""
+    """Give subfields the keywords their topics share, and fields those their subfields
+    share (in place; shared by two or more): what papers of the field write, not of one
+    topic."""
     children: dict[int, list[int]] = {}
     for i, entry in enumerate(entries):
         children.setdefault(entry["parent"], []).append(i)
@@ -254,9 +256,11 @@ def characteristic_terms(entries: list[dict]) -> None:
         for i, entry in enumerate(entries):
             if entry["kind"] != kind:
                 continue
-            shared = Counter(t for j in children.get(i, []) for t in set(entries[j]["terms"]))
+            parts = children.get(i, [])
+            shared = Counter(t for j in parts for t in set(entries[j]["terms"]))
+            least = 2
             entry["terms"] = list(dict.fromkeys(
-                entry["terms"] + sorted(t for t, n in shared.items() if n >= 2)))
+                entry["terms"] + sorted(t for t, n in shared.items() if n >= least)))
 
 
 def entries(openalex_xlsx: Path, arxiv_definitions: Path) -> list[dict]:
