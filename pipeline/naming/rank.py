@@ -73,7 +73,8 @@ class NamingConfig:
     rounds: int = 2  # judgement rounds against the siblings' names
     part_share: float = 0.25  # a strand holds at least this share of its node
     two_part_share: float = 0.5  # "A and B": its strands hold this share together
-    two_part_gain: float = 0.15  # ... and it gathers this much more than one name
+    two_part_gain: float = 0.15  # ... and it gathers this much more than one name, or
+    two_part_support: float = 0.25  # ... the best one name is written by less than this
     max_parts: int = 3  # at most this many parts ("A, B and C")
     max_overlap: float = 0.3  # a leaf's strands share at most this share of their papers
     mixed_gather: float = 0.5  # no name gathers this share of what the node's centroid
@@ -145,6 +146,8 @@ def _name_layers(counts, embeddings, layers, parents, *, texts, ids, embed_phras
         reach = judge_layer(row, pools[k], vectors, corpus_mean, centroids[k],
                             rounds=config.rounds, **settings)
         for node, pool in zip(row, pools[k], strict=True):
+            if node.broad:
+                _prefer_strands(pool, config)
             if k == len(tree) - 1 and node.broad:
                 _prefer_general(pool, config)
             _mark_mixed(node, pool, tree, pools, config, reach=reach[node.id])
@@ -186,6 +189,20 @@ def _prefer_general(pool: list[Name], config: NamingConfig) -> None:
     if best is not None and GENERALITY.get(best.kind, 1) > GENERALITY.get(pool[0].kind, 1):
         pool.remove(best)
         pool.insert(0, best)
+
+
+def _prefer_strands(pool: list[Name], config: NamingConfig) -> None:
+    """Put a node's two strands ("A and B", from its children) first when its best single
+    name is thin: written (or confirmed) by under ``two_part_support`` of its papers, or
+    spread over few of its children. Against distant siblings every plausible name gathers
+    the node, so the papers' own words decide whether one name covers it."""
+    strands = next((n for n in pool if n.parts and n.source == "children" and n.eligible), None)
+    best = pool[0] if pool else None
+    if strands is None or best is None or best is strands:
+        return
+    if best.support < config.two_part_support or best.breadth < config.weak_breadth:
+        pool.remove(strands)
+        pool.insert(0, strands)
 
 
 def _single(pool: Sequence[Name], *, one_word: bool = False) -> Name | None:
