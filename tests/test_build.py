@@ -13,6 +13,7 @@ from sklearn.metrics import normalized_mutual_info_score
 from pipeline import BuildConfig, build, load_map
 from pipeline.errors import MapFormatError
 from pipeline.mapdir.store import CLUSTER_COLUMNS, DOCUMENT_COLUMNS, MANIFEST, SCHEMA_VERSION
+from pipeline.naming.offline import PROVENANCE
 
 
 def test_small_map_has_the_documented_format(small_map):
@@ -20,7 +21,7 @@ def test_small_map_has_the_documented_format(small_map):
     docs, clusters = topic_map.documents, topic_map.clusters
     assert list(docs.columns[: len(DOCUMENT_COLUMNS)]) == DOCUMENT_COLUMNS
     assert "venue" in topic_map.metadata_columns
-    assert list(clusters.columns) == CLUSTER_COLUMNS
+    assert list(clusters.columns) == CLUSTER_COLUMNS + list(PROVENANCE)  # + the namer's own
     assert topic_map.embeddings.shape == (100, 64)
     manifest = topic_map.manifest
     assert manifest["schema_version"] == SCHEMA_VERSION

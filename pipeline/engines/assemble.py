@@ -32,6 +32,7 @@ from pipeline.mapdir.store import (
     level_order,
     sha256_file,
 )
+from pipeline.naming.offline import PROVENANCE, OfflineNamer
 
 if TYPE_CHECKING:
     from pipeline.fit.layers import Layers
@@ -39,8 +40,10 @@ if TYPE_CHECKING:
 VERSIONED_PACKAGES = ["numpy", "pandas", "umap-learn", "hdbscan", "scikit-learn",
                       "sentence-transformers", "torch", "pyarrow", "onnxruntime"]
 _LAYER_COLUMN = re.compile(r"layer_\d+")
-#: Columns of the clusters table the naming step may leave out, and their defaults.
-NAME_DEFAULTS = {"support": np.nan, "contrast": np.nan, "weak_name": False}
+#: Columns of the clusters table the naming step may leave out, and their defaults (the
+#: offline namer's provenance columns follow ``CLUSTER_COLUMNS``; maps made before them
+#: load without them).
+NAME_DEFAULTS = {"support": np.nan, "contrast": np.nan, "weak_name": False, **PROVENANCE}
 
 
 def attach_layers(papers: pd.DataFrame, coords: np.ndarray, layers: Layers) -> pd.DataFrame:
@@ -85,8 +88,9 @@ def node_table(labelled: pd.DataFrame, layers: Layers) -> pd.DataFrame:
     for column in LLM_COLUMNS:
         table[column] = table[column].fillna("").astype(str) if column in table else ""
     table = table.sort_values(["layer", "id"], kind="stable").reset_index(drop=True)
-    return table[CLUSTER_COLUMNS].astype({"layer": int, "id": int, "parent": int,
-                                          "weak_name": bool, "fragile": bool})
+    return table[CLUSTER_COLUMNS + list(PROVENANCE)].astype(
+        {"layer": int, "id": int, "parent": int, "weak_name": bool, "fragile": bool,
+         "mixed": bool})
 
 
 def table_counts(documents: pd.DataFrame, clusters: pd.DataFrame) -> dict[str, Any]:
@@ -118,7 +122,7 @@ def new_manifest(*, config, model: dict, report, documents: pd.DataFrame,
         "created": now(),
         "config": config.to_dict(),
         "fit": fit,
-        "names": {"label": {"namer": "offline"}},
+        "names": {"label": {"namer": "offline", **OfflineNamer().describe()}},
         "model": model,
         "inputs": hashed_inputs(report.inputs),
         "counts": {**report.counts(), "embedded": embedded, **table_counts(documents, clusters)},

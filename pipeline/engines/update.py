@@ -57,7 +57,7 @@ from pipeline.fit.layers import Layers, place_layers
 from pipeline.fit.placement import place
 from pipeline.ingest.clean import normalise_title, read_papers
 from pipeline.mapdir.store import DOCUMENT_COLUMNS, TopicMap, load_map, write_map
-from pipeline.naming.offline import refresh_nodes
+from pipeline.naming.offline import OfflineNamer, refresh_nodes
 from pipeline.naming.phrase_model import phrase_embedder
 from pipeline.naming.registry import names_record
 
@@ -314,7 +314,8 @@ def rebuild_map(map_path: Path | str, paths: Sequence[Path | str] = (), *,
     if manifest.pop("llm", None) or len(names) < len(manifest.get("names") or {}):
         log.warning("the rebuilt map's topics are new: their names from a language model are "
                     "gone; name them again with `python -m pipeline rename %s ...`", map_path)
-    manifest["names"] = names or {"label": {"namer": "offline"}}
+    names["label"] = {**names.get("label", {}), "namer": "offline", **OfflineNamer().describe()}
+    manifest["names"] = names
     rebuilt = TopicMap(refit.documents, refit.clusters, vectors, manifest,
                        fitted=refit.fitted_state())
     rebuilt.path = write_map(rebuilt, map_path)

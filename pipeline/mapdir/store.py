@@ -8,7 +8,7 @@ Layout of ``maps/NAME/``::
                          layer between the finest and the broadest (layer_1 ...), then
                          the input's metadata columns
     clusters.parquet     one row per node of every layer (see CLUSTER_COLUMNS; then the
-                         columns of other naming methods)
+                         offline names' provenance and the columns of other naming methods)
     embeddings.npy       float32, L2-normalised, row-aligned with documents
     fitted.npz           (optional) what ``python -m pipeline update`` needs to add
                          papers without refitting, as plain numeric arrays (read with

@@ -19,6 +19,7 @@ papers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -81,6 +82,10 @@ class PhraseIndex:
             self._papers[term] = hit
         return hit
 
+    def papers_of(self, column: int) -> np.ndarray:
+        """Sorted ids of the papers using the phrase ``column`` itself."""
+        return self._indices[self._indptr[column]:self._indptr[column + 1]]
+
     def uses(self, rows: np.ndarray, term: int) -> np.ndarray:
         """Which of ``rows`` (sorted paper ids) use every word of ``term``."""
         hit = self.papers(term)
@@ -109,8 +114,48 @@ class Node:
 
     @property
     def broad(self) -> bool:
-        """A node with two or more children is named for what its children share."""
-        return len(self.children) > 1
+        """A node with two or more leaves (finest descendants) is named for what they share
+        (an only child of a node with several children is broad too)."""
+        return self.layer > 0 and len(self.leaves) > 1
+
+
+def unit(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.where(norms == 0, 1.0, norms)
+
+
+def build_tree(layers: Sequence[np.ndarray], parents: Sequence[np.ndarray | None],
+               n_nodes: Sequence[int] | None = None) -> list[list[Node]]:
+    """The nodes of every layer (finest first) with their siblings and children.
+
+    Siblings are the other children of a node's parent; at the top layer the other top
+    nodes; an only child is compared with the rest of its layer.
+    """
+    tree: list[list[Node]] = []
+    for k, nodes in enumerate(layers):
+        n = int(nodes.max()) + 1 if len(nodes) and nodes.max() >= 0 else 0
+        n = max(n, n_nodes[k]) if n_nodes is not None else n
+        top = k == len(layers) - 1 or parents[k] is None
+        parent = np.zeros(n, dtype=np.int64) if top else np.asarray(parents[k], dtype=np.int64)
+        order = np.argsort(nodes, kind="stable")
+        bounds = np.searchsorted(nodes[order], np.arange(n + 1))
+        row = []
+        for c in range(n):
+            siblings = [s for s in np.flatnonzero(parent == parent[c]) if s != c] or \
+                [s for s in range(n) if s != c]
+            row.append(Node(k, c, np.sort(order[bounds[c]:bounds[c + 1]]),
+                            -1 if top else int(parent[c]), [int(s) for s in siblings]))
+        if k:
+            for child in tree[k - 1]:
+                if child.parent >= 0:
+                    row[child.parent].children.append(child.id)
+                    row[child.parent].leaves.extend(child.leaves)
+        else:
+            for node in row:
+                node.leaves = [node.id]
+        tree.append(row)
+    return tree
 
 
 def indicator(nodes: np.ndarray, n_nodes: int) -> sparse.csr_matrix:

@@ -1,18 +1,22 @@
-"""The offline namer: every node of every layer named from the phrases its papers write.
+"""The offline namer: every node of every layer named by what its papers write, or by the
+field they belong to, judged by the whole node.
 
 :class:`OfflineNamer` (``NAMERS["offline"]``) runs in every build and names the
 clusters table's ``label`` column; :func:`offline_names` does the work for any number
 of nested layers, finest first, one row per node:
 
-- ``label``: one phrase of 1-3 words its papers write (``pipeline.naming.rank``): the
-  core of the node's papers use it, its siblings' papers rarely do, and it means
-  what the node means (close to the node's centroid with the map's own model,
-  when one is at hand); a node with children is named for what they share;
-- provenance: ``terms``/``weights`` (the candidates behind the name, best first)
-  and ``representative_ids`` (papers using the name, nearest the node's centre);
-- sureness: ``support`` (share of the node's papers using the name's most
-  specific word), ``contrast`` (1 - that share among its siblings' papers) and
-  ``weak_name`` (the name is not well borne out; the dashboard says so);
+- ``label``: a phrase its papers write or a field of the vocabulary (OpenAlex, arXiv)
+  that its words confirm, "A and B" for a node of two strands, a list of its parts for
+  a mixed node (``pipeline.naming.rank``);
+- provenance: ``name_source`` ("phrase", "openalex", "arxiv", "children": its children's
+  names, "parts": a mixed node's parts), ``name_entry`` (the vocabulary entry: id and
+  original name), ``name_share`` (share of its papers behind the name: writing it, or the
+  terms confirming the field), ``name_gather`` (share of its papers the name gathers
+  against its siblings' names), ``mixed``; ``terms``/``weights`` (the candidates, best
+  first) and ``representative_ids`` (papers using the name, nearest the node's centre);
+- sureness: ``support`` (share of the node's papers using the name's most specific
+  word), ``contrast`` (1 - that share among its siblings' papers), ``weak_name`` and
+  ``weak_reason`` (why the name is not well borne out; the dashboard says so);
 - ``size`` and ``x``/``y`` (median position of its papers).
 
 :func:`refresh_nodes` renames only the nodes an update changed, the same way,
@@ -36,10 +40,14 @@ from .phrase_model import phrase_embedder
 from .phrases import surface_form
 from .rank import NamingConfig, PhraseEmbedder, name_layers
 from .registry import Layer, NodeSet
+from .vocabulary import load_vocabulary, vocabulary_vectors
 
+#: Provenance columns of the offline names, and their values for maps made before them.
+PROVENANCE = {"weak_reason": "", "name_source": "", "name_entry": "", "name_share": np.nan,
+              "name_gather": np.nan, "mixed": False}
 #: The columns of the rows :func:`offline_names` returns.
 NODE_COLUMNS = ["layer", "level", "id", "parent", "label", "terms", "weights", "size", "x", "y",
-                "representative_ids", "support", "contrast", "weak_name"]
+                "representative_ids", "support", "contrast", "weak_name", *PROVENANCE]
 #: Papers of a node's siblings read when one node is renamed (:func:`refresh_nodes`).
 SIBLING_SAMPLE = 3000
 
@@ -76,7 +84,16 @@ class OfflineNamer:
         return rows if levels is None else rows[rows["level"].isin(list(levels))]
 
     def describe(self) -> dict[str, Any]:
-        return {}
+        return {"vocabulary": load_vocabulary().version}
+
+
+def field_vocabulary(embed_phrases: PhraseEmbedder | None):
+    """The field vocabulary and its vectors in the map's model (None without a model)."""
+    if embed_phrases is None:
+        return None
+    vocabulary = load_vocabulary()
+    vectors = vocabulary_vectors(vocabulary, embed_phrases)
+    return None if vectors is None else (vocabulary, vectors)
 
 
 def _saved_label_config(manifest: Mapping) -> LabelConfig:
@@ -123,7 +140,7 @@ def _row(record: dict, *, layer: int, level: str, members: np.ndarray, coords: n
         "y": float(np.median(coords[members, 1])) if len(members) else 0.0,
         "representative_ids": record["representatives"][:config.n_representatives],
         "support": record["support"], "contrast": record["contrast"],
-        "weak_name": record["weak_name"],
+        "weak_name": record["weak_name"], **{key: record[key] for key in PROVENANCE},
     }
 
 
@@ -147,7 +164,8 @@ def offline_names(documents: pd.DataFrame, embeddings: np.ndarray, counts: Phras
                           [layer.parents for layer in layers], texts=paper_texts(documents),
                           ids=documents["id"].to_numpy(), embed_phrases=embed_phrases,
                           config=naming_config(config),
-                          n_nodes=[layer.n_nodes for layer in layers])
+                          n_nodes=[layer.n_nodes for layer in layers],
+                          vocabulary=field_vocabulary(embed_phrases))
     coords = documents[["x", "y"]].to_numpy()
     rows = []
     for k in reversed(range(len(layers))):
@@ -158,7 +176,7 @@ def offline_names(documents: pd.DataFrame, embeddings: np.ndarray, counts: Phras
                              config=config))
     clusters = pd.DataFrame(rows, columns=NODE_COLUMNS)
     return clusters.astype({"layer": int, "id": int, "parent": int, "size": int,
-                            "weak_name": bool})
+                            "weak_name": bool, "mixed": bool})
 
 
 # --------------------------------------------------------------------------- rename what changed
@@ -175,7 +193,8 @@ def _finer_level(clusters: pd.DataFrame, level: str) -> str | None:
 
 def _rename_one(c: int, *, clusters: pd.DataFrame, documents: pd.DataFrame, level: str,
                 finer: str | None, embeddings: np.ndarray, terms: SavedPhrases,
-                config: LabelConfig, embed_phrases: PhraseEmbedder | None) -> dict | None:
+                config: LabelConfig, embed_phrases: PhraseEmbedder | None,
+                fields=None) -> dict | None:
     """Name node ``c`` of ``level`` as a build would: from its papers, its children, and a
     seeded sample of its siblings' papers (counted over the saved vocabulary)."""
     rows = clusters[clusters["level"] == level]
@@ -203,7 +222,7 @@ def _rename_one(c: int, *, clusters: pd.DataFrame, documents: pd.DataFrame, leve
     records = name_layers(counts, embeddings[rows_used], layers, parents, texts=texts,
                           ids=documents["id"].to_numpy()[rows_used], config=naming_config(config),
                           corpus=(terms.document_frequency, terms.n_documents),
-                          embed_phrases=embed_phrases)
+                          embed_phrases=embed_phrases, vocabulary=fields)
     return records[-1][0]
 
 
@@ -235,6 +254,7 @@ def refresh_nodes(clusters: pd.DataFrame, documents: pd.DataFrame, embeddings: n
     at_level = clusters.index[clusters["level"] == level]
     used = {str(v).casefold() for v in clusters.loc[at_level, "label"]}
     finer = _finer_level(clusters, level)
+    fields = field_vocabulary(embed_phrases) if len(terms.vocabulary) else None
     renamed: dict[int, int] = {}
     for c in touched:
         row = at_level[clusters.loc[at_level, "id"].to_numpy() == c]
@@ -249,7 +269,7 @@ def refresh_nodes(clusters: pd.DataFrame, documents: pd.DataFrame, embeddings: n
             continue
         record = _rename_one(c, clusters=clusters, documents=documents, level=level,
                              finer=finer, embeddings=embeddings, terms=terms, config=config,
-                             embed_phrases=embed_phrases)
+                             embed_phrases=embed_phrases, fields=fields)
         old = str(clusters.at[row, "label"])
         used.discard(old.casefold())
         label, weak = record["label"], record["weak_name"]
@@ -266,8 +286,11 @@ def refresh_nodes(clusters: pd.DataFrame, documents: pd.DataFrame, embeddings: n
         clusters.at[row, "label"] = label
         clusters.at[row, "terms"] = record["terms"]
         clusters.at[row, "weights"] = record["weights"]
-        for key, value in (("support", record["support"]), ("contrast", record["contrast"]),
-                           ("weak_name", weak)):
+        values = {"support": record["support"], "contrast": record["contrast"],
+                  "weak_name": weak, **{key: record[key] for key in PROVENANCE}}
+        if weak and not values["weak_reason"]:
+            values["weak_reason"] = "its names are taken by other topics"
+        for key, value in values.items():
             if key in clusters.columns:
                 clusters.at[row, key] = value
         renamed[c] = len(members)

@@ -4,9 +4,11 @@ Names are judged by their meaning with the model that embedded the papers
 (``pipeline.naming.rank``). A build that embedded its papers passes its embedder; one
 that read precomputed vectors has none, and :func:`phrase_embedder` loads the
 model for the names, lazily and only if it is installed here (nothing is ever
-downloaded). Where ONNX Runtime is installed and the model's float32 graph is
-already exported (``pipeline.embed.onnx``), that graph embeds the phrases: the
-same vectors (cosine 1.000 with PyTorch float32) without importing PyTorch.
+downloaded), in its cheapest form: a BERT encoder with mean pooling (the bundled
+default) runs in NumPy (``pipeline.naming.minilm``: the same vectors, cosine 1.000,
+without importing PyTorch: 0.3 s and 100 MiB instead of 4 s and 430 MiB); else, where
+ONNX Runtime is installed and the model's float32 graph is already exported
+(``pipeline.embed.onnx``), that graph; else the model's embedding backend.
 """
 
 from __future__ import annotations
@@ -92,12 +94,20 @@ def phrase_embedder(model: Mapping | str, *, cache_dir=None, dimension: int | No
 
 
 def _cheapest(entry: dict, cache_dir):
-    """The embedder for ``entry``'s model: its ONNX float32 graph when already exported
-    here and the map's vectors came from PyTorch (or a file), else ``embedder_for_map``."""
+    """The embedder for ``entry``'s model: NumPy for a BERT encoder with mean pooling, its
+    ONNX float32 graph when already exported here and the map's vectors came from PyTorch
+    (or a file), else ``embedder_for_map``."""
+    from pipeline.embed.base import resolve_model
     from pipeline.embed.registry import BACKENDS, embedder_for_map
     from pipeline.errors import PipelineError
 
+    from .minilm import NumpyBert, numpy_bert_folder
+
     name = str(entry.get("name") or "")
+    if not is_fast_model(name):
+        folder = Path(resolve_model(name)[0])
+        if folder.is_dir() and numpy_bert_folder(folder):
+            return NumpyBert(folder)
     if not is_fast_model(name) and entry.get("backend") in (None, "auto", "torch", "torch-bf16") \
             and BACKENDS["onnx"].runs_here(None):
         try:

@@ -59,7 +59,8 @@ encourage encourages maintain maintains maintaining identify identifies identify
 enhances enhancing explore explores exploring consider considers considering develop develops
 developing describe describes describing report reports reporting perform performs performing
 investigate investigates investigating discuss discusses discussing involve involves involving
-prove proves proved proven proving
+prove proves proved proven proving rely relies relied relying occur occurs occurred occurring
+cent percent upper
 """.split())) - {"system", "systems", "fire", "thin", "thick"}
 
 #: Words too generic to name a topic on their own. They may still sit in a phrase ("Graph
@@ -77,6 +78,7 @@ component element property strategy mechanism scheme solution perspective insigh
 impact benefit quantity amount degree version variant instance capacity ability behavior
 behaviour pattern response activity accuracy efficiency robustness complexity error loss cost
 space corpus benchmark disease treatment therapy procedure subject trial bound clinical
+disorder syndrome
 """.split())
 
 _ADJECTIVE_ENDINGS = ("al", "ive", "ous", "ic", "ful", "able", "ible", "ary", "ory", "ian", "ent",

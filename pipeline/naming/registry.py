@@ -6,7 +6,8 @@ columns of its own of the clusters table:
 ==========  ====================  ============================================
 key         columns               what it is
 ==========  ====================  ============================================
-``offline`` ``label``             phrases the node's papers write, judged by the
+``offline`` ``label``             phrases the node's papers write and field names
+                                  its words confirm, judged by the whole node with the
                                   map's model (``pipeline.naming.offline``); every
                                   build runs it, and it is every other's fallback
 ``llm``     ``llm_label``,        a language model behind an OpenAI-compatible
