@@ -48,25 +48,31 @@ def test_step_recorder_measures_time_and_memory():
 def test_quick_run_writes_the_report(tiny_corpus, tmp_path, capsys):
     csv, npy = tiny_corpus
     out = tmp_path / "report" / "BENCHMARKS.md"
-    code = bench.main(["--quick", "--sizes", "200", "--backends", "--no-bertopic",
-                       "--update-papers", "6", "--data", str(csv), "--vectors", str(npy),
-                       "--out", str(out)])
+    code = bench.main(["--quick", "--sizes", "200", "--backends", "none", "--no-bertopic",
+                       "--rounds", "2", "--update-papers", "6", "--data", str(csv),
+                       "--vectors", str(npy), "--out", str(out)])
     assert code == 0
     text = out.read_text()
     assert "## 80 papers" in text  # 200 asked, 80 exist
     assert "the corpus has 80 papers" in text
     assert "Incremental update (6 papers into a 74-paper map)" in text
     assert "Command: `python -m pipeline.bench --quick" in text
+    # Nothing embedded was measured: no figure says it was, and no total includes it.
+    assert "embedding | not measured" in text and "total with embedding" not in text
     results = json.loads(out.with_suffix(".json").read_text())
     first = results["sizes"][0]
-    assert first["n"] == 80
+    assert first["n"] == 80 and len(first["rounds"]) == 2
+    assert [r["seed"] for r in first["rounds"]] == [42, 43]
     steps = first["ours"]["steps"]
     assert {"reduce", "cluster", "name"} <= set(steps)
     assert all(v["seconds"] >= 0 and v["peak_mb"] > 0 for v in steps.values())
-    # Four clean synthetic topics: the map finds them (its finest layer may split one).
-    assert first["ours"]["quality"]["nmi"] > 0.7
-    assert results["update"]["added"] == 6
-    assert 0 < results["update"]["update_s"]
+    assert first["ours"]["without_name"]["median"] < first["ours"]["total"]["median"]
+    # Four clean synthetic topics: the map's broadest layer finds them.
+    broadest = next(row for row in first["matched"] if row["match"] == "theme")
+    assert broadest["ours"]["nmi"] > 0.7 and broadest["bertopic"] is None
+    update = results["updates"][0]
+    assert update["added"] == 6 and update["rounds"] == 2
+    assert 0 < update["update_s"]["min"] <= update["update_s"]["median"]
 
 
 def test_missing_data_is_a_clear_error(tmp_path, capsys):

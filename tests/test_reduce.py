@@ -72,7 +72,7 @@ def test_cached_kernels_and_threads_give_umaps_own_layouts(monkeypatch):
         kernel = getattr(module, attribute)
         assert type(kernel._cache).__name__ != "NullCache"  # cached on disk
         monkeypatch.setattr(module, attribute, numba.njit(locals=dict(kernel.locals), **{
-            k: v for k, v in kernel.targetoptions.items() if k != "nogil"})(kernel.py_func))
+            k: v for k, v in kernel.targetoptions.items() if k not in ("nogil", "nopython")})(kernel.py_func))
     knn = nearest_neighbors(x, n_neighbors=config.neighbors_for(len(x)), metric=config.metric)
     common = {"n_neighbors": config.neighbors_for(len(x)), "metric": config.metric,
               "init": "spectral", "random_state": 5}

@@ -50,7 +50,8 @@ def use_cached_kernels() -> bool:
             if not all(hasattr(kernel, a) for a in ("py_func", "targetoptions", "locals")):
                 log.debug("umap kernel %s.%s not found: left as it is", module_name, attribute)
                 continue
-            options = {**kernel.targetoptions, **extra}
+            options = {k: v for k, v in kernel.targetoptions.items() if k != "nopython"}
+            options.update(extra)
             try:
                 cached = numba.njit(cache=True, locals=dict(kernel.locals),
                                     **options)(kernel.py_func)
