@@ -75,6 +75,27 @@ def test_quick_run_writes_the_report(tiny_corpus, tmp_path, capsys):
     assert 0 < update["update_s"]["min"] <= update["update_s"]["median"]
 
 
+@pytest.mark.slow
+def test_embedding_is_measured_for_both_sides_when_the_table_runs(tiny_corpus, tmp_path,
+                                                                  monkeypatch):
+    """With the default backend and torch float32 in the table, each side's embedding is its
+    encoding time there plus its load, timed in a fresh process, and totals include it."""
+    pytest.importorskip("sentence_transformers")
+    monkeypatch.setattr("pipeline.embed.registry.resolve_backend", lambda *_: "torch")
+    csv, npy = tiny_corpus
+    out = tmp_path / "BENCHMARKS.md"
+    assert bench.main(["--quick", "--sizes", "16", "--embed-sample", "16", "--backends", "torch",
+                       "--no-bertopic", "--update-papers", "4", "--data", str(csv),
+                       "--vectors", str(npy), "--out", str(out)]) == 0
+    results = json.loads(out.with_suffix(".json").read_text())
+    embedding, table = results["embedding"], results["embedders"][0]
+    assert embedding["ours_encode"] == embedding["theirs_encode"] == table["seconds"]
+    assert embedding["ours_load"] > 0 and embedding["theirs_load"] > 0
+    assert embedding["ours"] == embedding["ours_encode"] + embedding["ours_load"]
+    assert results["sizes"][0]["embedding"] == embedding
+    assert "embedding, measured (load + encoding these 16 papers)" in out.read_text()
+
+
 def test_missing_data_is_a_clear_error(tmp_path, capsys):
     assert bench.main(["--quick", "--no-bertopic", "--data", str(tmp_path / "none.csv")]) == 2
     assert "not found" in capsys.readouterr().err
@@ -84,9 +105,15 @@ def test_missing_data_is_a_clear_error(tmp_path, capsys):
 def test_bertopic_side_runs_when_installed(tiny_corpus):
     pytest.importorskip("bertopic")
     csv, npy = tiny_corpus
-    result = bench.bertopic_side(str(csv), str(npy), 42)
+    result = bench.bertopic_side(str(csv), str(npy), 42, [2, 3])
     assert len(result["labels"]) == 80
     assert {"reduce", "cluster", "name", "2-D map", "figure"} <= set(result["steps"])
+    # Four clean topics; reduced with its own reduce_topics to each count asked for.
+    assert len(set(result["labels"]) - {-1}) == 4
+    for count in (2, 3):
+        reduced = result["reduced"][count]
+        assert len(set(reduced) - {-1}) == count
+        assert [t == -1 for t in reduced] == [t == -1 for t in result["labels"]]
 
 
 def test_module_runs_as_a_command():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shlex
@@ -141,9 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["embedders"] = table
             results["embed_verdict"] = verdict(table)
             if {default_backend, REFERENCE_BACKEND} <= set(backends):
-                loads = {"ours": run_in_child(load_seconds, default_backend, work / "cache", True),
-                         "theirs": run_in_child(load_seconds, REFERENCE_BACKEND, work / "cache",
-                                                False)}
+                loads = {side: run_in_child(functools.partial(
+                    load_seconds, backend, cache_dir=work / "cache", count_imports=side == "ours"))
+                    for side, backend in (("ours", default_backend),
+                                          ("theirs", REFERENCE_BACKEND))}
                 embedding = measured_embedding(table, default_backend, REFERENCE_BACKEND,
                                                loads=loads)
         if embedding is None:

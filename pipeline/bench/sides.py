@@ -81,9 +81,10 @@ def bertopic_side(csv: str, npy: str, seed: int, reduce_to: Sequence[int] = ()) 
     umap_model = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
                       low_memory=False, random_state=seed)
     model = BERTopic(umap_model=umap_model, calculate_probabilities=False)
-    model._reduce_dimensionality = recorder.wrap("reduce", model._reduce_dimensionality)
-    model._cluster_embeddings = recorder.wrap("cluster", model._cluster_embeddings)
-    model._extract_topics = recorder.wrap("name", model._extract_topics)
+    timed_steps = {"_reduce_dimensionality": "reduce", "_cluster_embeddings": "cluster",
+                   "_extract_topics": "name"}
+    for method, step in timed_steps.items():
+        setattr(model, method, recorder.wrap(step, getattr(model, method)))
     fit_start = time.perf_counter()
     topics, _ = model.fit_transform(docs, embeddings=vectors)
     fit = time.perf_counter() - fit_start
@@ -100,6 +101,8 @@ def bertopic_side(csv: str, npy: str, seed: int, reduce_to: Sequence[int] = ()) 
         "reference": frame["label"].tolist() if "label" in frame else None,
         "space": np.asarray(model.umap_model.embedding_).tolist(),
     }
+    for method in timed_steps:  # the wrappers call this model's methods, not a copy's
+        delattr(model, method)
     n_topics = len(set(result["labels"]) - {-1})
     outliers = int(-1 in result["labels"])
     reduced = {}
