@@ -48,11 +48,17 @@ def test_step_recorder_measures_time_and_memory():
 def test_quick_run_writes_the_report(tiny_corpus, tmp_path, capsys):
     csv, npy = tiny_corpus
     out = tmp_path / "report" / "BENCHMARKS.md"
+    out.parent.mkdir()
+    quality = "<!-- quality:start -->\n## Topic quality, per layer\n<!-- quality:end -->"
+    out.write_text(f"# Benchmarks\n\nold speed tables\n\n{quality}\n")
+    out.with_suffix(".json").write_text(json.dumps({"quality": {"date": "earlier"}}))
     code = bench.main(["--quick", "--sizes", "200", "--backends", "none", "--no-bertopic",
                        "--rounds", "2", "--update-papers", "6", "--data", str(csv),
-                       "--vectors", str(npy), "--out", str(out)])
+                       "--vectors", str(npy), "--out", str(out), "--quality-corpora", "none"])
     assert code == 0
     text = out.read_text()
+    # Quality was not measured again: its last section stays, the speed tables are new.
+    assert quality in text and "old speed tables" not in text
     assert "## 80 papers" in text  # 200 asked, 80 exist
     assert "the corpus has 80 papers" in text
     assert "Incremental update (6 papers into a 74-paper map)" in text
@@ -70,6 +76,7 @@ def test_quick_run_writes_the_report(tiny_corpus, tmp_path, capsys):
     # Four clean synthetic topics: the map's broadest layer finds them.
     broadest = next(row for row in first["matched"] if row["match"] == "theme")
     assert broadest["ours"]["nmi"] > 0.7 and broadest["bertopic"] is None
+    assert results["quality"] == {"date": "earlier"}
     update = results["updates"][0]
     assert update["added"] == 6 and update["rounds"] == 2
     assert 0 < update["update_s"]["min"] <= update["update_s"]["median"]

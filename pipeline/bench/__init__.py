@@ -14,7 +14,7 @@ all-MiniLM-L6-v2 vectors, row-aligned):
    10,000; a size beyond the corpus takes all of it): both cluster the same
    precomputed vectors, each side in a fresh child process (imports and
    numba's compiled-code cache loads counted, as a user pays them), in
-   ``--rounds`` rounds (default 3) of our build and then BERTopic's, with seeds
+   ``--rounds`` rounds (default 5 up to 2,000 papers, 3 above) of our build and then BERTopic's, with seeds
    seed, seed+1, ...; the ratios are taken pair by pair and the median pair is
    quoted. A warm-up run of each side (300 papers, not counted) fills numba's
    on-disk caches for both. Ours: ``pipeline.build`` (ingest, reduce, cluster,

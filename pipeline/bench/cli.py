@@ -55,8 +55,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                              "reference, and BERTopic's embedder); none (or nothing): skip the "
                              "table, and with it every figure that includes embedding")
     parser.add_argument("--rounds", type=int,
-                        help="rounds of ours-then-BERTopic per size, seeds seed, seed+1, ... "
-                             "(default 3; --quick: 1)")
+                        help="rounds of ours-then-BERTopic (and of update-then-build) per size, "
+                             "seeds seed, seed+1, ... (default 5 up to 2,000 papers, 3 above; "
+                             "--quick: 1)")
     parser.add_argument("--embedders-only", action="store_true",
                         help="only the embedder table, merged into the existing report")
     parser.add_argument("--update-papers", type=int, help="papers added by update (100)")
@@ -69,9 +70,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--plot", type=Path, help="plot (default docs/bench_steps.png beside "
                                                   "the report)")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--quality-corpora", nargs="*", choices=list(CORPORA),
+    parser.add_argument("--quality-corpora", nargs="*", choices=[*CORPORA, "none"],
                         help="corpora of the topic-quality part (default: all five; --quick: "
-                             "none); none: skip it. Alone: python -m pipeline.bench quality")
+                             "none); none (or nothing): skip it, and keep the report's last "
+                             "topic-quality section as dated. Alone: python -m pipeline.bench "
+                             "quality")
     return parser.parse_args(argv)
 
 
@@ -91,7 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     n_update = args.update_papers or (20 if args.quick else 100)
     backends = ALL_BACKENDS if args.backends is None else [b for b in args.backends
                                                             if b != "none"]
-    rounds = args.rounds or (1 if args.quick else 3)
+
+    def rounds_for(n: int) -> int:
+        return args.rounds or (1 if args.quick else 5 if n <= 2000 else 3)
+
     bertopic = not args.no_bertopic and not args.embedders_only
     if args.embedders_only:
         sizes, n_update = [], 0
@@ -126,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": machine(), "load_start": " ".join(f"{v:.1f}" for v in os.getloadavg()),
         "data": str(args.data.name), "vectors": str(args.vectors.name),
         "corpus_rows": len(frame), "seed": args.seed, "embed_sample": embed_sample,
-        "rounds": 4, "size_rounds": rounds, "default_backend": default_backend,
+        "rounds": 4, "default_backend": default_backend,
     }
     log = lambda text: print(f"[bench {time.strftime('%H:%M:%S')}] {text}", flush=True)  # noqa: E731
     try:
@@ -159,8 +165,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for size in sizes:
             rows = sample_rows if size == embed_sample else draw(len(frame), size, args.seed)
             log(f"{len(rows)} papers: ours" + (" and BERTopic" if bertopic else "")
-                + f", {rounds} round(s)")
-            entry = compare_size(frame, vectors, rows, work, seed=args.seed, rounds=rounds,
+                + f", {rounds_for(len(rows))} round(s)")
+            entry = compare_size(frame, vectors, rows, work, seed=args.seed,
+                                 rounds=rounds_for(len(rows)),
                                  embedding=embedding if len(rows) == len(texts) else None,
                                  bertopic=bertopic)
             if size > len(frame):
@@ -170,19 +177,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["updates"] = []
         for size in sizes if n_update else []:
             rows = draw(len(frame), size, args.seed)
-            log(f"update: {n_update} papers into {len(rows) - n_update}, {rounds} round(s)")
+            log(f"update: {n_update} papers into {len(rows) - n_update}, "
+                f"{rounds_for(len(rows))} round(s)")
             results["updates"].append(update_bench(frame, vectors, rows, work, n_new=n_update,
-                                                   seed=args.seed, rounds=rounds))
+                                                   seed=args.seed, rounds=rounds_for(len(rows))))
         results["load_end"] = " ".join(f"{v:.1f}" for v in os.getloadavg())
         if plot(results, plot_path):
             results["plot"] = os.path.relpath(plot_path, out.parent)
         if args.embedders_only:
             results = merged_report(out.with_suffix(".json"), results)
+        corpora = [c for c in args.quality_corpora if c != "none"] \
+            if args.quality_corpora is not None else ([] if args.quick else list(CORPORA))
+        kept = None if corpora else quality_report.previous_section(out)
+        text = render(results)
+        if kept:  # quality not measured this time: the last measurement stays, as dated
+            text = text.rstrip("\n") + "\n\n" + kept[0] + "\n"
+            results["quality"] = kept[1]
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(render(results), encoding="utf-8")
+        out.write_text(text, encoding="utf-8")
         (out.with_suffix(".json")).write_text(json.dumps(results, indent=1, default=str))
-        corpora = args.quality_corpora if args.quality_corpora is not None else (
-            [] if args.quick else list(CORPORA))
         if corpora:
             log(f"topic quality: {' '.join(corpora)}")
             measured = quality.run(corpora, maps=None, work=work / "quality", layers=None,
