@@ -186,3 +186,39 @@ def test_quality_runs_alone_as_a_command():
                             cwd=root, capture_output=True, text=True, check=True)
     assert result.stdout.startswith("usage: python -m pipeline.bench quality")
     assert "--corpora" in result.stdout and "--layers" in result.stdout
+
+
+def test_readme_headline_agrees_with_benchmarks():
+    """README's headline against BERTopic is the one the last benchmark run wrote."""
+    from pathlib import Path
+
+    from pipeline.bench.headline import headline, readme_block
+
+    root = Path(__file__).resolve().parents[1]
+    results = json.loads((root / "BENCHMARKS.json").read_text())
+    block = readme_block(root / "README.md")
+    assert block == headline(results)
+    assert results["date"] in block and "BERTopic" in block
+
+
+def test_headline_replaces_its_block_only(tmp_path):
+    from pipeline.bench.headline import END, START, headline, write_readme
+
+    side = {"total": {"median": 9.0}, "peak_mb": {"median": 500.0}}
+    results = {"date": "2026-12-04 10:00 UTC", "data": "papers.csv", "sizes": [{
+        "n": 1000, "ours": side, "bertopic": dict(side, peak_mb={"median": 800.0}),
+        "ratio": {"median": 3.21}, "ratio_without_embedding": {"median": 1.74},
+        "ratio_without_name": {"median": 2.5},
+        "embedding": {"ours_backend": "ov-int8"},
+        "matched": [{"match": "theme", "ours": {"nodes": [4, 5], "nmi": 0.56},
+                     "bertopic": {"nodes": [4, 5], "nmi": 0.43}}]}],
+        "updates": [{"n_map": 900, "n_new": 100, "ratio": {"median": 0.25}}]}
+    readme = tmp_path / "README.md"
+    assert not write_readme(readme, results)
+    readme.write_text(f"# Title\n\nbefore\n{START}\nold\n{END}\nafter\n")
+    assert write_readme(readme, results)
+    text = readme.read_text()
+    assert text.startswith("# Title\n\nbefore\n") and text.endswith("\nafter\n")
+    assert "old" not in text and headline(results) in text
+    assert "**3.2×** faster with embedding" in text and "**1.7×** without embedding" in text
+    assert "0.560 / 0.430 at 4–5 topics" in text and "0.25× a full build at 1,000" in text

@@ -30,6 +30,7 @@ from .embedders import (
     texts_outside,
     verdict,
 )
+from .headline import write_readme
 from .measure import ROOT, draw, machine, run_in_child
 from .quality import CORPORA
 from .report import plot, render
@@ -196,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
         (out.with_suffix(".json")).write_text(json.dumps(results, indent=1, default=str))
+        if out.resolve() == (ROOT / "BENCHMARKS.md").resolve() and results["sizes"]:
+            write_readme(ROOT / "README.md", results)  # the headline, from the same run
         if corpora:
             log(f"topic quality: {' '.join(corpora)}")
             measured = quality.run(corpora, maps=None, work=work / "quality", layers=None,
