@@ -51,3 +51,34 @@ def test_a_handful_of_papers_get_a_deterministic_pca():
         np.testing.assert_array_equal(a.coords, b.coords)
         assert a.coords.shape == (n, 2) and np.isfinite(a.cluster_space).all()
         assert a.knn_indices is None
+
+
+def test_cached_kernels_and_threads_give_umaps_own_layouts(monkeypatch):
+    """The reduce step with umap's kernels compiled as umap compiles them (no cache, GIL held)
+    and the two fits one after the other gives exactly what the cached, threaded step gives."""
+    import numba
+    import umap.layouts
+    import umap.umap_
+
+    from pipeline.fit import reduce as reduce_module
+    from pipeline.fit import umap_kernels
+
+    x = vectors(120, seed=7)
+    config = ReduceConfig()
+    threaded = reduce(x, config, random_state=5)
+    assert umap_kernels.use_cached_kernels()
+    for module_name, attribute, _ in umap_kernels.KERNELS:
+        module = {"umap.umap_": umap.umap_, "umap.layouts": umap.layouts}[module_name]
+        kernel = getattr(module, attribute)
+        assert type(kernel._cache).__name__ != "NullCache"  # cached on disk
+        monkeypatch.setattr(module, attribute, numba.njit(locals=dict(kernel.locals), **{
+            k: v for k, v in kernel.targetoptions.items() if k not in ("nogil", "nopython")})(kernel.py_func))
+    knn = nearest_neighbors(x, n_neighbors=config.neighbors_for(len(x)), metric=config.metric)
+    common = {"n_neighbors": config.neighbors_for(len(x)), "metric": config.metric,
+              "init": "spectral", "random_state": 5}
+    space = reduce_module._fit_umap(x, knn, n_components=5, min_dist=config.cluster_min_dist,
+                                    **common)
+    coords = reduce_module._fit_umap(x, knn, n_components=2, min_dist=config.map_min_dist,
+                                     **common)
+    np.testing.assert_array_equal(threaded.cluster_space, space)
+    np.testing.assert_array_equal(threaded.coords, coords)

@@ -146,6 +146,47 @@ def test_update_judges_new_names_with_the_maps_model(map_copy, tmp_path):
     assert any(label.casefold() in phrases for label in renamed)
 
 
+def test_build_keeps_the_phrases_its_namer_embedded(small_map):
+    fitted = load_fitted(load_map(small_map))
+    phrases = bytes(fitted["phrase_text"]).decode("utf-8").split("\n")
+    assert len(phrases) == len(set(phrases)) == len(fitted["phrase_vectors"]) > 0
+    np.testing.assert_allclose(fitted["phrase_vectors"], FakeEmbedder().encode(phrases),
+                               atol=1e-6)
+
+
+def test_update_embeds_only_phrases_it_has_not_seen(small_map, tmp_path, monkeypatch):
+    """Saved phrase vectors stand in for the model: an update embeds the phrases it has
+    not seen, each once, keeps them for the next, and names exactly as without them."""
+    from pipeline.engines.fitted import PhraseVectors
+
+    class Recorder(FakeEmbedder):
+        def encode(self, texts, **kwargs):
+            if not any(". " in t for t in texts):  # phrases, not papers
+                batches.append(list(texts))
+            return super().encode(texts, **kwargs)
+
+    saved = bytes(load_fitted(load_map(small_map))["phrase_text"]).decode().split("\n")
+    results = {}
+    for run in ("saved", "none saved"):
+        batches: list[list[str]] = []
+        target = tmp_path / run
+        shutil.copytree(small_map, target)
+        if run == "none saved":
+            monkeypatch.setattr(PhraseVectors, "from_fitted",
+                                classmethod(lambda cls, fitted, embed: cls(embed)))
+        result = update_map(target, [new_papers(tmp_path)], embedder=Recorder(),
+                            rename_growth=0.0)
+        embedded = [p for batch in batches for p in batch]
+        results[run] = (load_map(target).clusters, embedded, result)
+    clusters, embedded, result = results["saved"]
+    assert sum(map(len, result.renamed.values())) > 0
+    assert not set(embedded) & set(saved) and len(embedded) == len(set(embedded))
+    assert set(results["none saved"][1]) & set(saved)  # without them: embedded again
+    pd.testing.assert_frame_equal(clusters, results["none saved"][0])
+    after = bytes(load_fitted(load_map(tmp_path / "saved"))["phrase_text"]).decode().split("\n")
+    assert set(after) == set(saved) | set(embedded)
+
+
 def test_update_skips_papers_already_in_the_map(map_copy, tmp_path, fake_backend):
     topic_map = load_map(map_copy)
     again = topic_map.documents[["id", "title", "abstract"]].head(5)

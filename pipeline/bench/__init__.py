@@ -13,22 +13,31 @@ all-MiniLM-L6-v2 vectors, row-aligned):
 2. **Our build against BERTopic** for each size (``--sizes``, default 1,000 and
    10,000; a size beyond the corpus takes all of it): both cluster the same
    precomputed vectors, each side in a fresh child process (imports and
-   numba's compiled-code cache loads counted, as a user pays them). Ours:
-   ``pipeline.build`` (reduce, cluster, themes, labels, save). BERTopic: its
+   numba's compiled-code cache loads counted, as a user pays them), in
+   ``--rounds`` rounds (default 5 up to 2,000 papers, 3 above) of our build and then BERTopic's, with seeds
+   seed, seed+1, ...; the ratios are taken pair by pair and the median pair is
+   quoted. A warm-up run of each side (300 papers, not counted) fills numba's
+   on-disk caches for both. Ours: ``pipeline.build`` (ingest, reduce, cluster,
+   layers, name, save; also reported without the name step). BERTopic: its
    defaults (UMAP to 5-D, HDBSCAN with ``min_cluster_size=10``, c-TF-IDF) plus
    the 2-D reduction of ``visualize_documents`` (UMAP, 10 neighbours) and the
    figure. Both UMAPs get ``random_state`` for reproducibility. Per step: wall
    time and peak resident memory (Linux ``VmHWM``, reset before each step).
-   Embedding time per side is its embedder's measured rate (ours: the default
-   backend; BERTopic's: sentence-transformers float32) times the number of
-   papers: measured directly at 1,000, extrapolated beyond (embedding 10,000
-   papers with torch float32 takes ~20 minutes here).
-3. **Quality against the ``label`` column**: ARI and NMI with noise as its own
-   class, the same after noise is reassigned to its nearest clusters, the
-   noise share and the number of clusters (``pipeline.bench.metrics``).
-4. **Incremental update** at the largest size: a map of all but 100 papers, then
-   ``python -m pipeline update`` with those 100, against a full build of all of
-   them (both command lines in child processes, precomputed vectors).
+   Embedding per side is measured where the sample of the embedder table (1) is
+   the size's papers: its backend's encoding time in the table (ours: the default
+   backend; BERTopic's: sentence-transformers float32) plus loading it, timed in
+   a fresh process (ours with its imports; BERTopic's without, as its start-up
+   imports sentence-transformers already). At other sizes it is not measured and
+   no figure includes it.
+3. **Quality at matched granularity** (``pipeline.bench.matched``): each of our
+   layers against BERTopic's topics reduced to as many with its own
+   ``reduce_topics``, and BERTopic's own topics against our nearest layer;
+   NMI and ARI against the ``label`` column, noise as a class and reassigned
+   (``pipeline.bench.metrics``), the mean over the rounds.
+4. **Incremental update** at each size: a map of all but 100 papers, then
+   ``python -m pipeline update`` with those 100 into a fresh copy of it, against
+   a full build of all of them (both command lines in child processes,
+   precomputed vectors), in rounds.
 
 5. **Topic quality per layer** on five corpora (the trending page, the 600
    sample, medical_abstracts, cs_venues_balanced, cs_venues_all with the fast
@@ -42,6 +51,7 @@ dependencies (requirements-bench.txt).
 
 Modules: ``cli`` (options and the run), ``embedders`` (the backend table, 1),
 ``sides`` (ours and BERTopic in child processes, and update: 2 and 4),
+``matched`` (3),
 ``quality`` and ``quality_report`` (5 and its section of the report),
 ``report`` (BENCHMARKS.md and the plot), ``measure`` (time, memory, seeded
 draws, the machine).

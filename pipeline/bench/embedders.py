@@ -141,6 +141,38 @@ def embedder_table(texts: list[str], labels: Sequence, backends: Sequence[str], 
     return rows, vectors
 
 
+def load_seconds(backend: str, *, cache_dir: Path, count_imports: bool) -> float:
+    """Seconds to load ``backend``'s embedder and embed a first text, in this (fresh) process.
+
+    ``count_imports`` False: ``sentence_transformers`` is imported first, untimed (BERTopic's
+    start-up has imported it already when it embeds). Run after the table, whose one-time
+    work (quantising) is then cached in ``cache_dir``."""
+    from pipeline.config import EmbedConfig
+    from pipeline.embed.registry import make_embedder
+
+    if not count_imports:
+        import sentence_transformers  # noqa: F401
+    start = time.perf_counter()
+    make_embedder(EmbedConfig(backend=backend), cache_dir=cache_dir).encode(
+        ["Warm-up. A first text."])
+    return time.perf_counter() - start
+
+
+def measured_embedding(table: Sequence[dict[str, Any]], ours: str, theirs: str, *,
+                       loads: dict[str, float]) -> dict[str, Any] | None:
+    """Each side's embedding of the table's papers: its backend's measured encoding time plus
+    its load (``loads["ours"]``, ``loads["theirs"]``); None unless both backends are in the
+    table."""
+    rows = {r["backend"]: r for r in table}
+    if ours not in rows or theirs not in rows:
+        return None
+    out: dict[str, Any] = {"ours_backend": ours, "theirs_backend": theirs}
+    for side, backend in (("ours", ours), ("theirs", theirs)):
+        out[f"{side}_encode"], out[f"{side}_load"] = rows[backend]["seconds"], loads[side]
+        out[side] = rows[backend]["seconds"] + loads[side]
+    return out
+
+
 def verdict(table: list[dict[str, Any]]) -> str:
     """One sentence on which backends meet the bar (or keep its quality)."""
     transformer = [r for r in table if r["backend"] not in (FAST, TUNED)]

@@ -139,3 +139,17 @@ def write_quality(results: Sequence[dict[str, Any]], out: Path, *, command: str)
                        "bars": bars(results)}
     twin.write_text(json.dumps(data, indent=1, default=str))
     return section
+
+
+def previous_section(out: Path) -> tuple[str, dict | None] | None:
+    """The quality section of the report at ``out`` and its results (its .json twin's
+    ``quality``), to keep when a run does not measure quality again; None without one."""
+    text = out.read_text(encoding="utf-8") if out.is_file() else ""
+    if START not in text or END not in text:
+        return None
+    twin = out.with_suffix(".json")
+    try:
+        data = json.loads(twin.read_text(encoding="utf-8")).get("quality")
+    except (OSError, ValueError):
+        data = None
+    return text[text.index(START):text.index(END) + len(END)], data

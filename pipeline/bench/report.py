@@ -7,7 +7,20 @@ from typing import Any
 
 from pipeline.bench import embedders
 
+from .matched import holds
 from .measure import fmt as _f
+
+#: Issue 21's bars: BERTopic time / ours with and without embedding, update / full build.
+BAR_WITH, BAR_WITHOUT = 2.0, 1.5
+BAR_UPDATE_SMALL, BAR_UPDATE_LARGE, SMALL = 0.3, 0.1, 2000
+
+
+def _range(spread: dict[str, float] | None, digits: int = 1, unit: str = " s") -> str:
+    """``median unit (min–max)``, or a dash."""
+    if not spread:
+        return "–"
+    return (f"{_f(spread['median'], digits)}{unit} ({_f(spread['min'], digits)}–"
+            f"{_f(spread['max'], digits)})")
 
 
 def render(results: dict[str, Any]) -> str:
@@ -27,66 +40,156 @@ def render(results: dict[str, Any]) -> str:
     out += [f"- Versions: {versions}",
             f"- Data: `{results['data']}` ({results['corpus_rows']} papers), seed "
             f"{results['seed']}; vectors `{results['vectors']}` (torch float32)", ""]
-
+    out += bars(results)
     out += embedders.render_table(results)
-
     for size in results.get("sizes", []):
-        n = size["n"]
-        out += [f"## {n:,} papers", ""]
-        if size.get("note"):
-            out += [size["note"], ""]
-        ours, theirs = size["ours"], size.get("bertopic")
-        embed_how = "measured" if n <= results["embed_sample"] else \
-            f"extrapolated from the rate on {results['embed_sample']} papers"
-        out += ["| | ours | BERTopic |", "|---|---|---|",
-                f"| embedding ({embed_how}) | {_f(size['embed_ours'], 1)} s "
-                f"({results['default_backend']}) | {_f(size['embed_theirs'], 1)} s (torch float32) |",
-                f"| process start-up and imports | {_f(ours['imports'], 1)} s | "
-                f"{_f(theirs['imports'], 1) + ' s' if theirs else '–'} |",
-                f"| build / fit + 2-D map, wall | {_f(ours['total'], 1)} s | "
-                f"{_f(theirs['total'], 1) + ' s' if theirs else '–'} |",
-                f"| **total with embedding** | **{_f(size['embed_ours'] + ours['total'], 1)} s** | "
-                + (f"**{_f(size['embed_theirs'] + theirs['total'], 1)} s** |" if theirs else "– |"),
-                f"| peak memory | {_f(ours['peak_mb'], 0)} MiB | "
-                f"{_f(theirs['peak_mb'], 0) + ' MiB' if theirs else '–'} |"]
-        if theirs:
-            out += [f"| **BERTopic time / our time** | **{_f(size['ratio'])}×** "
-                    f"(without embedding: {_f(size['ratio_without_embedding'])}×) | |"]
-        for key, title in (("quality", "noise as a class"),
-                           ("quality_reassigned", "noise reassigned")):
-            q, t = ours[key], theirs[key] if theirs else None
-            out += [f"| ARI ({title}) | {_f(q['ari'], 3)} | {_f(t['ari'], 3) if t else '–'} |",
-                    f"| NMI ({title}) | {_f(q['nmi'], 3)} | {_f(t['nmi'], 3) if t else '–'} |"]
-        q, t = ours["quality"], theirs["quality"] if theirs else None
-        out += [f"| noise share | {_f(q['noise_share'], 3)} | "
-                f"{_f(t['noise_share'], 3) if t else '–'} |",
-                f"| clusters | {q['n_clusters']} | {t['n_clusters'] if t else '–'} |", ""]
-        out += ["Steps (wall s / peak resident MiB, each in its side's process):", "",
-                "| side | " + " | ".join(["step", "s", "MiB"]) + " |", "|---|---|---|---|"]
-        for side, data in (("ours", ours), ("BERTopic", theirs)):
-            if data:
-                for step, v in data["steps"].items():
-                    out.append(f"| {side} | {step} | {_f(v['seconds'], 1)} | "
-                               f"{_f(v['peak_mb'], 0) if v['peak_mb'] else '–'} |")
-        out.append("")
-
-    upd = results.get("update")
-    if upd:
-        out += [f"## Incremental update ({upd['n_new']} papers into a {upd['n_map']:,}-paper map)",
-                "", "Both as command lines in fresh processes, with precomputed vectors "
-                "(`--embeddings`), interpreter start-up included.", "",
-                "| | wall s |", "|---|---|",
-                f"| `python -m pipeline update MAP new.csv` | {_f(upd['update_s'], 1)} |",
-                f"| full build of all {upd['n_map'] + upd['n_new']:,} papers | "
-                f"{_f(upd['rebuild_s'], 1)} |",
-                f"| **update / full build** | **{_f(upd['ratio'], 3)}** |", "",
-                f"{upd['added']} papers added, {upd['new_noise']} of them as noise; renamed: "
-                f"{len(upd['renamed'].get('cluster', []))} clusters, "
-                f"{len(upd['renamed'].get('theme', []))} themes; rebuild advised: "
-                f"{'yes' if upd['rebuild_advised'] else 'no'}.", ""]
+        out += render_size(size, results)
+    for upd in results.get("updates", []):
+        out += render_update(upd)
     if results.get("plot"):
         out += [f"![time per step]({results['plot']})", ""]
     return "\n".join(out)
+
+
+def bars(results: dict[str, Any]) -> list[str]:
+    """The bars of issue 21, checked on this run (Markdown lines; none without sizes)."""
+    rows = []
+    for size in results.get("sizes", []):
+        n, theirs = f"{size['n']:,}", size.get("bertopic")
+        if not theirs:
+            continue
+        if "ratio" in size:
+            rows.append((n, f"BERTopic time / ours, with embedding ≥ {BAR_WITH}",
+                         _range(size["ratio"], 2, "×"), size["ratio"]["median"] >= BAR_WITH))
+        rows.append((n, f"BERTopic time / ours, without embedding ≥ {BAR_WITHOUT}",
+                     _range(size["ratio_without_embedding"], 2, "×"),
+                     size["ratio_without_embedding"]["median"] >= BAR_WITHOUT))
+        ours, peak = size["ours"]["peak_mb"]["median"], theirs["peak_mb"]["median"]
+        rows.append((n, "our peak memory below BERTopic's", f"{ours:.0f} vs {peak:.0f} MiB",
+                     ours < peak))
+        matched = holds(size.get("matched", []))
+        if matched is not None:
+            rows.append((n, "our NMI ≥ BERTopic's at every matched granularity",
+                         "see the table", matched))
+    for upd in results.get("updates", []):
+        limit = BAR_UPDATE_SMALL if upd["n_map"] + upd["n_new"] <= SMALL else BAR_UPDATE_LARGE
+        rows.append((f"{upd['n_map'] + upd['n_new']:,}",
+                     f"update of {upd['n_new']} papers / full build ≤ {limit}",
+                     _range(upd["ratio"], 3, ""), upd["ratio"]["median"] <= limit))
+    if not rows:
+        return []
+    out = ["## Bars (issue 21)", "", "Ratios are medians of rounds run side by side "
+           "(min–max in brackets).", "", "| papers | bar | measured | holds |",
+           "|---|---|---|---|"]
+    out += [f"| {n} | {bar} | {value} | {'yes' if ok else '**no**'} |"
+            for n, bar, value, ok in rows]
+    return [*out, ""]
+
+
+def render_size(size: dict[str, Any], results: dict[str, Any]) -> list[str]:
+    """One size's head-to-head: times, memory, ratios, quality at matched granularity, steps."""
+    n, ours, theirs = size["n"], size["ours"], size.get("bertopic")
+    embedding = size.get("embedding")
+    rounds = len(size["rounds"])
+    out = [f"## {n:,} papers", ""]
+    if size.get("note"):
+        out += [size["note"], ""]
+    out += [f"{rounds} round(s), each our build and then BERTopic's fit, each in a fresh "
+            f"process, on the same papers and vectors with the same seed ({results['seed']}, "
+            f"{results['seed'] + 1}, ...); ratios are taken pair by pair. Median (min–max).",
+            "", "| | ours | BERTopic |", "|---|---|---|"]
+    if embedding:
+        out.append(f"| embedding, measured (load + encoding these {n:,} papers) | "
+                   f"{_f(embedding['ours'], 1)} s ({embedding['ours_backend']}: "
+                   f"{_f(embedding['ours_load'], 1)} + {_f(embedding['ours_encode'], 1)}) | "
+                   f"{_f(embedding['theirs'], 1)} s ({embedding['theirs_backend']} float32: "
+                   f"{_f(embedding['theirs_load'], 1)} + {_f(embedding['theirs_encode'], 1)}) |")
+    else:
+        out.append("| embedding | not measured at this size (totals below are without "
+                   "it) | – |")
+    name = ours["steps"].get("name", {}).get("seconds")
+    out += [f"| process start-up and imports | {_f(ours['imports'], 1)} s | "
+            f"{_f(theirs['imports'], 1) + ' s' if theirs else '–'} |",
+            f"| build / fit + 2-D map, wall (whole process) | {_range(ours['total'])} | "
+            f"{_range(theirs['total']) if theirs else '–'} |",
+            f"| of which naming the topics | {_f(name, 1)} s | "
+            f"{_f(theirs['steps'].get('name', {}).get('seconds'), 1) + ' s' if theirs else '–'} |",
+            f"| without naming | {_range(ours['without_name'])} | – |"]
+    if embedding:
+        out.append(f"| **total with embedding** | **{_f(embedding['ours'] + ours['total']['median'], 1)} s** | "
+                   + (f"**{_f(embedding['theirs'] + theirs['total']['median'], 1)} s** |"
+                      if theirs else "– |"))
+    out.append(f"| peak memory | {_range(ours['peak_mb'], 0, ' MiB')} | "
+               f"{_range(theirs['peak_mb'], 0, ' MiB') if theirs else '–'} |")
+    if theirs:
+        ratios = [f"without embedding **{_range(size['ratio_without_embedding'], 2, '×')}**",
+                  f"without embedding and our naming {_range(size['ratio_without_name'], 2, '×')}"]
+        if "ratio" in size:
+            ratios.insert(0, f"with embedding **{_range(size['ratio'], 2, '×')}**")
+        out.append(f"| **BERTopic time / our time** | {'; '.join(ratios)} | |")
+    out.append("")
+    out += render_matched(size.get("matched", []))
+    out += ["Steps (wall s / peak resident MiB, each in its side's process; medians):", "",
+            "| side | step | s | MiB |", "|---|---|---|---|"]
+    for side, data in (("ours", ours), ("BERTopic", theirs)):
+        for step, v in (data or {}).get("steps", {}).items():
+            out.append(f"| {side} | {step} | {_f(v['seconds'], 1)} | "
+                       f"{_f(v['peak_mb'], 0) if v['peak_mb'] else '–'} |")
+    return [*out, ""]
+
+
+def render_matched(rows: list[dict[str, Any]]) -> list[str]:
+    """The quality at matched granularity (``pipeline.bench.matched``), one row per match."""
+    if not rows:
+        return []
+
+    def nodes(side: dict | None) -> str:
+        if not side:
+            return "–"
+        low, high = side["nodes"]
+        return str(low) if low == high else f"{low}–{high}"
+
+    def score(side: dict | None, key: str) -> str:
+        return "–" if not side else f"{_f(side[key], 3)} ± {_f(side[key + '_sd'], 3)}"
+
+    out = ["Quality at matched granularity, against the corpus's `label` column (mean ± sd "
+           "over the rounds' seeds): each of our layers against BERTopic's topics reduced to "
+           "as many with its own `reduce_topics`, and BERTopic's own topics against our layer "
+           "nearest their count. *As given*: noise is a class of its own (BERTopic keeps its "
+           "outliers when it reduces); *reassigned*: every noise paper joins the cluster of "
+           "its nearest clustered papers, the same rule for both.", "",
+           "| our layer | nodes ours | topics BERTopic | NMI ours | NMI BERTopic | ARI ours | "
+           "ARI BERTopic | NMI ours, reassigned | NMI BERTopic, reassigned | noise ours | "
+           "noise BERTopic | rounds |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        ours, theirs = row["ours"], row["bertopic"]
+        label = "/".join(row["levels"]) + (" (nearest BERTopic's own)"
+                                           if row["match"] == "bertopic" else "")
+        if theirs is None:
+            label += " (finer than BERTopic's topics: no match)"
+        out.append(f"| {label} | {nodes(ours)} | {nodes(theirs)} | {score(ours, 'nmi')} | "
+                   f"{score(theirs, 'nmi')} | {score(ours, 'ari')} | {score(theirs, 'ari')} | "
+                   f"{score(ours, 'nmi_reassigned')} | {score(theirs, 'nmi_reassigned')} | "
+                   f"{_f(ours['noise'], 3) if ours else '–'} | "
+                   f"{_f(theirs['noise'], 3) if theirs else '–'} | {row['rounds']} |")
+    return [*out, ""]
+
+
+def render_update(upd: dict[str, Any]) -> list[str]:
+    """The update section of one size."""
+    renamed = upd["renamed"]
+    return [f"## Incremental update ({upd['n_new']} papers into a {upd['n_map']:,}-paper map)",
+            "", f"Both as command lines in fresh processes, with precomputed vectors "
+            f"(`--embeddings`), interpreter start-up included; {upd['rounds']} round(s), each "
+            "an update into a fresh copy of the same map and then a full build. Median "
+            "(min–max).", "", "| | wall s |", "|---|---|",
+            f"| `python -m pipeline update MAP new.csv` | {_range(upd['update_s'])} |",
+            f"| full build of all {upd['n_map'] + upd['n_new']:,} papers | "
+            f"{_range(upd['rebuild_s'])} |",
+            f"| **update / full build** | **{_range(upd['ratio'], 3, '')}** |", "",
+            f"{upd['added']} papers added, {upd['new_noise']} of them as noise; renamed: "
+            + ", ".join(f"{len(v)} at {k}" for k, v in renamed.items())
+            + f"; rebuild advised: {'yes' if upd['rebuild_advised'] else 'no'}.", ""]
 
 
 def plot(results: dict[str, Any], path: Path) -> bool:
@@ -98,23 +201,23 @@ def plot(results: dict[str, Any], path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    bars = []
+    bars_ = []
     for size in results.get("sizes", []):
-        for side, key, embed in (("ours", "ours", "embed_ours"),
-                                 ("BERTopic", "bertopic", "embed_theirs")):
+        embedding = size.get("embedding") or {}
+        for side, key, embed in (("ours", "ours", "ours"), ("BERTopic", "bertopic", "theirs")):
             data = size.get(key)
             if data:
-                steps = {"embed": size[embed], "imports": data["imports"]}
+                steps = {"embed": embedding.get(embed, 0.0), "imports": data["imports"]}
                 steps.update({k: v["seconds"] for k, v in data["steps"].items()
                               if k != "embed"})
-                bars.append((f"{side}\n{size['n']:,}", steps))
-    if not bars:
+                bars_.append((f"{side}\n{size['n']:,}", steps))
+    if not bars_:
         return False
-    names = list(dict.fromkeys(k for _, steps in bars for k in steps))
-    fig, axes = plt.subplots(1, 2, figsize=(13, 0.6 * len(bars) + 1.8), sharey=True)
+    names = list(dict.fromkeys(k for _, steps in bars_ for k in steps))
+    fig, axes = plt.subplots(1, 2, figsize=(13, 0.6 * len(bars_) + 1.8), sharey=True)
     colours = plt.get_cmap("tab20").colors
     for ax, skip in zip(axes, ((), ("embed",)), strict=True):
-        for i, (_, steps) in enumerate(bars):
+        for i, (_, steps) in enumerate(bars_):
             left = 0.0
             for j, name in enumerate(names):
                 if name in skip:
@@ -122,15 +225,16 @@ def plot(results: dict[str, Any], path: Path) -> bool:
                 width = steps.get(name, 0.0)
                 ax.barh(i, width, left=left, color=colours[j % len(colours)], label=name)
                 left += width
-        ax.set_yticks(range(len(bars)), [b[0] for b in bars])
+        ax.set_yticks(range(len(bars_)), [b[0] for b in bars_])
         ax.set_xlabel("seconds")
     handles, labels = axes[0].get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=False))
     axes[1].legend(unique.values(), unique.keys(), loc="lower right", fontsize=8)
     axes[0].invert_yaxis()
-    axes[0].set_title("with embedding (measured at 1,000, extrapolated beyond)", fontsize=10)
+    axes[0].set_title("with embedding (measured where the embedder table's papers are "
+                      "the size's; else none)", fontsize=10)
     axes[1].set_title("without embedding", fontsize=10)
-    fig.suptitle("Time per step: our build vs BERTopic (fit + 2-D map)")
+    fig.suptitle("Time per step: our build vs BERTopic (fit + 2-D map; medians of rounds)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -16,11 +16,16 @@ itself is in ``pipeline.mapdir.store``):
   ``doc_freq``, and per level ``term_freq_<level>`` (phrase counts of the papers
   in a node of that level) and ``labelled_size_<level>`` (each node's size when it
   was last named): what ``pipeline.naming.offline.refresh_nodes`` needs to rename
-  one node without recounting the corpus.
+  one node without recounting the corpus;
+- ``phrase_text`` (UTF-8, newline-separated, as uint8) and ``phrase_vectors``
+  (float32, one row per phrase): the phrases the namer embedded with the map's model
+  and their vectors (:class:`PhraseVectors`), so that an update that renames nodes
+  embeds only phrases it has not seen, and loads the model only for those.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,12 +43,13 @@ if TYPE_CHECKING:
 
 def fitted_state(documents: pd.DataFrame, clusters: pd.DataFrame, *,
                  cluster_space: np.ndarray, layers: Layers, counts: PhraseCounts,
-                 n_fitted: int | None = None) -> dict[str, np.ndarray]:
+                 n_fitted: int | None = None,
+                 phrases: PhraseVectors | None = None) -> dict[str, np.ndarray]:
     """The arrays an update needs, for a map just built.
 
     ``layers`` are every paper's layers, fitted on the first ``n_fitted`` rows
     (default: all of them); ``counts`` are the papers' term counts the labels
-    were made from.
+    were made from; ``phrases`` the phrase vectors the namer used.
     """
     n_fitted = len(documents) if n_fitted is None else int(n_fitted)
     fine = documents["cluster"].to_numpy()[:n_fitted]
@@ -65,7 +71,59 @@ def fitted_state(documents: pd.DataFrame, clusters: pd.DataFrame, *,
     for level in levels:
         rows = clusters[clusters["level"] == level].sort_values("id")
         out[f"labelled_size_{level}"] = rows["size"].to_numpy(dtype=np.int64)
+    if phrases is not None and phrases.vectors:
+        out.update(phrases.saved())
     return out
+
+
+class PhraseVectors:
+    """Embeds phrases with ``embed`` (a namer's phrase embedder, loaded lazily), each phrase
+    once: what it has embedded, or was given (``known``: phrase -> vector), it answers
+    itself; ``embed`` is called for the other phrases only, and not at all when there
+    are none. None when ``embed`` is None or returns None (the model is not at hand)."""
+
+    def __init__(self, embed: Callable[[list[str]], np.ndarray | None] | None, *,
+                 known: dict[str, np.ndarray] | None = None) -> None:
+        self.embed = embed
+        self.vectors: dict[str, np.ndarray] = dict(known or {})
+        self.calls = 0  # calls that reached ``embed``
+
+    def __call__(self, phrases: Sequence[str]) -> np.ndarray | None:
+        phrases = list(phrases)
+        missing = list(dict.fromkeys(p for p in phrases if p not in self.vectors))
+        if missing:
+            if self.embed is None:
+                return None
+            self.calls += 1
+            found = self.embed(missing)
+            if found is None:
+                return None
+            self.vectors.update(zip(missing, np.asarray(found, dtype=np.float32), strict=True))
+        if not phrases:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([self.vectors[p] for p in phrases])
+
+    @property
+    def dimension(self) -> int:
+        return len(next(iter(self.vectors.values()))) if self.vectors else 0
+
+    def saved(self) -> dict[str, np.ndarray]:
+        """The arrays ``fitted.npz`` keeps (phrases with a newline are left out)."""
+        kept = [p for p in self.vectors if "\n" not in p]
+        return {"phrase_text": np.frombuffer("\n".join(kept).encode("utf-8"), dtype=np.uint8),
+                "phrase_vectors": np.array([self.vectors[p] for p in kept], dtype=np.float32
+                                           ).reshape(len(kept), -1)}
+
+    @classmethod
+    def from_fitted(cls, fitted: dict[str, np.ndarray],
+                    embed: Callable[[list[str]], np.ndarray | None] | None) -> PhraseVectors:
+        """The saved phrases of a map's ``fitted.npz`` (none in maps made before them)."""
+        vectors = fitted.get("phrase_vectors")
+        if vectors is None or not len(vectors):
+            return cls(embed)
+        text = bytes(fitted["phrase_text"]).decode("utf-8").split("\n")
+        return cls(embed, known=dict(zip(text, np.asarray(vectors, dtype=np.float32),
+                                         strict=True)))
 
 
 def fitted_levels(fitted: dict[str, np.ndarray]) -> list[str]:

@@ -51,7 +51,7 @@ from pipeline.naming.phrase_model import phrase_embedder
 from pipeline.naming.registry import Layer, NodeSet
 
 from .assemble import attach_layers, fit_parameters, new_manifest, node_table
-from .fitted import fitted_state
+from .fitted import PhraseVectors, fitted_state
 
 log = logging.getLogger("pipeline")
 
@@ -220,6 +220,7 @@ class FittedMap:
     embeddings: np.ndarray
     fit: Fit
     counts: PhraseCounts
+    phrases: PhraseVectors | None = None  # the phrases the namer embedded, for update
 
     def fit_parameters(self, config: BuildConfig) -> dict:
         """The settings the fit chose for itself, for the manifest."""
@@ -229,7 +230,7 @@ class FittedMap:
     def fitted_state(self) -> dict[str, np.ndarray]:
         return fitted_state(self.documents, self.clusters, cluster_space=self.fit.cluster_space,
                             layers=self.fit.layers, counts=self.counts,
-                            n_fitted=self.fit.n_fitted)
+                            n_fitted=self.fit.n_fitted, phrases=self.phrases)
 
 
 def fit_map(papers: pd.DataFrame, embeddings: np.ndarray, config: BuildConfig, *,
@@ -238,9 +239,10 @@ def fit_map(papers: pd.DataFrame, embeddings: np.ndarray, config: BuildConfig, *
     """Reduce, build the layers and name them: everything after embedding.
 
     ``embed_phrases`` (optional) embeds short strings with the model that made
-    ``embeddings``, for the namer."""
+    ``embeddings``, for the namer; what it embeds is kept for ``update``."""
     engine = engine or LocalEngine()
     timer = timer or StepTimer(engine.steps, logging.getLogger("pipeline.quiet"))
+    phrases = PhraseVectors(embed_phrases) if embed_phrases is not None else None
     order = engine.order(len(papers), config)
     if order is not None:
         papers = papers.iloc[order]
@@ -253,9 +255,9 @@ def fit_map(papers: pd.DataFrame, embeddings: np.ndarray, config: BuildConfig, *
         counts = engine.count_phrases(paper_texts(documents), max_ngram=config.label.max_ngram,
                                       n_fitted=fit.n_fitted)
         named = name_nodes(documents, embeddings, counts, fit.layers, config,
-                           embed_phrases=embed_phrases)
+                           embed_phrases=phrases)
         clusters = node_table(named, fit.layers)
-    return FittedMap(documents, clusters, embeddings, fit, counts)
+    return FittedMap(documents, clusters, embeddings, fit, counts, phrases)
 
 
 def name_nodes(documents: pd.DataFrame, embeddings: np.ndarray, counts: PhraseCounts,

@@ -62,7 +62,14 @@ from pipeline.naming.phrase_model import phrase_embedder
 from pipeline.naming.registry import names_record
 
 from .assemble import attach_layers, grown_manifest, now, package_versions
-from .fitted import add_phrase_counts, fitted_levels, fitted_parents, load_fitted, saved_phrases
+from .fitted import (
+    PhraseVectors,
+    add_phrase_counts,
+    fitted_levels,
+    fitted_parents,
+    load_fitted,
+    saved_phrases,
+)
 from .recipe import STEPS, Embedded, StepTimer, embed_papers, fit_map
 
 log = logging.getLogger("pipeline")
@@ -186,11 +193,13 @@ def update_map(map_path: Path | str, paths: Sequence[Path | str], *,
 
     fitted = dict(fitted)
     fitted["cluster_space"] = np.vstack([fitted["cluster_space"], space]).astype(np.float32)
+    phrases = PhraseVectors.from_fitted(fitted, names_embedder(topic_map, embedded.embedder,
+                                                               cache_dir=cache_dir))
     renamed = refresh_names(documents, all_vectors, clusters, fitted, config,
-                                new_rows=np.arange(n_old, len(documents)),
-                                rename_growth=rename_growth,
-                                embed_phrases=names_embedder(topic_map, embedded.embedder,
-                                                             cache_dir=cache_dir))
+                            new_rows=np.arange(n_old, len(documents)),
+                            rename_growth=rename_growth, embed_phrases=phrases)
+    if phrases.vectors:
+        fitted.update(phrases.saved())
 
     n_fitted = int(fitted["n_fitted"])
     advice = advise(unclustered / len(new), float(fitted["fitted_unclustered_share"]),

@@ -1,7 +1,10 @@
 """UMAP: a few dimensions for clustering and two for the map, from one kNN graph.
 
-The nearest-neighbour graph is the costly part of UMAP; it is computed once
-and handed to both fits through ``precomputed_knn``. Tiny corpora, where
+The nearest-neighbour graph is computed once and handed to both fits through
+``precomputed_knn``; the two fits run side by side in two threads (umap-learn's
+layout epochs release the GIL once ``pipeline.fit.umap_kernels`` has compiled them
+with ``nogil``, and each fit has its own seeded generator, so the result is the
+same as one after the other). Tiny corpora, where
 UMAP's defaults fail (fewer points than neighbours, spectral initialisation
 on a handful of points), get clamped settings, and below ``MIN_UMAP_POINTS``
 a seeded PCA stands in.
@@ -10,6 +13,7 @@ a seeded PCA stands in.
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,17 +86,27 @@ def reduce(vectors: np.ndarray, config: ReduceConfig, *, random_state: int = 42)
     n_components = min(config.n_components, n - 2)
     knn = nearest_neighbors(vectors, n_neighbors=n_neighbors, metric=config.metric)
     init = "spectral" if n > 4 * n_neighbors else "random"
-    cluster_space = _fit_umap(vectors, knn, n_neighbors=n_neighbors, n_components=n_components,
-                              min_dist=config.cluster_min_dist, metric=config.metric,
-                              init=init, random_state=random_state)
-    coords = _fit_umap(vectors, knn, n_neighbors=n_neighbors, n_components=2,
-                       min_dist=config.map_min_dist, metric=config.metric,
-                       init=init, random_state=random_state)
+    common = {"n_neighbors": n_neighbors, "metric": config.metric, "init": init,
+              "random_state": random_state}
+    fits = ({"n_components": n_components, "min_dist": config.cluster_min_dist},
+            {"n_components": 2, "min_dist": config.map_min_dist})
+    from pipeline.embed.gpu import cuml_available
+
+    if cuml_available():  # one GPU: one fit at a time
+        cluster_space, coords = (_fit_umap(vectors, knn, **common, **fit) for fit in fits)
+    else:
+        from .umap_kernels import use_cached_kernels
+
+        use_cached_kernels()
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="umap") as pool:
+            futures = [pool.submit(_fit_umap, vectors, knn, **common, **fit) for fit in fits]
+            cluster_space, coords = (future.result() for future in futures)
     return Reduction(cluster_space, coords, knn[0], knn[1])
 
 
 def _fit_umap(vectors: np.ndarray, knn: tuple, *, n_neighbors: int, n_components: int,
               min_dist: float, metric: str, init: str, random_state: int) -> np.ndarray:
+    """One UMAP fit over the shared kNN graph."""
     from pipeline.embed.gpu import (
         make_umap,  # cuML's UMAP on a GPU when installed, else umap-learn's
     )
