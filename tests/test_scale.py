@@ -12,6 +12,7 @@ import pytest
 import pipeline.embed.base
 from pipeline import BuildConfig, build
 from pipeline.embed.base import EmbeddingCache
+from pipeline.embed.registry import cache_key_of
 from tests.conftest import FakeEmbedder, PaperCounter, make_corpus
 
 
@@ -53,7 +54,7 @@ def test_interrupted_build_resumes_from_the_cache(big_csv, tmp_path):
         build([path], out, config, embedder=InterruptedEmbedder(allowed=1), cache_dir=cache,
               show_progress=False)
     assert not out.exists()  # nothing half-written
-    stored = EmbeddingCache(cache, FakeEmbedder.name)
+    stored = EmbeddingCache(cache, cache_key_of(FakeEmbedder()))  # the build's own key
     shards = list(stored.dir.glob("*.npz"))
     assert len(shards) == 1  # the first shard was saved before the interruption
     with np.load(shards[0]) as data:
