@@ -127,6 +127,26 @@ def test_update_adds_papers_and_keeps_old_ones(map_copy, tmp_path, fake_backend)
     assert int(fitted["n_fitted"]) == n_old
 
 
+def test_update_names_the_map_once_when_many_nodes_grew(map_copy, tmp_path, fake_backend,
+                                                        monkeypatch):
+    """Renaming every node one by one would count each paper many times (its own node's and
+    its siblings'): when that is more than the map, the update names the whole map once, as
+    a build does, and gives the grown nodes those names, still distinct."""
+    import pipeline.naming.offline as offline
+
+    def one_by_one(*args, **kwargs):
+        raise AssertionError("renamed node by node")
+
+    monkeypatch.setattr(offline, "_rename_one", one_by_one)
+    result = update_map(map_copy, [new_papers(tmp_path)], rename_growth=0.0)
+    after = load_map(map_copy, mmap=False)
+    assert sum(len(nodes) for nodes in result.renamed.values()) >= 3
+    names = after.clusters["label"].str.casefold()
+    same = after.clusters.duplicated(["level", "label"])
+    assert not same.any(), after.clusters[same]
+    assert names.str.len().gt(0).all()
+
+
 def test_update_judges_new_names_with_the_maps_model(map_copy, tmp_path):
     """A topic an update renames is named as a build names it: its candidate names are
     embedded with the map's model (here the embedder given for the new papers)."""

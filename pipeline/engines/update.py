@@ -57,9 +57,10 @@ from pipeline.fit.layers import Layers, place_layers
 from pipeline.fit.placement import place
 from pipeline.ingest.clean import normalise_title, read_papers
 from pipeline.mapdir.store import DOCUMENT_COLUMNS, TopicMap, load_map, write_map
-from pipeline.naming.offline import OfflineNamer, refresh_nodes
+from pipeline.naming.counts import count_phrases, paper_texts
+from pipeline.naming.offline import OfflineNamer, offline_names, refresh_nodes, rename_cost
 from pipeline.naming.phrase_model import phrase_embedder
-from pipeline.naming.registry import names_record
+from pipeline.naming.registry import layers_of, names_record
 
 from .assemble import attach_layers, grown_manifest, now, package_versions
 from .fitted import (
@@ -265,16 +266,29 @@ def refresh_names(documents: pd.DataFrame, embeddings: np.ndarray, clusters: pd.
     and ``fitted`` in place; returns the renamed nodes per level."""
     add_phrase_counts(fitted, documents.iloc[new_rows], max_ngram=config.label.max_ngram)
     renamed: dict[str, list[int]] = {}
+    growth, cost = {}, 0
     for level in fitted_levels(fitted):
         labelled = fitted[f"labelled_size_{level}"].copy()
 
         def grew(c: int, size: int, labelled=labelled) -> bool:
             return c < len(labelled) and not size < labelled[c] * (1 + rename_growth)
 
-        touched = sorted({int(c) for c in documents[level].to_numpy()[new_rows] if c >= 0})
+        nodes = documents[level].to_numpy()
+        sizes = np.bincount(nodes[nodes >= 0], minlength=len(labelled))
+        touched = sorted({int(c) for c in nodes[new_rows] if c >= 0})
+        growth[level] = (labelled, grew, touched)
+        cost += rename_cost(sizes, [c for c in touched if grew(c, int(sizes[c]))])
+    named = None
+    if cost > len(documents):  # many nodes grew (a small map): name the map once, as a build
+        named = offline_names(documents, embeddings,
+                              count_phrases(paper_texts(documents),
+                                            max_ngram=config.label.max_ngram),
+                              layers_of(documents, clusters), config.label,
+                              embed_phrases=embed_phrases)
+    for level, (labelled, grew, touched) in growth.items():
         done = refresh_nodes(clusters, documents, embeddings, level=level, touched=touched,
                                rename=grew, terms=saved_phrases(fitted, level, len(documents)),
-                               config=config.label, embed_phrases=embed_phrases)
+                               config=config.label, embed_phrases=embed_phrases, named=named)
         for c, size in done.items():
             labelled[c] = size
         fitted[f"labelled_size_{level}"] = labelled

@@ -236,25 +236,39 @@ def _renumbered(nodes: np.ndarray) -> np.ndarray:
     return out
 
 
+def rename_cost(sizes: np.ndarray, renamed: Iterable[int]) -> int:
+    """Papers counted to rename ``renamed`` one by one (each node's own and a sample of its
+    siblings'), of a layer whose node sizes are ``sizes``: beyond the map's size, naming the
+    whole map once (:func:`offline_names`, as a build does) costs less."""
+    total = int(sizes.sum())
+    return sum(min(total, int(sizes[c]) + SIBLING_SAMPLE) for c in renamed if c < len(sizes))
+
+
 def refresh_nodes(clusters: pd.DataFrame, documents: pd.DataFrame, embeddings: np.ndarray,
                     *, level: str, touched: Iterable[int], rename: Callable[[int, int], bool],
                     terms: SavedPhrases, config: LabelConfig,
-                    embed_phrases: PhraseEmbedder | None = None) -> dict[int, int]:
+                    embed_phrases: PhraseEmbedder | None = None,
+                    named: pd.DataFrame | None = None) -> dict[int, int]:
     """Bring the ``touched`` nodes of ``level`` up to date; the rest stay as they are.
 
     Every touched node gets its size, centre and representatives again. One for which
     ``rename(node id, new size)`` is true (and when there is a vocabulary) is also
     renamed as a build would name it (candidates judged with ``embed_phrases``, the map's
-    model, when given), distinct from the level's other names. Edits
-    ``clusters`` in place; returns the renamed nodes with their sizes.
+    model, when given), distinct from the level's other names: its row of ``named`` (the
+    whole map named once, :func:`offline_names`) when given, else named on its own from its
+    papers and a sample of its siblings'. Edits ``clusters`` in place; returns the renamed
+    nodes with their sizes.
     """
+    by_id = ({int(r["id"]): r for r in named[named["level"] == level].to_dict("records")}
+             if named is not None else {})
     nodes = documents[level].to_numpy()
     ids = documents["id"].to_numpy()
     coords = documents[["x", "y"]].to_numpy()
     at_level = clusters.index[clusters["level"] == level]
     used = {str(v).casefold() for v in clusters.loc[at_level, "label"]}
     finer = _finer_level(clusters, level)
-    fields = field_vocabulary(embed_phrases) if len(terms.vocabulary) else None
+    fields = field_vocabulary(embed_phrases) if len(terms.vocabulary) and named is None \
+        else None
     renamed: dict[int, int] = {}
     for c in touched:
         row = at_level[clusters.loc[at_level, "id"].to_numpy() == c]
@@ -267,9 +281,10 @@ def refresh_nodes(clusters: pd.DataFrame, documents: pd.DataFrame, embeddings: n
             clusters.at[row, key] = value
         if not rename(c, len(members)) or not len(terms.vocabulary):
             continue
-        record = _rename_one(c, clusters=clusters, documents=documents, level=level,
-                             finer=finer, embeddings=embeddings, terms=terms, config=config,
-                             embed_phrases=embed_phrases, fields=fields)
+        record = by_id.get(int(c)) or _rename_one(
+            c, clusters=clusters, documents=documents, level=level, finer=finer,
+            embeddings=embeddings, terms=terms, config=config, embed_phrases=embed_phrases,
+            fields=fields)
         old = str(clusters.at[row, "label"])
         used.discard(old.casefold())
         label, weak = record["label"], record["weak_name"]

@@ -68,17 +68,15 @@ def phrase_embedder(model: Mapping | str, *, cache_dir=None, dimension: int | No
     if not name or not model_installed(name):
         log.info("names without the map's model: %r is not installed here", name)
         return None
-    try:
-        embedder = _cheapest(entry, cache_dir)
-    except (PipelineError, ImportError, OSError) as exc:
-        log.info("names without the map's model (%s)", exc)
-        return None
     failed: list[bool] = []
+    loaded: list = []  # the embedder, made on the first call (an update may need none)
 
     def embed(phrases: list[str]) -> np.ndarray | None:
         if not failed:
             try:
-                vectors = np.asarray(embedder.encode(list(phrases), batch_size=256))
+                if not loaded:
+                    loaded.append(_cheapest(entry, cache_dir))
+                vectors = np.asarray(loaded[0].encode(list(phrases), batch_size=256))
             except (PipelineError, ImportError, OSError) as exc:
                 log.info("names without the map's model (%s)", exc)
                 failed.append(True)
