@@ -279,3 +279,24 @@ def test_names_carry_their_provenance_and_old_maps_load_without_it(tmp_path):
     assert set(PROVENANCE) <= set(renamed.clusters.columns)
     assert renamed.clusters["label"].str.len().gt(2).all()
     assert renamed.clusters["name_source"].ne("").all()
+
+
+def test_stop_words_are_scikit_learns_and_counts_match_its_vectorizer():
+    """The stop words kept as data are scikit-learn's, and counting over a fixed vocabulary
+    without it gives CountVectorizer's binary matrix."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS as SKLEARN
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from pipeline.naming.counts import count_phrases, count_with_vocabulary
+    from pipeline.naming.phrases import ENGLISH_STOP_WORDS, phrase_keys
+
+    assert ENGLISH_STOP_WORDS == SKLEARN
+    texts = ["Graph neural networks for molecule property prediction.",
+             "Neural networks on graphs; the graph neural network learns.", "", "the of and"]
+    vocabulary = count_phrases(texts * 3, max_ngram=3).vocabulary
+    ours = count_with_vocabulary(texts, vocabulary, 3)
+    theirs = CountVectorizer(analyzer=lambda t: phrase_keys(t, max_ngram=3), binary=True,
+                             vocabulary={str(t): i for i, t in enumerate(vocabulary)},
+                             dtype=np.float32).transform(texts)
+    assert ours.shape == theirs.shape and ours.nnz > 0
+    assert (ours != theirs).nnz == 0

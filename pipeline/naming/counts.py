@@ -100,7 +100,12 @@ def count_phrases(texts: Sequence[str], *, max_ngram: int = 3) -> PhraseCounts:
 def count_with_vocabulary(texts: Sequence[str], vocabulary: np.ndarray,
                           max_ngram: int) -> sparse.csr_matrix:
     """Binary papers x phrases matrix of ``texts`` over a fixed vocabulary."""
-    if not len(vocabulary):
-        return sparse.csr_matrix((len(texts), 0), dtype=np.float32)
-    vectorizer = _vectorizer(max_ngram, vocabulary={str(t): i for i, t in enumerate(vocabulary)})
-    return vectorizer.transform(list(texts)).tocsr()
+    index = {str(t): i for i, t in enumerate(vocabulary)}
+    indptr, indices = [0], []
+    for text in texts:  # what CountVectorizer(analyzer=phrase_keys, binary=True) gives
+        indices.extend(sorted({index[key] for key in phrase_keys(text, max_ngram=max_ngram)
+                               if key in index}))
+        indptr.append(len(indices))
+    return sparse.csr_matrix((np.ones(len(indices), dtype=np.float32),
+                              np.asarray(indices, dtype=np.int32), np.asarray(indptr)),
+                             shape=(len(texts), len(vocabulary)))

@@ -21,8 +21,12 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+#: scikit-learn's English stop words, kept as data (``stopwords.txt`` says why).
+ENGLISH_STOP_WORDS = frozenset(
+    word for line in (Path(__file__).with_name("stopwords.txt")).read_text("utf-8").splitlines()
+    if not line.startswith("#") for word in line.split())
 
 #: Academic boilerplate: words an abstract writes whatever its topic.
 ACADEMIC_STOP_WORDS = frozenset("""
