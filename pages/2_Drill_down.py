@@ -22,16 +22,16 @@ from ui.app.drill_panels import (
     why_this_name,
 )
 from ui.app.exports import download_buttons
-from ui.app.loaders import remapped
+from ui.app.loaders import remapped, topic_view
 from ui.app.paper import paper_panel
 from ui.app.sidebar import overview
 from ui.app.tables import papers_table
-from ui.core.drill import child_colours, fit_box, sub_topics, subtree_payload
+from ui.core.drill import child_colours, sub_topics
 from ui.core.escape import escape
 from ui.core.events import clicked_id
-from ui.core.nodes import member_mask, node
+from ui.core.nodes import node
 from ui.core.view import label_positions, map_levels
-from ui.figures.map import map_figure, shade, theme_colours
+from ui.figures.map import map_figure
 from ui.figures.overlay import view_state
 
 context = map_context()
@@ -42,7 +42,9 @@ levels = map_levels(nodes)
 row = node(nodes, key) if key else None
 depth = int(row["depth"]) if row is not None else -1
 child_level = levels[depth + 1] if depth + 1 < len(levels) else None
-children = sub_topics(nodes, key)
+# The same for every reader of this topic: made once per map and topic.
+view = topic_view(context.ref, assets.names, key) if key else None
+children = view.children if view is not None else sub_topics(nodes, key)
 
 if row is None:
     st.markdown("## Drill down")
@@ -53,20 +55,19 @@ else:
 
 # ---- its part of the map (the same coordinates, fitted to its papers) and its sub-topics
 # beside it: both at the top, the map first on the page (issue 20, item 6)
-inside = member_mask(docs, key) if key else None
-part = docs[inside] if inside is not None else docs
+inside = view.inside if view is not None else None
+part = view.papers if view is not None else docs
 colour_by = child_level or "cluster"
 # Each sub-topic in a hue of its own (on the whole map, each theme).
 hues = child_colours(children) if row is not None and child_level else None
 level_themes = {**assets.level_themes, colour_by: hues} if hues else assets.level_themes
-text_colours = ({i: shade(c, -0.2) for i, c in theme_colours(list(hues.values())).items()}
-                if hues else None)
 map_col, side_col = st.columns([2.2, 1], gap="medium")
 drawn = overview(part, assets.priority, where=map_col)
 fig = map_figure(drawn, hover=assets.hover, colour_by=colour_by,
                  cluster_parent=assets.cluster_parent, level_themes=level_themes,
                  uirevision=f"{context.path}:{key}", height=520)
-box, strays = fit_box(part["x"].to_numpy(), part["y"].to_numpy()) if key else (None, 0)
+box, strays = (view.box, view.strays) if view is not None else (None, 0)
+names_payload = view.names if view is not None else assets.overlay
 if box is not None:  # fitted to the topic's papers: a few strays do not shrink it
     fig.update_layout(xaxis_range=box[:2], yaxis_range=box[2:])
 
@@ -78,11 +79,9 @@ def _clicked() -> None:
 with map_col:
     st.plotly_chart(fig, key="drill_map", on_select=_clicked, selection_mode=("points",),
                     theme=None, config={"displaylogo": False, "scrollZoom": True})
-    label_colours = ({c: text_colours[i] for c, i in hues.items()} if hues else None)
     reveal = children["key"].tolist() if key else []
-    overlay("drill_map", subtree_payload(assets.overlay, nodes, docs, key, label_colours,
-                                         extent=box),
-            {**view_state(docs, nodes, None), "reveal": reveal}, key="drill_overlay")
+    overlay("drill_map", names_payload, {**view_state(docs, nodes, None), "reveal": reveal},
+            key="drill_overlay")
     st.caption(("The map: each theme in a hue of its own. " if not key else
                 "Its map: the papers of this topic, each sub-topic in a hue of its own. "
                 if child_level else "Its map: the papers of this topic. ")

@@ -31,6 +31,8 @@ def test_concurrent_sessions_get_their_pages_without_errors(small_map):
     timings = report["timings"]
     assert timings["filter change"]["n"] >= 4 and timings["search"]["n"] >= 1
     assert timings["drill-down"]["n"] >= 1
-    # Four idle sessions: a few MiB at most in all, not a copy of the map and model each.
+    # Idle sessions: a few MiB at most in all, not a copy of the map and model each. The
+    # first session's work in the background (the search index and its imports, once per
+    # process) ends while the second opens, so the ramp is read from the second on.
     ramp = report["idle_session_ramp_mib"]
-    assert ramp[-1] - ramp[0] < 40, ramp
+    assert ramp[-1] - ramp[1] < 30, ramp

@@ -29,9 +29,10 @@ import streamlit as st
 
 from pipeline import BuildConfig, TopicMap, load_map, map_papers
 from pipeline.errors import PipelineError
+from ui.core.drill import child_colours, fit_box, sub_topics, subtree_payload
 from ui.core.escape import escape
 from ui.core.latex import readable
-from ui.core.nodes import NAMES_OFFLINE, names_by_level, names_modes, node_table
+from ui.core.nodes import NAMES_OFFLINE, member_mask, names_by_level, names_modes, node_table
 from ui.core.paths import MapRef
 from ui.core.querymodel import query_model
 from ui.core.view import (
@@ -44,7 +45,7 @@ from ui.core.view import (
     sample_priority,
     year_bounds,
 )
-from ui.figures.map import hover_abstract_chars, hover_texts, map_figure
+from ui.figures.map import hover_abstract_chars, hover_texts, map_figure, shade, theme_colours
 from ui.figures.overlay import label_payload, tree_colours, tree_rows
 from ui.figures.readinglist import add_reading_list
 
@@ -198,6 +199,43 @@ def _main_figure(path: str, stamp: tuple[int, int], names: str, colour_by: str,
                      cluster_parent=assets.cluster_parent, level_themes=assets.level_themes,
                      selected=selected, uirevision=path)
     return freeze(add_reading_list(fig, docs, assets.hover, list(reading)))
+
+
+@dataclass(frozen=True)
+class TopicView:
+    """What the drill-down shows of one topic that is the same for every reader (read-only):
+    its papers (``inside``, a mask, and ``papers``), its sub-topics, the view fitted to its
+    papers (``ui.core.drill.fit_box``) with the stray papers outside it, and the overlay's
+    names of the topics inside it, each sub-topic's in its own hue."""
+
+    inside: np.ndarray
+    papers: pd.DataFrame
+    children: pd.DataFrame
+    box: list[float]
+    strays: int
+    names: dict
+
+
+def topic_view(ref: MapRef, names: str, key: str) -> TopicView:
+    """Topic ``key``'s :class:`TopicView`, made once per map and topic for every session."""
+    return _topic_view(*ref.key, names, str(key))
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _topic_view(path: str, stamp: tuple[int, int], names: str, key: str) -> TopicView:
+    docs = _load_topic_map(path, stamp).documents
+    assets = _map_assets(path, stamp, names)
+    inside = member_mask(docs, key)
+    inside.flags.writeable = False
+    part = docs[inside]
+    box, strays = fit_box(part["x"].to_numpy(), part["y"].to_numpy())
+    children = sub_topics(assets.nodes, key)
+    hues = child_colours(children)
+    text = {i: shade(c, -0.2) for i, c in theme_colours(list(hues.values())).items()}
+    colours = {c: text[i] for c, i in hues.items()} if hues else None
+    return TopicView(inside, part, children, box, strays,
+                     subtree_payload(assets.overlay, assets.nodes, docs, key, colours,
+                                     extent=box))
 
 
 # --------------------------------------------------------------------------- query model
