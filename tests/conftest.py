@@ -253,6 +253,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @pytest.fixture(scope="module")
+def server(map_path, tmp_path_factory, browser):
+    """The app serving the test module's ``map_path`` (each browser module that uses this
+    has one), with the tests' search model."""
+    from test_browser import serve
+
+    yield from serve(map_path, tmp_path_factory.mktemp("cwd"), fake_search=True)
+
+
+@pytest.fixture(scope="module")
 def browser():
     """Headless Chromium for the browser tests; skips them when it is not installed."""
     if not CHROMIUM.exists():

@@ -123,6 +123,25 @@ class AppServer:
         self._log.close()
 
 
+@contextmanager
+def exported_map(tab: Tab, folder: Path, *, wait: int = 180_000):
+    """The page's *Interactive map (HTML)* download, saved in ``folder`` and opened from disk
+    in a new tab once its map is drawn; the tab is closed after."""
+    tab.page.get_by_text("Take it away", exact=False).first.click()
+    with tab.page.expect_download(timeout=wait) as download:
+        tab.page.get_by_role("button", name="Interactive map (HTML)").click()
+    target = folder / "map.html"
+    download.value.save_as(target)
+    offline = Tab(tab.page.context.browser, "file://")
+    try:
+        offline.page.goto(target.as_uri())
+        gd = "document.querySelector('.js-plotly-plot')"
+        offline.page.wait_for_function(f"() => {gd} && {gd}.dataset.tmDraws", timeout=wait)
+        yield offline
+    finally:
+        offline.close()
+
+
 def serve(map_path: Path, workdir: Path, *, fake_search: bool = False,
           ) -> Iterator[AppServer]:
     """The app on ``map_path`` until the generator ends; with ``fake_search``, the app runs

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import numpy as np
 import pytest
-from test_browser import Tab, loads_nothing_external, opened, serve
+from test_browser import Tab, loads_nothing_external, opened
 
 from pipeline import load_map
 
@@ -115,11 +115,6 @@ def map_path(layers_map, tmp_path_factory) -> Path:
 def largest_theme(topic_map) -> int:
     themes = topic_map.level("theme")
     return int(themes.sort_values(["size", "id"], ascending=[False, True]).iloc[0]["id"])
-
-
-@pytest.fixture(scope="module")
-def server(map_path, tmp_path_factory, browser):
-    yield from serve(map_path, tmp_path_factory.mktemp("cwd"), fake_search=True)
 
 
 @pytest.fixture

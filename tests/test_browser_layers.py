@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import with_llm_names
-from test_browser import Tab, loads_nothing_external, opened, serve
+from test_browser import Tab, exported_map, loads_nothing_external, opened
 
 from pipeline import load_map
 
@@ -77,11 +77,6 @@ def map_path(layers_map, tmp_path_factory) -> Path:
     topic_map.clusters = clusters
     write_map(topic_map, target)
     return with_llm_names(target)
-
-
-@pytest.fixture(scope="module")
-def server(map_path, tmp_path_factory, browser):
-    yield from serve(map_path, tmp_path_factory.mktemp("cwd"), fake_search=True)
 
 
 @pytest.fixture
@@ -342,16 +337,8 @@ def test_the_exported_map_names_follow_the_zoom_offline(tab, map_path, tmp_path)
     tab.page.wait_for_function(f"() => Number({GD}.dataset.tmDimmed) === {len(docs) - kept}",
                                timeout=WAIT)
     tab.settle(500)
-    tab.page.get_by_text("Take it away", exact=False).first.click()
-    with tab.page.expect_download(timeout=WAIT) as download:
-        tab.page.get_by_role("button", name="Interactive map (HTML)").click()
-    target = tmp_path / "map.html"
-    download.value.save_as(target)
-    offline = Tab(tab.page.context.browser, "file://")
-    try:
-        offline.page.goto(target.as_uri())
+    with exported_map(tab, tmp_path, wait=WAIT) as offline:
         gd = "document.querySelector('.js-plotly-plot')"
-        offline.page.wait_for_function(f"() => {gd} && {gd}.dataset.tmDraws", timeout=WAIT)
         # As on screen: the papers the filter left out are dimmed, broad names first.
         offline.page.wait_for_function(f"() => Number({gd}.dataset.tmDimmed) === "
                                        f"{len(docs) - kept}", timeout=WAIT)
@@ -368,5 +355,3 @@ def test_the_exported_map_names_follow_the_zoom_offline(tab, map_path, tmp_path)
         assert [u for u in offline.requests if not u.startswith(("file:", "data:", "blob:"))] \
             == []
         assert offline.dialogs == []
-    finally:
-        offline.close()

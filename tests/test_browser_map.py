@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_browser import Tab, loads_nothing_external, opened, serve
+from test_browser import Tab, exported_map, loads_nothing_external, opened
 
 from pipeline import load_map
 from pipeline.mapdir.store import rewrite_map
@@ -41,11 +41,6 @@ def map_path(layers_map, tmp_path_factory) -> Path:
     topic_map.manifest["title"] = TITLE
     rewrite_map(topic_map, target)
     return target
-
-
-@pytest.fixture(scope="module")
-def server(map_path, tmp_path_factory, browser):
-    yield from serve(map_path, tmp_path_factory.mktemp("cwd"), fake_search=True)
 
 
 @pytest.fixture
@@ -197,23 +192,11 @@ def test_the_hover_box_is_above_every_name(tab, tmp_path):
     assert found, "no hover box met a name"
     assert [item for item in found if not item["hover"]] == []
     tab.page.evaluate("(sel) => window.Plotly.Fx.unhover(document.querySelector(sel))", sel)
-    tab.page.get_by_text("Take it away", exact=False).first.click()
-    with tab.page.expect_download(timeout=WAIT) as download:
-        tab.page.get_by_role("button", name="Interactive map (HTML)").click()
-    target = tmp_path / "map.html"
-    download.value.save_as(target)
-    offline = Tab(tab.page.context.browser, "file://")
-    try:
-        offline.page.goto(target.as_uri())
-        offline.page.wait_for_function("() => document.querySelector('.js-plotly-plot')"
-                                       " && document.querySelector('.js-plotly-plot')"
-                                       ".dataset.tmDraws", timeout=WAIT)
+    with exported_map(tab, tmp_path, wait=WAIT) as offline:
         keys = offline.page.evaluate("() => Array.from(document.querySelectorAll('.tm-label'))"
                                      ".filter(e => !e.hidden).map(e => e.dataset.key)")
         exported = hover_checks(offline.page, ".js-plotly-plot", keys)
         offline.shot("map-export-hover-over-names")
-    finally:
-        offline.close()
     assert exported, "no hover box met a name"
     assert [item for item in exported if not item["hover"]] == []
 
