@@ -35,7 +35,7 @@ browser:
 	fi
 
 $(MAP)/manifest.json: sample/papers.csv | $(VENV)/.installed
-	$(PY) -m pipeline build sample/papers.csv --out $(MAP)
+	$(PY) -m pipeline build sample/papers.csv --out $(MAP) --title "Computer science sample (600 papers)"
 
 sample-map: setup $(MAP)/manifest.json
 
