@@ -188,7 +188,10 @@ def test_clicking_a_topic_in_the_tree_zooms_and_highlights_it(tab, map_path):
     tab.page.reload()
     tab.page.wait_for_function(f"() => {GD} && Number({GD}.dataset.tmDimmed) === {dimmed}",
                                timeout=WAIT)
-    assert tab.page.locator(".st-key-view_tree .row.sel").count() == 1
+    # The tree is its own component: it may draw its selection a moment after the map.
+    selected = tab.page.locator(".st-key-view_tree .row.sel")
+    selected.first.wait_for(timeout=WAIT)
+    assert selected.count() == 1
 
 
 def test_weak_names_and_fragile_topics_are_marked_in_the_tree(tab, map_path):
