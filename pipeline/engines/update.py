@@ -57,10 +57,9 @@ from pipeline.fit.layers import Layers, place_layers
 from pipeline.fit.placement import place
 from pipeline.ingest.clean import normalise_title, read_papers
 from pipeline.mapdir.store import DOCUMENT_COLUMNS, TopicMap, load_map, write_map
-from pipeline.naming.counts import count_phrases, paper_texts
-from pipeline.naming.offline import OfflineNamer, offline_names, refresh_nodes, rename_cost
+from pipeline.naming.offline import OfflineNamer, refresh_nodes, rename_cost
 from pipeline.naming.phrase_model import phrase_embedder
-from pipeline.naming.registry import layers_of, names_record
+from pipeline.naming.registry import NodeSet, layers_of, names_record
 
 from .assemble import attach_layers, grown_manifest, now, package_versions
 from .fitted import (
@@ -280,11 +279,9 @@ def refresh_names(documents: pd.DataFrame, embeddings: np.ndarray, clusters: pd.
         cost += rename_cost(sizes, [c for c in touched if grew(c, int(sizes[c]))])
     named = None
     if cost > len(documents):  # many nodes grew (a small map): name the map once, as a build
-        named = offline_names(documents, embeddings,
-                              count_phrases(paper_texts(documents),
-                                            max_ngram=config.label.max_ngram),
-                              layers_of(documents, clusters), config.label,
-                              embed_phrases=embed_phrases)
+        named = OfflineNamer(config.label).name(NodeSet(
+            documents, embeddings, layers_of(documents, clusters), clusters,
+            extras={"embed_phrases": embed_phrases}))
     for level, (labelled, grew, touched) in growth.items():
         done = refresh_nodes(clusters, documents, embeddings, level=level, touched=touched,
                                rename=grew, terms=saved_phrases(fitted, level, len(documents)),
