@@ -38,9 +38,9 @@ _WORD = re.compile(r"(?u)\b\w\w+\b")
 
 
 def _english_stop_words() -> frozenset[str]:
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    from pipeline.naming.phrases import ENGLISH_STOP_WORDS
 
-    return frozenset(ENGLISH_STOP_WORDS)
+    return ENGLISH_STOP_WORDS
 
 
 @lru_cache(maxsize=1)
