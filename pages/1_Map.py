@@ -68,7 +68,7 @@ reading = reading_list_rows(context.path, assets)
 if sampled:
     fig = map_figure(drawn, hover=assets.hover, colour_by=colour_by,
                      cluster_parent=assets.cluster_parent, level_themes=assets.level_themes,
-                     selected=paper_row, uirevision=str(context.path))
+                     selected=paper_row, uirevision=str(context.path), clickable=True)
     add_reading_list(fig, docs, assets.hover, reading)
 else:  # the same for every reader of the map: made once
     fig = main_figure(context.ref, assets.names, colour_by=colour_by, selected=paper_row,

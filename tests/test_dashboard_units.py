@@ -260,6 +260,10 @@ def test_map_figure_highlights_and_selection(small):
     assert any(t["name"] == "open paper" for t in spec["data"])
     empty = _spec(map_figure(docs.iloc[0:0], hover=hover))
     assert "No paper matches" in empty["layout"]["annotations"][0]["text"]
+    # Only the dashboard's map selects on click (an exported page keeps Plotly's default).
+    assert "clickmode" not in spec["layout"]
+    clickable = _spec(map_figure(docs, hover=hover, clickable=True))
+    assert clickable["layout"]["clickmode"] == "event+select"
 
 
 def test_cluster_colours_are_distinct_within_a_theme():

@@ -197,7 +197,7 @@ def _main_figure(path: str, stamp: tuple[int, int], names: str, colour_by: str,
     assets = _map_assets(path, stamp, names)
     fig = map_figure(docs, hover=assets.hover, colour_by=colour_by,
                      cluster_parent=assets.cluster_parent, level_themes=assets.level_themes,
-                     selected=selected, uirevision=path)
+                     selected=selected, uirevision=path, clickable=True)
     return freeze(add_reading_list(fig, docs, assets.hover, list(reading)))
 
 

@@ -141,7 +141,7 @@ def map_figure(view: pd.DataFrame, *, hover: np.ndarray, colour_by: str = "clust
                labels: pd.DataFrame | None = None, label_size: int = 14,
                highlight: Sequence[int] = (), highlight_scores: Sequence[float] = (),
                selected: int | None = None, uirevision: str = "map", height: int = 640,
-               ) -> go.Figure:
+               clickable: bool = False) -> go.Figure:
     """The topic map of ``view`` (a filtered documents table indexed by row position).
 
     - ``hover``: escaped hover text of every paper in the map, by row position.
@@ -152,6 +152,9 @@ def map_figure(view: pd.DataFrame, *, hover: np.ndarray, colour_by: str = "clust
     - ``labels``: ``id, label, x, y`` rows written on the map over the points.
     - ``highlight``: row positions drawn on top (search results), with scores.
     - ``selected``: one row position drawn with a ring (the open paper).
+    - ``clickable``: a click selects the point under it (``clickmode="event+select"``), what
+      the dashboard's ``on_select`` reads. Said in the figure: Streamlit adds it only when it
+      first draws a chart, and a chart that replaced the loading figure kept clicks unheard.
 
     Noise is always drawn first, small and grey, so topics sit on top of it.
     """
@@ -191,6 +194,8 @@ def map_figure(view: pd.DataFrame, *, hover: np.ndarray, colour_by: str = "clust
                             "font": {"size": 16, "color": "#5b6270"}})
     layout = _layout(annotations=annotations, uirevision=uirevision, height=height,
                      showlegend=colour_by != "theme" and colour_by not in groups)
+    if clickable:
+        layout["clickmode"] = "event+select"
     # Built from plain dicts without Plotly's per-property validation (a third of the
     # time of a rerun on a 10,000-paper map); the unit tests check the spec instead.
     return go.Figure(data=traces, layout=layout, _validate=False)
