@@ -12,11 +12,11 @@ import pytest
 
 from pipeline.naming.candidates import PhraseIndex, build_tree
 from pipeline.naming.counts import count_phrases
-from pipeline.naming.fields import TermIndex, confirmation, word_support
+from pipeline.naming.fields import TermIndex, confirmation, phrase_support, word_support
 from pipeline.naming.judge import Name, contest, key_of
 from pipeline.naming.parts import join, own_parts
 from pipeline.naming.rank import NamingConfig, name_layers
-from pipeline.naming.verdict import MIXED, weak_reason
+from pipeline.naming.verdict import MIXED, PART, weak_reason
 from pipeline.naming.vocabulary import (
     load_vocabulary,
     shipped_vectors,
@@ -187,6 +187,26 @@ def test_two_strands_are_named_together_and_a_node_of_none_says_it_is_mixed():
                  eligible=True, support=1.0, sibling_support=0.0, spec_support=0.3,
                  notes={"mixed": True})
     assert weak_reason(mixed, node, NamingConfig()) == MIXED
+
+
+def test_a_name_few_of_its_papers_write_is_marked_as_naming_part_of_it():
+    # Readers rejected leaf names most papers of the node do not write ("Thyroid cancer"
+    # for thyroid, parathyroid and endocrine tumours): the mark says so, except at the
+    # top, where a field's name is seldom written and reads well.
+    texts = ["thyroid cancer surgery outcomes"] * 2 + ["parathyroid adenoma imaging"] * 8
+    index = PhraseIndex(count_phrases(texts))
+    node = build_tree([np.zeros(10, dtype=int)], [None])[0][0]
+    assert phrase_support(index, "Thyroid cancer", node.members) == 0.2
+    assert phrase_support(index, "Thyroid cancer and parathyroid adenoma",
+                          node.members) == 0.2  # its least written term
+    assert phrase_support(index, "Endocrine surgery", node.members) == 0.0  # never written
+    name = Name(text="Thyroid cancer", key="thyroid cancer", source="phrase", vector=None,
+                eligible=True, support=0.2, sibling_support=0.0, spec_support=0.2,
+                gather=1.0, precision=1.0, closeness=0.5)
+    config = NamingConfig()
+    assert weak_reason(name, node, config, written=0.2) == PART
+    assert weak_reason(name, node, config, written=0.8) == ""
+    assert weak_reason(name, node, config, written=0.2, top=True) == ""
 
 
 def test_a_node_of_two_unrelated_fields_is_not_named_for_one_of_them():

@@ -187,6 +187,21 @@ def word_support(index: PhraseIndex, name: str, members: np.ndarray) -> float:
     return min(shares, default=0.0)
 
 
+def phrase_support(index: PhraseIndex, name: str, members: np.ndarray) -> float:
+    """Share of ``members`` writing the name itself (folded; for a name joining terms,
+    "A and B", its least written term): 0 when the corpus never writes it as a phrase."""
+    shares = []
+    for part in JOINS.split(name):
+        words = content_words(part)
+        if not words:
+            continue
+        column = index.index.get(" ".join(words))
+        if column is None or not len(members):
+            return 0.0
+        shares.append(float(index.uses(members, column).mean()))
+    return min(shares, default=0.0)
+
+
 def vocabulary_names(node: Node, *, vocabulary: Vocabulary, vectors: np.ndarray,
                      rows: np.ndarray, terms: TermIndex, sibling_rows: np.ndarray,
                      leaves: Sequence[Node] | None, min_share: float, min_breadth: float,

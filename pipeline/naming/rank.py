@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .candidates import Node, PhraseIndex, build_tree, unit
-from .fields import add_fields
+from .fields import add_fields, phrase_support
 from .judge import Name, judge_layer
 from .parts import children_parts, joined, mixed_name, own_parts, part_of
 from .shortlist import phrase_names
@@ -84,6 +84,8 @@ class NamingConfig:
     weak_gather: float = 0.7  # weak mark: the name gathers less of what the centroid would
     weak_breadth: float = 0.7  # ... or its evidence is spread less evenly
     weak_support: float = 0.2  # ... or fewer of a leaf's papers write its specific word
+    weak_written: float = 0.3  # ... or fewer of a leaf's papers write the name itself
+    weak_written_broad: float = 0.15  # ... or of a node's with children (not the broadest)
     same_node: float = 0.95  # a child this big may repeat its parent's name
     general_within: float = 0.8  # a broad node takes a more general name scoring this much
 
@@ -151,7 +153,7 @@ def _name_layers(counts, embeddings, layers, parents, *, texts, ids, embed_phras
             if k == len(tree) - 1 and node.broad:
                 _prefer_general(pool, config)
             _mark_mixed(node, pool, tree, pools, config, reach=reach[node.id])
-    return _assign(tree, pools, ids, vectors, centroids, config)
+    return _assign(tree, pools, ids, vectors, centroids, config, index)
 
 
 def _give_vectors(pools, tree, vectors, centroids, embed_phrases, config) -> None:
@@ -250,8 +252,9 @@ def _mark_mixed(node: Node, pool: list[Name], tree, pools, config, *, reach: flo
     pool.insert(0, name)
 
 
-def _assign(tree, pools, ids, vectors, centroids, config) -> list[list[dict]]:
-    """Names top-down, distinct across the tree; one record per node."""
+def _assign(tree, pools, ids, vectors, centroids, config, index) -> list[list[dict]]:
+    """Names top-down, distinct across the tree; one record per node (``index``: the
+    papers' phrases, for how many of a node's papers write its name)."""
     out: list[list[dict]] = [[] for _ in tree]
     taken: dict[str, tuple[int, int]] = {}
     for k in reversed(range(len(tree))):
@@ -262,8 +265,10 @@ def _assign(tree, pools, ids, vectors, centroids, config) -> list[list[dict]]:
                              [[n.score for n in names] for names in free])
         for node, pool, names, key in zip(row, pools[k], free, keys, strict=True):
             chosen = next((n for n in pool if n.key == key), None)
+            written = phrase_support(index, chosen.text, node.members) if chosen else 0.0
             out[k].append(node_record(node, pool, chosen, ids=ids, vectors=vectors,
-                                      centroid=centroids[k][node.id], config=config))
+                                      centroid=centroids[k][node.id], config=config,
+                                      written=written, top=k == len(tree) - 1))
             if chosen is None and names:  # every name of it taken: its best, numbered
                 out[k][-1]["label"] = names[0].text + key[len(names[0].key):]
                 out[k][-1]["weak_name"] = True
