@@ -16,7 +16,7 @@ from pipeline.cli.main import main
 from pipeline.engines.fitted import load_fitted
 from pipeline.engines.update import advise, rebuild_map, update_map
 from pipeline.errors import MapFormatError
-from pipeline.fit.placement import place, smooth_knn_weights
+from pipeline.fit.placement import KNOWN_AB, ab_params, fit_ab, place, smooth_knn_weights
 from pipeline.mapdir.store import FITTED, MANIFEST, sha256_file, write_manifest
 
 
@@ -302,3 +302,11 @@ def test_refine_pulls_new_points_into_their_neighbours_cluster():
     kept = refine(start, layout.astype(np.float32), neighbours, weights, min_dist=0.0, seed=1,
                   keep=np.array([True, False, False, False]))
     np.testing.assert_array_equal(kept[0], start[0])
+
+
+def test_the_default_curve_parameters_are_what_the_fit_gives():
+    # An update reads them from a table (no scipy.optimize import); the fit must agree.
+    for (min_dist, spread), known in KNOWN_AB.items():
+        assert fit_ab(min_dist, spread) == pytest.approx(known, rel=1e-6)
+        assert ab_params(min_dist, spread) == known
+    assert ab_params(0.3) == pytest.approx(fit_ab(0.3))  # others are fitted

@@ -149,6 +149,15 @@ def add_phrase_counts(fitted: dict[str, np.ndarray], papers: pd.DataFrame, *,
     fitted["doc_freq"] = fitted["doc_freq"] + np.asarray((counts > 0).sum(axis=0)).ravel()
 
 
+def saved_counts(fitted: dict[str, np.ndarray], papers: pd.DataFrame, *,
+                 max_ngram: int) -> PhraseCounts:
+    """Which of ``papers`` use which phrase of the saved vocabulary: what naming the whole
+    map again reads (phrases only the new papers write are not in it, as for one node)."""
+    vocabulary = vocabulary_of(fitted)
+    return PhraseCounts(count_with_vocabulary(paper_texts(papers), vocabulary, max_ngram),
+                        vocabulary)
+
+
 def saved_phrases(fitted: dict[str, np.ndarray], level: str, n_documents: int) -> SavedPhrases:
     """The saved term totals of ``level``, for ``label.refresh_nodes``."""
     return SavedPhrases(vocabulary_of(fitted), fitted[f"term_freq_{level}"], fitted["doc_freq"],

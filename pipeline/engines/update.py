@@ -68,6 +68,7 @@ from .fitted import (
     fitted_levels,
     fitted_parents,
     load_fitted,
+    saved_counts,
     saved_phrases,
 )
 from .recipe import STEPS, Embedded, StepTimer, embed_papers, fit_map
@@ -279,9 +280,10 @@ def refresh_names(documents: pd.DataFrame, embeddings: np.ndarray, clusters: pd.
         cost += rename_cost(sizes, [c for c in touched if grew(c, int(sizes[c]))])
     named = None
     if cost > len(documents):  # many nodes grew (a small map): name the map once, as a build
+        counts = saved_counts(fitted, documents, max_ngram=config.label.max_ngram)
         named = OfflineNamer(config.label).name(NodeSet(
             documents, embeddings, layers_of(documents, clusters), clusters,
-            extras={"embed_phrases": embed_phrases}))
+            extras={"embed_phrases": embed_phrases, "counts": counts}))
     for level, (labelled, grew, touched) in growth.items():
         done = refresh_nodes(clusters, documents, embeddings, level=level, touched=touched,
                                rename=grew, terms=saved_phrases(fitted, level, len(documents)),
