@@ -152,7 +152,10 @@ def _name_layers(counts, embeddings, layers, parents, *, texts, ids, embed_phras
                 _prefer_strands(pool, config)
             if k == len(tree) - 1 and node.broad:
                 _prefer_general(pool, config)
-            _mark_mixed(node, pool, tree, pools, config, reach=reach[node.id])
+            unwritten = k < len(tree) - 1 and bool(pool) and not pool[0].parts and \
+                phrase_support(index, pool[0].text, node.members) < config.weak_written_broad
+            _mark_mixed(node, pool, tree, pools, config, reach=reach[node.id],
+                        unwritten=unwritten)
     return _assign(tree, pools, ids, vectors, centroids, config, index)
 
 
@@ -208,10 +211,11 @@ def _prefer_strands(pool: list[Name], config: NamingConfig) -> None:
 
 
 def _single(pool: Sequence[Name], *, one_word: bool = False) -> Name | None:
-    """A node's best name if it can be part of another's: eligible, one name (not a joined
-    one, a mixed node's list, or one joining two things itself), of two or three words or a
-    field's name (or, with ``one_word``, any one word)."""
-    best = pool[0] if pool else None
+    """A node's best name if it can be part of another's (past its list of parts, if it is
+    mixed): eligible, one name (not a joined one, a mixed node's list, or one joining two
+    things itself), of two or three words or a field's name (or, with ``one_word``, any one
+    word)."""
+    best = next((n for n in pool if not n.notes.get("mixed")), None)  # not a list of parts
     if best is None or not best.eligible or best.parts or best.n_words > 3 \
             or (best.n_words == 1 and best.kind == "phrase" and not one_word) \
             or " and " in best.text or "," in best.text:
@@ -219,16 +223,21 @@ def _single(pool: Sequence[Name], *, one_word: bool = False) -> Name | None:
     return best
 
 
-def _mark_mixed(node: Node, pool: list[Name], tree, pools, config, *, reach: float) -> None:
+def _mark_mixed(node: Node, pool: list[Name], tree, pools, config, *, reach: float,
+                unwritten: bool = False) -> None:
     """Name a node no name covers by a list of its parts, marked mixed (first in its pool):
     its best name gathers under ``mixed_gather`` of what its own centroid would (``reach``),
-    is spread over few of its children, or is one word written by few of its papers. Its parts are
-    its largest children (for a node with one child, its child's)."""
+    is spread over few of its children, is one word written by few of its papers, or
+    (``unwritten``, below the broadest layer) is written by under ``weak_written_broad`` of
+    them: read blind, such names were misleading more often than any other kind ("Reward
+    function" for bandits and online learning, "Information theory" for learning theory),
+    and a list of the node's parts never was. Its parts are its largest children (for a
+    node with one child, its child's)."""
     if not pool or not len(node.members) or not node.broad:
         return  # a leaf's parts are phrases, too thin to list: its weak mark says it
     best = pool[0]
     thin = best.n_words == 1 and best.kind == "phrase" and best.support < config.mixed_support
-    covered = best.gather >= config.mixed_gather * reach and not thin and (
+    covered = best.gather >= config.mixed_gather * reach and not thin and not unwritten and (
         best.parts or best.breadth >= config.mixed_breadth)
     if covered:
         return
