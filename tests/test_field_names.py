@@ -15,7 +15,13 @@ from pipeline.naming.counts import count_phrases
 from pipeline.naming.fields import TermIndex, confirmation, phrase_support, word_support
 from pipeline.naming.judge import Name, contest, key_of
 from pipeline.naming.parts import join, own_parts
-from pipeline.naming.rank import NamingConfig, name_layers
+from pipeline.naming.rank import (
+    NamingConfig,
+    _mark_mixed,
+    _prefer_own_strands,
+    _single,
+    name_layers,
+)
 from pipeline.naming.verdict import MIXED, PART, weak_reason
 from pipeline.naming.vocabulary import (
     load_vocabulary,
@@ -265,3 +271,44 @@ def test_the_numpy_encoder_gives_the_models_own_vectors():
     probes = [0, len(vocabulary) // 2, len(vocabulary) - 1]
     again = NumpyBert(folder).encode([vocabulary.names[i] for i in probes])
     assert (again * shipped[probes]).sum(axis=1).min() > 0.999  # float16, same model
+
+
+def _named(text: str, users, **kw) -> Name:
+    users = np.asarray(users, dtype=bool)
+    return Name(text=text, key=key_of(text), source="phrase", vector=np.ones((1, 4)),
+                eligible=True, support=float(users.mean()), sibling_support=0.0,
+                spec_support=0.5, users=users, gather=0.9, precision=1.0, closeness=0.5,
+                **kw)
+
+
+def test_a_middle_node_whose_name_its_papers_do_not_write_is_named_by_its_parts():
+    """Read blind, a single name written by few of a middle node's papers was the most
+    often misleading ("Reward function" for bandits and online learning); its parts are
+    listed instead, marked mixed, and its parent can still list it by its best name."""
+    leaf = np.repeat(np.arange(4), 10)
+    mid = np.array([0, 0, 1, 1])
+    tree = build_tree([leaf, mid[leaf], np.zeros(40, dtype=int)],
+                      [mid, np.array([0, 0]), None])
+    pools = [[[_named(f"Leaf topic {c}", [True] * 10)] for c in range(4)],
+             [[_named("Reward function", [True] * 20)], [_named("Other field", [True] * 20)]],
+             [[_named("Everything", [True] * 40)]]]
+    config = NamingConfig()
+    node = tree[1][0]
+    _mark_mixed(node, pools[1][0], tree, pools, config, reach=1.0, unwritten=False)
+    assert pools[1][0][0].text == "Reward function"  # written: it stays
+    _mark_mixed(node, pools[1][0], tree, pools, config, reach=1.0, unwritten=True)
+    first = pools[1][0][0]
+    assert first.notes.get("mixed") and first.text == "Leaf topic 0 and leaf topic 1"
+    assert _single(pools[1][0]).text == "Reward function"  # past its list
+
+
+def test_a_leaf_whose_best_name_few_papers_write_takes_its_two_strands():
+    half = [True] * 5 + [False] * 5
+    single = _named("Visual saliency detection", half)
+    strands = _named("Video object segmentation and visual saliency detection",
+                     [True] * 10, parts=(single, single))
+    pool = [single, strands]
+    _prefer_own_strands(pool, NamingConfig(), written=0.5)
+    assert pool[0] is single  # written by half its papers: kept
+    _prefer_own_strands(pool, NamingConfig(), written=0.1)
+    assert pool[0] is strands

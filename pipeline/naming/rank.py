@@ -150,6 +150,9 @@ def _name_layers(counts, embeddings, layers, parents, *, texts, ids, embed_phras
         for node, pool in zip(row, pools[k], strict=True):
             if node.broad:
                 _prefer_strands(pool, config)
+            elif pool:
+                _prefer_own_strands(pool, config,
+                                    written=phrase_support(index, pool[0].text, node.members))
             if k == len(tree) - 1 and node.broad:
                 _prefer_general(pool, config)
             unwritten = k < len(tree) - 1 and bool(pool) and not pool[0].parts and \
@@ -208,6 +211,18 @@ def _prefer_strands(pool: list[Name], config: NamingConfig) -> None:
     if best.support < config.two_part_support or best.breadth < config.weak_breadth:
         pool.remove(strands)
         pool.insert(0, strands)
+
+
+def _prefer_own_strands(pool: list[Name], config: NamingConfig, *, written: float) -> None:
+    """At a leaf, put its two strands first ("A and B": two of its names written by
+    different papers) when its best single name is written by under ``weak_written`` of its
+    papers: read blind, such names were mostly rejected as naming a part of the node."""
+    strands = next((n for n in pool if n.parts and n.eligible and not n.notes.get("mixed")),
+                   None)
+    if strands is None or pool[0].parts or written >= config.weak_written:
+        return
+    pool.remove(strands)
+    pool.insert(0, strands)
 
 
 def _single(pool: Sequence[Name], *, one_word: bool = False) -> Name | None:
