@@ -174,7 +174,8 @@ def _caption(context: MapContext, where: object, n_shown: int, counts: np.ndarra
         f"Showing {describe_counts(n_shown, n_docs)} · {topics} · model "
         f"{escape(context.topic_map.model_name, 'markdown')}"
         " · click a point to read it, drag a box or lasso to select papers"
-        + (" · names in *italics* are weak: few of their papers use them"
+        + (" · names in *italics* are weak: few of their papers write them, or no one "
+           "name covers the topic (the topic tree says why)"
            if bool((nodes["weak_name"] & ~nodes["alt_name"]).any()) else ""))
 
 
