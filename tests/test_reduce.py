@@ -3,7 +3,13 @@ clustering space and the 2-D map), a seeded PCA below ten papers."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
+import pytest
 from sklearn.manifold import trustworthiness
 
 from pipeline.config import ReduceConfig
@@ -82,3 +88,21 @@ def test_cached_kernels_and_threads_give_umaps_own_layouts(monkeypatch):
                                      **common)
     np.testing.assert_array_equal(threaded.cluster_space, space)
     np.testing.assert_array_equal(threaded.coords, coords)
+
+
+@pytest.mark.slow
+def test_reduce_runs_under_numbas_workqueue_threading_layer(tmp_path):
+    """A machine with neither TBB nor OpenMP gets numba's workqueue layer, which aborts the
+    process when two threads enter it: the two fits then run one after the other."""
+    script = (
+        "import numpy as np\n"
+        "from pipeline.config import ReduceConfig\n"
+        "from pipeline.fit.reduce import reduce\n"
+        "v = np.random.default_rng(0).normal(size=(1500, 32)).astype(np.float32)\n"
+        "print('shape', reduce(v, ReduceConfig()).coords.shape)\n")
+    env = dict(os.environ, NUMBA_THREADING_LAYER="workqueue",
+               PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "shape (1500, 2)" in done.stdout

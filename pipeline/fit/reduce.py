@@ -92,12 +92,14 @@ def reduce(vectors: np.ndarray, config: ReduceConfig, *, random_state: int = 42)
             {"n_components": 2, "min_dist": config.map_min_dist})
     from pipeline.embed.gpu import cuml_available
 
-    if cuml_available():  # one GPU: one fit at a time
+    from .umap_kernels import threads_may_share_numba, use_cached_kernels
+
+    gpu = cuml_available()
+    if not gpu:
+        use_cached_kernels()
+    if gpu or not threads_may_share_numba():  # one GPU; numba's workqueue layer: one at a time
         cluster_space, coords = (_fit_umap(vectors, knn, **common, **fit) for fit in fits)
     else:
-        from .umap_kernels import use_cached_kernels
-
-        use_cached_kernels()
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="umap") as pool:
             futures = [pool.submit(_fit_umap, vectors, knn, **common, **fit) for fit in fits]
             cluster_space, coords = (future.result() for future in futures)

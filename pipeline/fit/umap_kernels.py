@@ -62,3 +62,17 @@ def use_cached_kernels() -> bool:
             replaced += 1
         _done.append(replaced == len(KERNELS))
         return _done[0]
+
+
+def threads_may_share_numba() -> bool:
+    """Whether two threads may run numba's parallel kernels at once: numba's ``tbb`` and
+    ``omp`` threading layers allow it, ``workqueue`` (a machine with neither TBB nor
+    OpenMP, e.g. a slim container) aborts the process. Unknown: no."""
+    try:
+        import numba
+        from numba.np.ufunc import parallel
+
+        parallel._launch_threads()  # the layer is chosen when numba first starts its threads
+        return numba.threading_layer() in ("tbb", "omp")
+    except Exception:  # noqa: BLE001 - numba's internals moved: run one fit at a time
+        return False
