@@ -21,7 +21,7 @@ with the extractive phrases under one judgement (``pipeline.naming.judge``).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -170,36 +170,42 @@ def spread(users: np.ndarray, share: float, leaves: Sequence[Node] | None) -> fl
     return float((sizes * np.minimum(rates / share, 1.0)).sum() / max(sizes.sum(), 1.0))
 
 
+def _weakest_share(index: PhraseIndex, name: str, members: np.ndarray,
+                   column: Callable[[list[str]], int | None]) -> float:
+    """Share of ``members`` using the phrase ``column`` picks from a term's folded words,
+    for the name's least used term ("A and B": the weaker of A and B); 0 when a term has
+    no column."""
+    shares = []
+    for part in JOINS.split(name):
+        words = content_words(part)
+        if not words:
+            continue
+        j = column(words)
+        if j is None or not len(members):
+            return 0.0
+        shares.append(float(index.uses(members, j).mean()))
+    return min(shares, default=0.0)
+
+
 def word_support(index: PhraseIndex, name: str, members: np.ndarray) -> float:
     """Share of ``members`` writing the name's most specific word (its rarest in the
     corpus, folded; for a name joining terms, "A and B", its weakest term's): what the
     quality benchmark measures for a leaf's name."""
-    shares = []
-    for part in JOINS.split(name):
-        words = content_words(part)
-        if not words:
-            continue
+
+    def rarest(words: list[str]) -> int | None:
         found = [index.index.get(fold(w)) for w in words]
-        if any(j is None for j in found) or not len(members):
-            return 0.0
-        rarest = min(found, key=lambda j: index.doc_freq[j])
-        shares.append(float(index.uses(members, rarest).mean()))
-    return min(shares, default=0.0)
+        return None if any(j is None for j in found) else \
+            min(found, key=lambda j: index.doc_freq[j])
+
+    return _weakest_share(index, name, members, rarest)
 
 
 def phrase_support(index: PhraseIndex, name: str, members: np.ndarray) -> float:
-    """Share of ``members`` writing the name itself (folded; for a name joining terms,
-    "A and B", its least written term): 0 when the corpus never writes it as a phrase."""
-    shares = []
-    for part in JOINS.split(name):
-        words = content_words(part)
-        if not words:
-            continue
-        column = index.index.get(" ".join(words))
-        if column is None or not len(members):
-            return 0.0
-        shares.append(float(index.uses(members, column).mean()))
-    return min(shares, default=0.0)
+    """Share of ``members`` using every word of the name (folded), counted where the corpus
+    writes the name as a phrase somewhere (0 where it never does); for a name joining
+    terms, "A and B", its least used term's. What the weak mark and the naming rules of
+    ``pipeline.naming.rank`` call a name its papers write."""
+    return _weakest_share(index, name, members, lambda words: index.index.get(" ".join(words)))
 
 
 def vocabulary_names(node: Node, *, vocabulary: Vocabulary, vectors: np.ndarray,

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cache
 from typing import Any, ClassVar
 
 import numpy as np
@@ -40,6 +41,7 @@ from .phrase_model import phrase_embedder
 from .phrases import surface_form
 from .rank import NamingConfig, PhraseEmbedder, name_layers
 from .registry import Layer, NodeSet
+from .verdict import TAKEN
 from .vocabulary import load_vocabulary, vocabulary_vectors
 
 #: Provenance columns of the offline names, and their values for maps made before them.
@@ -267,8 +269,7 @@ def refresh_nodes(clusters: pd.DataFrame, documents: pd.DataFrame, embeddings: n
     at_level = clusters.index[clusters["level"] == level]
     used = {str(v).casefold() for v in clusters.loc[at_level, "label"]}
     finer = _finer_level(clusters, level)
-    fields = field_vocabulary(embed_phrases) if len(terms.vocabulary) and named is None \
-        else None
+    fields = cache(lambda: field_vocabulary(embed_phrases))  # made for the first renamed node
     renamed: dict[int, int] = {}
     for c in touched:
         row = at_level[clusters.loc[at_level, "id"].to_numpy() == c]
@@ -284,7 +285,7 @@ def refresh_nodes(clusters: pd.DataFrame, documents: pd.DataFrame, embeddings: n
         record = by_id.get(int(c)) or _rename_one(
             c, clusters=clusters, documents=documents, level=level, finer=finer,
             embeddings=embeddings, terms=terms, config=config, embed_phrases=embed_phrases,
-            fields=fields)
+            fields=fields())
         old = str(clusters.at[row, "label"])
         used.discard(old.casefold())
         label, weak = record["label"], record["weak_name"]
@@ -304,7 +305,7 @@ def refresh_nodes(clusters: pd.DataFrame, documents: pd.DataFrame, embeddings: n
         values = {"support": record["support"], "contrast": record["contrast"],
                   "weak_name": weak, **{key: record[key] for key in PROVENANCE}}
         if weak and not values["weak_reason"]:
-            values["weak_reason"] = "its names are taken by other topics"
+            values["weak_reason"] = TAKEN
         for key, value in values.items():
             if key in clusters.columns:
                 clusters.at[row, key] = value

@@ -12,11 +12,13 @@ For every node of every layer (:func:`name_layers`):
 3. **one judgement** for all of them (``pipeline.naming.judge``): the share of its papers
    each would gather against its siblings' names, its meaning (closeness to the node with
    the map's model) and breadth; layer by layer, finest first;
-4. a node no name covers (the best gathers under ``mixed_gather``) is named by a list of
-   its parts and marked mixed;
-5. names are given top-down, never the same name twice in the tree (a node holding
-   ``same_node`` of its parent may repeat its name), and each gets its provenance and weak
-   mark (``pipeline.naming.verdict``).
+4. a node no name covers (the best gathers under ``mixed_gather``, or, below the broadest
+   layer, under ``weak_written_broad`` of its papers use its best single name's words) is
+   named by a list of its parts and marked mixed;
+5. names are given top-down, as far as a node's candidates allow never the same name
+   twice in the tree (a node holding ``same_node`` of its parent may repeat its name; one
+   whose every candidate a broader node has keeps its best), and each gets its provenance
+   and weak mark (``pipeline.naming.verdict``).
 
 Without the map's model, the phrases' vectors are the mean vectors of the papers that
 write them and the vocabulary is not used.
@@ -34,7 +36,7 @@ from .fields import add_fields, phrase_support
 from .judge import Name, judge_layer
 from .parts import children_parts, joined, mixed_name, own_parts, part_of
 from .shortlist import phrase_names
-from .verdict import node_record
+from .verdict import TAKEN, node_record
 from .vocabulary import Vocabulary
 
 PhraseEmbedder = Callable[[list[str]], np.ndarray]
@@ -133,9 +135,10 @@ def _name_layers(counts, embeddings, layers, parents, *, texts, ids, embed_phras
                 "one_word": config.one_word, "two_part_gain": config.two_part_gain,
                 "fallback_support": config.weak_support}
     for k, row in enumerate(tree):
+        below = [_single(p) for p in pools[k - 1]] if k else []  # the children's best names
         for node, pool in zip(row, pools[k], strict=True):
             if node.broad:
-                parts = children_parts(node, tree[k - 1], [_single(p) for p in pools[k - 1]],
+                parts = children_parts(node, tree[k - 1], below,
                                        part_share=config.part_share,
                                        two_part_share=config.two_part_share,
                                        max_parts=config.max_parts)
@@ -155,7 +158,8 @@ def _name_layers(counts, embeddings, layers, parents, *, texts, ids, embed_phras
                                     written=phrase_support(index, pool[0].text, node.members))
             if k == len(tree) - 1 and node.broad:
                 _prefer_general(pool, config)
-            unwritten = k < len(tree) - 1 and bool(pool) and not pool[0].parts and \
+            unwritten = node.broad and k < len(tree) - 1 and bool(pool) and \
+                not pool[0].parts and \
                 phrase_support(index, pool[0].text, node.members) < config.weak_written_broad
             _mark_mixed(node, pool, tree, pools, config, reach=reach[node.id],
                         unwritten=unwritten)
@@ -296,7 +300,7 @@ def _assign(tree, pools, ids, vectors, centroids, config, index) -> list[list[di
             if chosen is None and names:  # every name of it taken: its best, numbered
                 out[k][-1]["label"] = names[0].text + key[len(names[0].key):]
                 out[k][-1]["weak_name"] = True
-                out[k][-1]["weak_reason"] = "its names are taken by other topics"
+                out[k][-1]["weak_reason"] = TAKEN
             taken.setdefault(key, (k, node.id))
     return out
 

@@ -10,11 +10,15 @@ dashboard shows:
   gathers of its own, or with the map's model it is nearer another node of its layer);
 - "names only part of it" (it gathers less of the node's papers from its siblings' names
   than the node's own centroid would, by ``weak_gather``, or, at a node with children,
-  its evidence sits in some of them only; or few of its papers write the name itself:
-  under ``weak_written`` of a leaf's, under ``weak_written_broad`` of a node's with
-  children below the broadest layer, where field names are seldom written and read well).
-  On 206 names read blind on five maps, this last test took the mark from 60% to 84%
-  of the names readers rejected, 81% of the marked names being rejected ones.
+  its evidence sits in some of them only; or few of its papers use every word of the
+  name (``pipeline.naming.fields.phrase_support``): under ``weak_written`` of a leaf's,
+  under ``weak_written_broad`` of a node's with children below the broadest layer, where
+  field names are seldom written and read well). On 206 names read blind on five maps,
+  this last test took the mark from 60% to 84% of the names readers rejected, 81% of the
+  marked names being rejected ones.
+
+A node whose every candidate another node already has keeps its best, numbered, with
+the reason ``TAKEN`` (given when the names are assigned, ``pipeline.naming.rank``).
 
 :func:`node_record` is the node's row: its name and why (``name_source``: a phrase its
 papers write, an OpenAlex or arXiv field, its children's names, or its parts;
@@ -38,13 +42,14 @@ MIXED = "mixed: no one name covers it"
 FEW = "few of its papers use it"
 ELSEWHERE = "closer to a neighbouring topic"
 PART = "names only part of it"
+TAKEN = "its names are taken by other topics"
 
 
 def weak_reason(name: Name | None, node: Node, config, *, written: float = 1.0,
                 top: bool = False) -> str:
     """Why the name is weak ("" when it is not): see the module's docstring. ``written``:
-    the share of the node's papers writing the name itself; ``top``: the node is in the
-    broadest layer."""
+    the share of the node's papers using every word of the name; ``top``: the node is in
+    the broadest layer."""
     if name is None:
         return FEW
     if name.notes.get("mixed"):
