@@ -3,8 +3,9 @@
 A build saves what the update needs in the map's ``fitted.npz`` (plain numeric
 arrays, read with ``allow_pickle=False`` and checked against the manifest's
 hash; see ``pipeline.engines.fitted``): the clustering-space coordinates of every
-paper, the parent links of the layers, and the phrase vocabulary with its
-document frequencies and each node's phrase totals.
+paper, the parent links of the layers, the phrase vocabulary with its
+document frequencies and each node's phrase totals, and the phrases the namer
+embedded with their vectors (an update embeds only phrases it has not seen).
 
 An update then, for the new papers only:
 
@@ -25,7 +26,9 @@ An update then, for the new papers only:
 5. refreshes counts, centres and representative papers of every node of every
    layer that received papers, and renames those that grew by ``RENAME_GROWTH`` or more
    since they were last named, as a build names them (from their papers and a sample of
-   their siblings', counted over the saved vocabulary; ``pipeline.naming.offline.refresh_nodes``);
+   their siblings', counted over the saved vocabulary; ``pipeline.naming.offline.refresh_nodes``),
+   or, when that would read more papers than the map holds (a small map, most nodes grown),
+   by naming the whole map once over the saved vocabulary and giving them those names;
 6. writes the map atomically (a crash leaves the old map as it was).
 
 It advises a full rebuild when the new papers land outside every finest cluster
@@ -262,8 +265,9 @@ def refresh_names(documents: pd.DataFrame, embeddings: np.ndarray, clusters: pd.
                    embed_phrases=None) -> dict[str, list[int]]:
     """Add the new papers' phrases to the saved totals; refresh every node that got papers
     and rename those that grew by ``rename_growth`` since they were last named (their
-    candidate names judged with ``embed_phrases``, as a build's are). Edits ``clusters``
-    and ``fitted`` in place; returns the renamed nodes per level."""
+    candidate names judged with ``embed_phrases``, as a build's are): one by one, or, when
+    that would read more papers than the map holds, by naming the whole map once. Edits
+    ``clusters`` and ``fitted`` in place; returns the renamed nodes per level."""
     add_phrase_counts(fitted, documents.iloc[new_rows], max_ngram=config.label.max_ngram)
     renamed: dict[str, list[int]] = {}
     growth, cost = {}, 0
