@@ -19,7 +19,7 @@ from pipeline.mapdir.store import rewrite_map
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-WAIT = 40_000  # ms: a shared test machine can be slow
+WAIT = 180_000  # ms: a shared test machine can be slow
 TITLE = "Synthetic <b>papers</b> of five fields"
 GD = "document.querySelector('.st-key-map_chart .js-plotly-plot')"
 # The plot area (Plotly's drag layer) in page pixels, and the window.

@@ -21,8 +21,9 @@ from pipeline.mapdir.store import FITTED, MANIFEST, sha256_file, write_manifest
 
 
 @pytest.fixture
-def fake_backend(monkeypatch):
-    """Every embedder the pipeline makes is the fast fake one."""
+def fake_embedder(monkeypatch):
+    """Every embedder the pipeline makes is the fast fake one (conftest's ``fake_backend``
+    registers a backend instead)."""
     monkeypatch.setattr("pipeline.engines.recipe.make_embedder", lambda *a, **k: FakeEmbedder())
 
 
@@ -93,7 +94,7 @@ def test_build_saves_fitted_state(small_map):
     assert int(fitted["n_terms"]) > 0
 
 
-def test_update_adds_papers_and_keeps_old_ones(map_copy, tmp_path, fake_backend):
+def test_update_adds_papers_and_keeps_old_ones(map_copy, tmp_path, fake_embedder):
     before = load_map(map_copy, mmap=False)
     source = new_papers(tmp_path)
     result = update_map(map_copy, [source], rename_growth=0.0)
@@ -127,7 +128,7 @@ def test_update_adds_papers_and_keeps_old_ones(map_copy, tmp_path, fake_backend)
     assert int(fitted["n_fitted"]) == n_old
 
 
-def test_update_names_the_map_once_when_many_nodes_grew(map_copy, tmp_path, fake_backend,
+def test_update_names_the_map_once_when_many_nodes_grew(map_copy, tmp_path, fake_embedder,
                                                         monkeypatch):
     """Renaming every node one by one would count each paper many times (its own node's and
     its siblings'): when that is more than the map, the update names the whole map once, as
@@ -141,8 +142,8 @@ def test_update_names_the_map_once_when_many_nodes_grew(map_copy, tmp_path, fake
     result = update_map(map_copy, [new_papers(tmp_path)], rename_growth=0.0)
     after = load_map(map_copy, mmap=False)
     assert sum(len(nodes) for nodes in result.renamed.values()) >= 3
-    names = after.clusters["label"].str.casefold()
-    same = after.clusters.duplicated(["level", "label"])
+    names = after.clusters["label"].str.casefold()  # the namer's uniqueness is casefolded
+    same = after.clusters.assign(name=names).duplicated(["level", "name"])
     assert not same.any(), after.clusters[same]
     assert names.str.len().gt(0).all()
 
@@ -207,7 +208,7 @@ def test_update_embeds_only_phrases_it_has_not_seen(small_map, tmp_path, monkeyp
     assert set(after) == set(saved) | set(embedded)
 
 
-def test_update_skips_papers_already_in_the_map(map_copy, tmp_path, fake_backend):
+def test_update_skips_papers_already_in_the_map(map_copy, tmp_path, fake_embedder):
     topic_map = load_map(map_copy)
     again = topic_map.documents[["id", "title", "abstract"]].head(5)
     path = tmp_path / "again.csv"
@@ -217,7 +218,7 @@ def test_update_skips_papers_already_in_the_map(map_copy, tmp_path, fake_backend
     assert result.added == 4
 
 
-def test_crash_while_writing_leaves_the_map_intact(map_copy, tmp_path, fake_backend,
+def test_crash_while_writing_leaves_the_map_intact(map_copy, tmp_path, fake_embedder,
                                                    monkeypatch):
     before = file_hashes(map_copy)
 
@@ -232,7 +233,7 @@ def test_crash_while_writing_leaves_the_map_intact(map_copy, tmp_path, fake_back
     assert len(load_map(map_copy).documents) == 100
 
 
-def test_cli_update_then_rebuild(map_copy, tmp_path, fake_backend, capsys):
+def test_cli_update_then_rebuild(map_copy, tmp_path, fake_embedder, capsys):
     source = new_papers(tmp_path, 10)
     assert main(["update", str(map_copy), str(source), "-q"]) == 0
     out = capsys.readouterr().out
@@ -247,7 +248,7 @@ def test_cli_update_then_rebuild(map_copy, tmp_path, fake_backend, capsys):
     assert rebuilt.manifest["updates"][-1]["rebuild"] is True
 
 
-def test_update_of_a_map_without_saved_state_says_what_to_do(map_copy, tmp_path, fake_backend,
+def test_update_of_a_map_without_saved_state_says_what_to_do(map_copy, tmp_path, fake_embedder,
                                                              capsys):
     manifest = json.loads((map_copy / MANIFEST).read_text())
     del manifest["files"][FITTED]
