@@ -86,7 +86,7 @@ def warm(model_name: str, dimension: int, backend: str = "") -> None:
         thread = threading.Thread(target=_load_into, args=(key, generation), daemon=True,
                                   name=f"topicmap-query-model-{model_name}")
         _loading[key] = thread
-    thread.start()
+        thread.start()  # started before another caller can find it and join it
 
 
 def _load_into(key: Key, generation: int) -> None:
